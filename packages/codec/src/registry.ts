@@ -1,0 +1,28 @@
+import type { Codec, CodecOptions } from './codec.js'
+import { JsonCodec } from './json-codec.js'
+import { MsgpackCodec } from './msgpack-codec.js'
+
+/** Names accepted by {@link createCodec}. */
+export type CodecName = 'msgpack' | 'json'
+
+/**
+ * Creates a codec by name.
+ *
+ * @example
+ * ```ts
+ * const codec = createCodec('json', { maxMessageBytes: 65_536 })
+ * ```
+ */
+export function createCodec(name: CodecName = 'msgpack', options?: CodecOptions): Codec {
+  if (name === 'msgpack') return new MsgpackCodec(options)
+  if (name === 'json') return new JsonCodec(options)
+  throw new TypeError(`unknown codec "${String(name)}": expected "msgpack" or "json"`)
+}
+
+let shared: Codec | undefined
+
+/** The process-wide default codec: msgpack with a 16 MiB frame limit. */
+export function defaultCodec(): Codec {
+  shared ??= new MsgpackCodec()
+  return shared
+}
