@@ -1,0 +1,28 @@
+import { spawnSync } from 'node:child_process'
+import { describe, expect, it } from 'vitest'
+import { runApp } from '../examples/inproc-app.js'
+
+describe('examples/inproc-app', () => {
+  it('runs in-process: every job priced, both workers used, the summary published', async () => {
+    const result = await runApp(40)
+    expect(result.total).toBe((3 * 40 * 41) / 2)
+    expect(result.byWorker.w1 + result.byWorker.w2).toBe(40)
+    expect(result.byWorker.w1).toBeGreaterThan(0)
+    expect(result.byWorker.w2).toBeGreaterThan(0)
+    expect(result.news).toEqual([`40 jobs, total ${(3 * 40 * 41) / 2}`])
+  })
+
+  it('runs as a program (pnpm start) and exits 0 with its result', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'examples/inproc-app.ts'], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    })
+    expect(r.stderr).toBe('')
+    expect(r.status).toBe(0)
+    expect(JSON.parse(r.stdout)).toEqual({
+      total: 630,
+      byWorker: { w1: 10, w2: 10 },
+      news: ['20 jobs, total 630'],
+    })
+  })
+})
