@@ -114,7 +114,7 @@ export class Route implements RouteHost {
   readonly #timeoutMs: number
   readonly #lingerMs: number
   readonly #exposeStacks: boolean
-  readonly #replies: boolean
+  #replies: boolean
   readonly #correlates: boolean
   #inflight = 0
   #slot: Deferred | undefined
@@ -146,6 +146,7 @@ export class Route implements RouteHost {
   /** @internal */
   attach(socket: RouteSocket): void {
     this.#socket = socket
+    if (socket.replies === true) this.#replies = true
   }
 
   /** `idle`, `opening`, `open`, `closing` or `closed`. */

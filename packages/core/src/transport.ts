@@ -67,6 +67,12 @@ export interface RouteHost {
 export interface RouteSocket {
   /** The real endpoints after `start()` (a bound `tcp://127.0.0.1:*` reports its port). */
   readonly endpoints: readonly string[]
+  /**
+   * True when the route answers requests like `rep` does (a handler's return value goes back through
+   * `sendTo` with `$re`), for transport-defined route types such as `http-server`. `rep` and `router`
+   * routes answer whatever this says.
+   */
+  readonly replies?: boolean
   /** Binds and connects. Rejects with a coded error (e.g. `DD_ERR_ADDRESS_IN_USE`). */
   start(): Promise<void>
   /**
