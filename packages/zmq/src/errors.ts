@@ -1,0 +1,41 @@
+import { DripdropError, TransportError } from '@dripdrop/core'
+
+export {
+  AddressInUseError,
+  ClosedError,
+  DecodeError,
+  DestroyedError,
+  DripdropError,
+  EncodeError,
+  TimeoutError,
+  TransportError,
+} from '@dripdrop/core'
+
+/**
+ * A ZMTP handshake with a peer failed (`DD_ERR_HANDSHAKE`): the peer speaks another protocol version, a
+ * mechanism mismatch, or it is not ZeroMQ at all. The connection is dropped; the route keeps serving others.
+ * The libzmq error is the `cause`.
+ */
+export class HandshakeError extends TransportError {
+  /** The endpoint of the failed connection. */
+  readonly endpoint: string
+  constructor(message: string, endpoint: string, cause?: unknown) {
+    super(message, cause, 'DD_ERR_HANDSHAKE')
+    this.endpoint = endpoint
+  }
+}
+
+/**
+ * A `sendTo()` (a reply on `rep`, a raw `router` send) named a peer that is not connected
+ * (`DD_ERR_UNROUTABLE`). The envelope is dropped and counted in `stats.dropped`.
+ */
+export class UnroutableError extends TransportError {
+  constructor(message: string, cause?: unknown) {
+    super(message, cause, 'DD_ERR_UNROUTABLE')
+  }
+}
+
+/** True for a {@link DripdropError}. */
+export function isDripdropError(err: unknown): err is DripdropError {
+  return err instanceof DripdropError
+}

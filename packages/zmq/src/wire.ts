@@ -1,0 +1,80 @@
+/**
+ * The ZeroMQ wire layout of every dripdrop route type, declared once (see `docs/protocol-zmq.md`).
+ *
+ * Every ZeroMQ message that carries dripdrop data has exactly one codec frame, and it is always the **last**
+ * part: a single envelope `[1, name, head, body]` or a batch `[2, [1, name, head, body], …]`. The parts before
+ * it are routing: a PUB topic, or a ROUTER's peer identity (plus an empty delimiter when the peer is a REQ
+ * socket).
+ */
+import * as zmq from 'zeromq'
+import type { FilledZmqOptions } from './options.js'
+
+/** The ZeroMQ socket behind each dripdrop route type, and how its messages are laid out. */
+export type WireLayout =
+  /** PUB → SUB: `[topic, frame]`; `topic` is the UTF-8 envelope name; a batch only holds one name. */
+  | { type: 'topic'; socket: 'PUB' | 'SUB' }
+  /** PUSH → PULL, DEALER → ROUTER (requests): `[frame]`. */
+  | { type: 'plain'; socket: 'PUSH' | 'PULL' | 'DEALER' }
+  /** ROUTER: receives `[identity, …, frame]`, replies `[identity, …, frame]` with the same routing parts. */
+  | { type: 'routed'; socket: 'ROUTER' }
+
+/** Route type → wire layout. `req` is a DEALER and `rep` a ROUTER so many requests are in flight at once. */
+export const LAYOUTS: Readonly<Record<string, WireLayout>> = {
+  pub: { type: 'topic', socket: 'PUB' },
+  sub: { type: 'topic', socket: 'SUB' },
+  push: { type: 'plain', socket: 'PUSH' },
+  pull: { type: 'plain', socket: 'PULL' },
+  req: { type: 'plain', socket: 'DEALER' },
+  dealer: { type: 'plain', socket: 'DEALER' },
+  rep: { type: 'routed', socket: 'ROUTER' },
+  router: { type: 'routed', socket: 'ROUTER' },
+}
+
+/** The route types the transport opens. */
+export const ROUTE_TYPES = Object.keys(LAYOUTS)
+
+/** Route types whose socket sends with `send()` (not only `sendTo()`). */
+export const SENDS = new Set(['pub', 'push', 'req', 'dealer'])
+/** Route types whose socket reads. */
+export const RECEIVES = new Set(['sub', 'pull', 'req', 'dealer', 'rep', 'router'])
+
+/** The routing parts a ROUTER got before the frame: `[identity]`, or `[identity, '']` from a REQ peer. */
+export type Routing = readonly Uint8Array[]
+
+export type ZmqSocket = zmq.Publisher | zmq.Subscriber | zmq.Push | zmq.Pull | zmq.Dealer | zmq.Router
+
+/** Creates the ZeroMQ socket of a route type with the transport's options applied. */
+export function createSocket(type: string, o: FilledZmqOptions): ZmqSocket {
+  const socket = LAYOUTS[type].socket
+  const common: Record<string, number | boolean> = {
+    linger: o.socketLingerMs,
+    reconnectInterval: o.reconnectIntervalMs,
+    reconnectMaxInterval: o.reconnectMaxIntervalMs,
+  }
+  if (o.heartbeatIntervalMs > 0) {
+    common.heartbeatInterval = o.heartbeatIntervalMs
+    common.heartbeatTimeout = o.heartbeatTimeoutMs
+    // ZMQ_HEARTBEAT_TTL has decisecond resolution.
+    common.heartbeatTimeToLive = Math.max(100, Math.floor(o.heartbeatTimeoutMs / 100) * 100)
+  }
+  // zeromq.js refuses options a socket type does not have (a PUB has no receive high-water mark).
+  if (socket !== 'SUB' && socket !== 'PULL') common.sendHighWaterMark = o.socketHighWaterMark
+  if (socket !== 'PUB' && socket !== 'PUSH') common.receiveHighWaterMark = o.socketHighWaterMark
+  switch (socket) {
+    case 'PUB':
+      // NODROP + a zero send timeout: a full subscriber pipe makes send() fail at once with EAGAIN instead of
+      // libzmq dropping silently, so every envelope dropped at the high-water mark is counted.
+      return new zmq.Publisher({ ...common, noDrop: true, sendTimeout: 0 })
+    case 'SUB':
+      return new zmq.Subscriber(common)
+    case 'PUSH':
+      return new zmq.Push(common)
+    case 'PULL':
+      return new zmq.Pull(common)
+    case 'DEALER':
+      return new zmq.Dealer(common)
+    case 'ROUTER':
+      // MANDATORY: a reply to a peer that is gone fails with EHOSTUNREACH (counted) instead of vanishing.
+      return new zmq.Router({ ...common, mandatory: true })
+  }
+}

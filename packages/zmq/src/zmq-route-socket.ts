@@ -1,0 +1,411 @@
+import type { Codec, Envelope } from '@dripdrop/codec'
+import type { RouteHost, RouteSocket, RouteSpec } from '@dripdrop/core'
+import {
+  AddressInUseError,
+  ClosedError,
+  DecodeError,
+  DestroyedError,
+  DripdropError,
+  TransportError,
+  UnroutableError,
+} from './errors.js'
+import type { FilledZmqOptions } from './options.js'
+import { Outbox } from './outbox.js'
+import { forwardEvents } from './socket-events.js'
+import {
+  createSocket,
+  LAYOUTS,
+  RECEIVES,
+  type Routing,
+  SENDS,
+  type WireLayout,
+  type ZmqSocket,
+} from './wire.js'
+
+type State = 'idle' | 'open' | 'closing' | 'closed'
+
+const TOPIC_CACHE_MAX = 1024
+
+/**
+ * One route's ZeroMQ socket. Sending: a bounded {@link Outbox} drained by a single writer loop, which sends a
+ * lone envelope at once and coalesces whatever queued up meanwhile into one batch frame. Receiving: one reader
+ * loop that decodes each frame and waits whenever the route pushes back.
+ */
+export class ZmqRouteSocket implements RouteSocket {
+  readonly endpoints: string[] = []
+  readonly #spec: RouteSpec
+  readonly #host: RouteHost
+  readonly #options: FilledZmqOptions
+  readonly #codec: Codec
+  readonly #layout: WireLayout
+  readonly #outbox: Outbox
+  #socket: ZmqSocket | undefined
+  #state: State = 'idle'
+  #writing = false
+  // Batch size in envelopes: halves when a batch overshoots batchMaxBytes, grows back when well under.
+  #batchLimit: number
+  #writerIdle: (() => void) | undefined
+  #readerDone: Promise<void> | undefined
+  readonly #topics = new Map<string, Buffer>()
+
+  constructor(spec: RouteSpec, host: RouteHost, options: FilledZmqOptions) {
+    this.#spec = spec
+    this.#host = host
+    this.#options = options
+    this.#codec = spec.codec
+    this.#layout = LAYOUTS[spec.type]
+    this.#outbox = new Outbox(spec.highWaterMark)
+    this.#batchLimit = options.batchMaxMessages
+  }
+
+  async start(): Promise<void> {
+    const socket = createSocket(this.#spec.type, this.#options)
+    this.#socket = socket
+    forwardEvents(socket, this.#host)
+    try {
+      for (const address of this.#spec.bind) {
+        await socket.bind(address)
+        const endpoint = socket.lastEndpoint ?? address
+        this.endpoints.push(endpoint)
+        this.#host.emit({ type: 'listening', endpoint })
+      }
+      for (const address of this.#spec.connect) {
+        socket.connect(address)
+        this.endpoints.push(address)
+      }
+    } catch (err) {
+      socket.linger = 0
+      socket.close()
+      this.#state = 'closed'
+      throw bindError(this.#spec.name, err)
+    }
+    if (this.#layout.socket === 'SUB') for (const p of this.#spec.subscribe) this.subscribe(p)
+    this.#state = 'open'
+    if (RECEIVES.has(this.#spec.type)) this.#readerDone = this.#read(socket)
+  }
+
+  // ---- sending ----
+
+  send(envelope: Envelope): void | Promise<void> {
+    if (!SENDS.has(this.#spec.type)) throw new TypeError(`a ${this.#spec.type} route does not send`)
+    return this.#enqueue(envelope, undefined)
+  }
+
+  sendTo(to: unknown, envelope: Envelope): void | Promise<void> {
+    if (this.#layout.socket !== 'ROUTER')
+      throw new TypeError(`a ${this.#spec.type} route cannot sendTo: use a rep or router route`)
+    if (!isRouting(to)) throw new TypeError('sendTo needs the `from` a received message gave (routing parts)')
+    return this.#enqueue(envelope, to)
+  }
+
+  subscribe(prefix: string): void {
+    if (this.#layout.socket !== 'SUB') throw new TypeError(`a ${this.#spec.type} route cannot subscribe`)
+    ;(this.#socket as import('zeromq').Subscriber).subscribe(prefix)
+  }
+
+  unsubscribe(prefix: string): void {
+    if (this.#layout.socket !== 'SUB') throw new TypeError(`a ${this.#spec.type} route cannot unsubscribe`)
+    ;(this.#socket as import('zeromq').Subscriber).unsubscribe(prefix)
+  }
+
+  #enqueue(envelope: Envelope, to: Routing | undefined): void | Promise<void> {
+    if (this.#state !== 'open')
+      return Promise.reject(new ClosedError(`zmq socket of route "${this.#spec.name}" is ${this.#state}`))
+    const outbox = this.#outbox
+    if (!outbox.hasRoom()) return outbox.wait(envelope, to)
+    outbox.push(envelope, to)
+    if (!this.#writing) {
+      // Idle: send this one at once (no timer, no added latency). A bad envelope throws to the caller here.
+      let parts: Uint8Array[] | undefined
+      try {
+        parts = this.#take()
+      } catch (err) {
+        outbox.clear(err as Error)
+        throw err
+      }
+      this.#writing = true
+      void this.#write(parts)
+    }
+  }
+
+  // The single writer of this socket: zeromq.js allows one send in progress per socket, so everything queued
+  // while a send runs goes out in the next one, as a batch.
+  async #write(parts: Uint8Array[] | undefined): Promise<void> {
+    const socket = this.#socket as import('zeromq').Push
+    const outbox = this.#outbox
+    try {
+      for (;;) {
+        if (parts !== undefined) {
+          try {
+            await socket.send(parts)
+          } catch (err) {
+            this.#sendFailed(err, parts)
+            if (socket.closed) return
+          }
+        }
+        if (outbox.envelopes.length === 0) {
+          // zeromq.js resolves a send that fit in the pipe at once, so a producer awaiting each send would
+          // alternate with this loop one envelope at a time. Yield one macrotask turn instead: what the
+          // producer queues meanwhile leaves as one batch. Only the idle→busy edge pays this, never a lone
+          // message (it was sent above before yielding).
+          await new Promise<void>(setImmediate as (cb: () => void) => void)
+          outbox.refill()
+          if (outbox.envelopes.length === 0 || this.#state === 'closed') return
+        }
+        parts = this.#takeSafely()
+      }
+    } finally {
+      this.#writing = false
+      this.#writerIdle?.()
+    }
+  }
+
+  #takeSafely(): Uint8Array[] | undefined {
+    try {
+      return this.#take()
+    } catch (err) {
+      // Only one envelope was taken (batches fall back to singles on error): it cannot be encoded.
+      this.#host.stats.dropped++
+      this.#host.emit({ type: 'error', error: asDripdropError(err, this.#spec.name) })
+      return undefined
+    }
+  }
+
+  /**
+   * Takes the next ZeroMQ message out of the outbox: one envelope, or a batch of consecutive envelopes that
+   * share the same routing (PUB: topic, ROUTER: peer), bounded by count and bytes.
+   */
+  #take(): Uint8Array[] {
+    const { envelopes, targets } = this.#outbox
+    const first = envelopes.peek()!
+    const firstTo = targets.peek()
+    let n = Math.min(this.#batchLimit, envelopes.length)
+    if (n > 1 && this.#layout.socket === 'PUB') n = this.#sameName(first.name, n)
+    else if (n > 1 && firstTo !== undefined) n = this.#sameTarget(n)
+    const stats = this.#host.stats
+    let frame: Uint8Array
+    let count = n
+    if (n === 1) {
+      frame = this.#codec.encode(first)
+      envelopes.shift()
+      targets.shift()
+    } else {
+      const batch = new Array<Envelope>(n)
+      for (let i = 0; i < n; i++) batch[i] = envelopes.shift()
+      for (let i = 0; i < n; i++) targets.shift()
+      const encoded = this.#encodeBatch(batch)
+      frame = encoded.frame
+      count = encoded.count
+      if (count > 1) stats.batchesOut++
+    }
+    stats.bytesOut += frame.byteLength
+    this.#outbox.refill()
+    if (firstTo !== undefined) return [...firstTo, frame]
+    if (this.#layout.socket === 'PUB') return [this.#topic(first.name), frame]
+    return [frame]
+  }
+
+  // A PUB batch carries one topic, so it only groups consecutive envelopes of the same name.
+  #sameName(name: string, n: number): number {
+    let i = 0
+    for (const e of this.#outbox.envelopes) {
+      if (i >= n || e.name !== name) break
+      i++
+    }
+    return i
+  }
+
+  #sameTarget(n: number): number {
+    const targets = this.#outbox.targets
+    let first: Routing | undefined
+    let i = 0
+    for (const t of targets) {
+      if (i === 0) first = t
+      else if (i >= n || !sameRouting(first!, t)) break
+      i++
+    }
+    return Math.min(i, n)
+  }
+
+  #encodeBatch(batch: Envelope[]): { frame: Uint8Array; count: number } {
+    let frame: Uint8Array
+    try {
+      frame = this.#codec.encodeBatch(batch)
+    } catch (err) {
+      // Find the envelopes that cannot be encoded, report and drop them, send the rest.
+      const good: Envelope[] = []
+      for (const e of batch) {
+        try {
+          this.#codec.encode(e)
+          good.push(e)
+        } catch (bad) {
+          this.#host.stats.dropped++
+          this.#host.emit({ type: 'error', error: asDripdropError(bad, this.#spec.name) })
+        }
+      }
+      if (good.length === batch.length) throw err
+      if (good.length === 0) throw asDripdropError(err, this.#spec.name)
+      return good.length === 1
+        ? { frame: this.#codec.encode(good[0]), count: 1 }
+        : { frame: this.#codec.encodeBatch(good), count: good.length }
+    }
+    const limit = this.#options.batchMaxBytes
+    if (frame.byteLength > limit) this.#batchLimit = Math.max(1, batch.length >> 1)
+    else if (frame.byteLength < limit >> 2 && this.#batchLimit < this.#options.batchMaxMessages)
+      this.#batchLimit = Math.min(this.#options.batchMaxMessages, this.#batchLimit * 2)
+    return { frame, count: batch.length }
+  }
+
+  #sendFailed(err: unknown, parts: Uint8Array[]): void {
+    const frame = parts[parts.length - 1]
+    const count = countEnvelopes(frame)
+    const code = (err as { code?: string }).code
+    const stats = this.#host.stats
+    stats.dropped += count
+    if (code === 'EAGAIN' && this.#layout.socket === 'PUB') return // a subscriber at its high-water mark
+    if (this.#state !== 'open') return // closed under a pending send: counted as dropped above
+    const error =
+      code === 'EHOSTUNREACH'
+        ? new UnroutableError(`route "${this.#spec.name}": peer is not connected, ${count} dropped`, err)
+        : new TransportError(`route "${this.#spec.name}": send failed: ${(err as Error).message}`, err)
+    this.#host.emit({ type: 'error', error })
+  }
+
+  #topic(name: string): Buffer {
+    let topic = this.#topics.get(name)
+    if (topic === undefined) {
+      if (this.#topics.size >= TOPIC_CACHE_MAX) this.#topics.clear()
+      topic = Buffer.from(name, 'utf8')
+      this.#topics.set(name, topic)
+    }
+    return topic
+  }
+
+  // ---- receiving ----
+
+  async #read(socket: ZmqSocket): Promise<void> {
+    const readable = socket as import('zeromq').Pull
+    const host = this.#host
+    const stats = host.stats
+    const routed = this.#layout.socket === 'ROUTER'
+    const codec = this.#codec
+    while (this.#state === 'open') {
+      let message: Buffer[]
+      try {
+        message = await readable.receive()
+      } catch (err) {
+        if (socket.closed || this.#state !== 'open') return
+        if ((err as { code?: string }).code === 'EAGAIN') continue
+        host.emit({
+          type: 'error',
+          error: new TransportError(`route "${this.#spec.name}": receive failed`, err),
+        })
+        return
+      }
+      const frame = message[message.length - 1]
+      stats.bytesIn += frame.byteLength
+      const from = routed ? message.slice(0, -1) : undefined
+      if (routed && message.length < 2) {
+        host.emit({
+          type: 'error',
+          error: new DecodeError('ROUTER message without a frame', 'DD_ERR_DECODE_SHAPE', 0),
+        })
+        continue
+      }
+      let decoded: Envelope | Envelope[]
+      try {
+        decoded = codec.decodeFrame(frame)
+      } catch (err) {
+        host.emit({ type: 'error', error: asDripdropError(err, this.#spec.name) })
+        continue
+      }
+      if (Array.isArray(decoded)) {
+        stats.batchesIn++
+        for (let i = 0; i < decoded.length; i++) {
+          const wait = host.receive(decoded[i], from)
+          if (wait !== undefined) await wait
+        }
+      } else {
+        const wait = host.receive(decoded, from)
+        if (wait !== undefined) await wait
+      }
+    }
+  }
+
+  // ---- lifecycle ----
+
+  async close(lingerMs: number): Promise<void> {
+    if (this.#state !== 'open') {
+      if (this.#state === 'idle') this.#state = 'closed'
+      return
+    }
+    this.#state = 'closing'
+    const started = performance.now()
+    if (this.#writing) await this.#untilWriterIdle(lingerMs)
+    const socket = this.#socket!
+    const left = Math.max(0, Math.ceil(lingerMs - (performance.now() - started)))
+    const dropped = this.#outbox.clear(new ClosedError(`route "${this.#spec.name}" closed before sending`))
+    this.#host.stats.dropped += dropped
+    this.#state = 'closed'
+    socket.linger = this.#options.socketLingerMs > 0 ? this.#options.socketLingerMs : left
+    socket.close()
+    await this.#readerDone
+  }
+
+  destroy(): number {
+    if (this.#state === 'closed') return 0
+    const wasIdle = this.#state === 'idle'
+    this.#state = 'closed'
+    const dropped = this.#outbox.clear(new DestroyedError(`route "${this.#spec.name}" was destroyed`))
+    if (!wasIdle && this.#socket && !this.#socket.closed) {
+      this.#socket.linger = 0
+      this.#socket.close()
+    }
+    return dropped
+  }
+
+  #untilWriterIdle(timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, timeoutMs)
+      const self = this
+      function done() {
+        clearTimeout(timer)
+        self.#writerIdle = undefined
+        resolve()
+      }
+      this.#writerIdle = done
+    })
+  }
+}
+
+function isRouting(to: unknown): to is Routing {
+  return Array.isArray(to) && to.length > 0 && to.every((p) => p instanceof Uint8Array)
+}
+
+function sameRouting(a: Routing, b: Routing | undefined): boolean {
+  if (a === b) return true
+  if (b === undefined || a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++)
+    if (!Buffer.from(a[i].buffer, a[i].byteOffset, a[i].byteLength).equals(b[i])) return false
+  return true
+}
+
+// msgpack: a batch frame starts with an array header whose first element is 2; count its elements.
+function countEnvelopes(frame: Uint8Array): number {
+  const b0 = frame[0]
+  if (b0 >= 0x92 && b0 <= 0x9f && frame[1] === 2) return (b0 & 0x0f) - 1
+  if (b0 === 0xdc && frame[3] === 2) return ((frame[1] << 8) | frame[2]) - 1
+  return 1
+}
+
+function asDripdropError(err: unknown, route: string): DripdropError {
+  if (err instanceof DripdropError) return err
+  return new TransportError(`route "${route}": ${(err as Error)?.message ?? String(err)}`, err)
+}
+
+function bindError(route: string, err: unknown): DripdropError {
+  const e = err as { code?: string; address?: string; message?: string }
+  if (e.code === 'EADDRINUSE')
+    return new AddressInUseError(`route "${route}": ${e.address ?? 'address'} is already in use`, err)
+  return new TransportError(`route "${route}": bind/connect failed: ${e.message ?? String(err)}`, err)
+}
