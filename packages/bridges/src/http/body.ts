@@ -1,0 +1,105 @@
+import type { IncomingMessage } from 'node:http'
+import { DecodeError, JsonCodec, MsgpackCodec } from '@dripdrop/codec'
+import { HttpStatusError } from '../errors.js'
+
+/** Body codecs of one route, bounded by its `maxBodyBytes`. */
+export interface BodyCodecs {
+  json: JsonCodec
+  msgpack: MsgpackCodec
+}
+
+export function bodyCodecs(maxBodyBytes: number): BodyCodecs {
+  return {
+    json: new JsonCodec({ maxMessageBytes: maxBodyBytes }),
+    msgpack: new MsgpackCodec({ maxMessageBytes: maxBodyBytes }),
+  }
+}
+
+/** The media type without parameters, lower case: `application/json; charset=utf-8` → `application/json`. */
+export function mediaType(header: string | undefined): string {
+  if (!header) return ''
+  const semi = header.indexOf(';')
+  return (semi === -1 ? header : header.slice(0, semi)).trim().toLowerCase()
+}
+
+export function isMsgpack(type: string): boolean {
+  return (
+    type === 'application/msgpack' || type === 'application/x-msgpack' || type === 'application/vnd.msgpack'
+  )
+}
+
+export function isJson(type: string): boolean {
+  return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'))
+}
+
+/**
+ * Decodes a request or response body by its content type: JSON, msgpack or `text/*` (a string). An empty body
+ * is `undefined`. Throws {@link HttpStatusError} 400 (does not decode) or 415 (unknown type).
+ */
+export function decodeBody(bytes: Buffer, contentType: string | undefined, codecs: BodyCodecs): unknown {
+  if (bytes.byteLength === 0) return undefined
+  const type = mediaType(contentType)
+  try {
+    if (type === '' || isJson(type)) return codecs.json.decodeValue(bytes)
+    if (isMsgpack(type)) return codecs.msgpack.decodeValue(bytes)
+  } catch (err) {
+    const detail = err instanceof DecodeError ? `${err.code}: ${err.message}` : String(err)
+    throw new HttpStatusError(
+      400,
+      'DD_ERR_HTTP_BAD_REQUEST',
+      `body does not decode as ${type || 'JSON'} (${detail})`,
+      err,
+    )
+  }
+  if (type.startsWith('text/')) return bytes.toString('utf8')
+  throw new HttpStatusError(
+    415,
+    'DD_ERR_HTTP_UNSUPPORTED_MEDIA_TYPE',
+    `content type "${type}" is not supported: send application/json, application/msgpack or text/*`,
+  )
+}
+
+/**
+ * Reads a whole request body, refusing it with a 413 as soon as it passes `limit` bytes (from the
+ * `content-length` header when given, so a large upload is refused before it is read).
+ */
+export function readBody(
+  req: IncomingMessage,
+  limit: number,
+  onDone: (err: HttpStatusError | undefined, body: Buffer) => void,
+): void {
+  const declared = req.headers['content-length']
+  if (declared !== undefined && Number(declared) > limit) {
+    onDone(tooLarge(Number(declared), limit), EMPTY)
+    return
+  }
+  let chunks: Buffer[] | undefined
+  let first: Buffer | undefined
+  let size = 0
+  let failed = false
+  req.on('data', (chunk: Buffer) => {
+    if (failed) return
+    size += chunk.byteLength
+    if (size > limit) {
+      failed = true
+      onDone(tooLarge(size, limit), EMPTY)
+      return
+    }
+    if (first === undefined) first = chunk
+    else (chunks ??= [first]).push(chunk)
+  })
+  req.on('end', () => {
+    if (failed) return
+    onDone(undefined, chunks ? Buffer.concat(chunks, size) : (first ?? EMPTY))
+  })
+}
+
+const EMPTY = Buffer.alloc(0)
+
+function tooLarge(size: number, limit: number): HttpStatusError {
+  return new HttpStatusError(
+    413,
+    'DD_ERR_HTTP_BODY_TOO_LARGE',
+    `body of ${size} bytes exceeds maxBodyBytes (${limit})`,
+  )
+}

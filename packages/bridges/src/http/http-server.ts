@@ -1,0 +1,357 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Envelope, Head } from '@dripdrop/codec'
+import {
+  AddressInUseError,
+  Deadlines,
+  type ErrorBody,
+  Queue,
+  type RouteHost,
+  type RouteSocket,
+  type RouteSpec,
+  TransportError,
+} from '@dripdrop/core'
+import { formatAddress, nonNegativeInt, parseBind, positiveInt } from '../address.js'
+import { HttpStatusError, statusOfError } from '../errors.js'
+import { type BodyCodecs, bodyCodecs, decodeBody, isMsgpack, mediaType, readBody } from './body.js'
+import { parseRouteTable, RouteMatcher, type RouteTable } from './route-table.js'
+
+/** Options of an `http-server` route, beside core's route options. */
+export interface HttpServerOptions {
+  /** Route table: `'METHOD /path/:param'` → message name. Required. */
+  routes: RouteTable
+  /** Request headers (lower case) copied into `head.headers`. @default [] */
+  headers?: readonly string[]
+  /** Largest request body, in bytes; larger is answered 413. @default 1 MiB */
+  maxBodyBytes?: number
+  /** How long a handler may take before the request is answered 504, in ms. @default 30000 */
+  handlerTimeoutMs?: number
+  /** How long an idle keep-alive connection stays open, in ms. @default 5000 */
+  keepAliveTimeoutMs?: number
+  /** Handles requests the route table does not match (static files, a page). @default a 404 JSON error */
+  fallback?: (req: IncomingMessage, res: ServerResponse) => void
+  /** Put error stacks in HTTP error bodies. Off for HTTP unless set to `true`. @default false */
+  exposeErrorStacks?: boolean
+}
+
+interface Pending {
+  readonly res: ServerResponse
+  readonly msgpack: boolean
+  done: boolean
+  /** Counted in #inflight (early answers such as 404 never are). */
+  counted: boolean
+}
+
+const JSON_TYPE = 'application/json'
+const MSGPACK_TYPE = 'application/msgpack'
+
+/**
+ * The `http-server` route's socket: one node:http server; each request whose method and path are in the
+ * route table becomes an envelope for the route's handlers, and the handler's reply (or error) becomes the
+ * response. Requests wait in a bounded queue while the route's handlers are saturated.
+ */
+export class HttpServerSocket implements RouteSocket {
+  readonly replies = true
+  #endpoints: string[] = []
+  readonly #spec: RouteSpec
+  readonly #host: RouteHost
+  readonly #matcher: RouteMatcher
+  readonly #headers: readonly string[]
+  readonly #maxBodyBytes: number
+  readonly #codecs: BodyCodecs
+  // Responses are not bound by maxBodyBytes (a request limit): the codecs' default 16 MiB frame limit.
+  readonly #out: BodyCodecs = bodyCodecs(16 * 1024 * 1024)
+  readonly #keepAliveTimeoutMs: number
+  readonly #handlerTimeoutMs: number
+  readonly #fallback: HttpServerOptions['fallback']
+  readonly #stacks: boolean
+  readonly #server: Server
+  readonly #deadlines: Deadlines<Pending>
+  readonly #waiting = new Queue<{ envelope: Envelope; pending: Pending }>()
+  #blocked: Promise<void> | undefined
+  #inflight = 0
+  #seq = 0
+  #closing = false
+  #idle: (() => void) | undefined
+
+  constructor(spec: RouteSpec, host: RouteHost) {
+    const o = spec.options as Partial<HttpServerOptions>
+    const path = `route "${spec.name}": options`
+    if (spec.connect.length > 0 || spec.bind.length !== 1) {
+      throw new TypeError(`${path}.bind: an http-server route binds exactly one http:// address`)
+    }
+    this.#spec = spec
+    this.#host = host
+    this.#matcher = new RouteMatcher(parseRouteTable(o.routes, `${path}.routes`))
+    if (
+      o.headers !== undefined &&
+      (!Array.isArray(o.headers) || o.headers.some((h) => typeof h !== 'string'))
+    ) {
+      throw new TypeError(`${path}.headers must be an array of header names`)
+    }
+    this.#headers = (o.headers ?? []).map((h) => h.toLowerCase())
+    this.#maxBodyBytes = positiveInt(o.maxBodyBytes, 1024 * 1024, `${path}.maxBodyBytes`)
+    this.#codecs = bodyCodecs(this.#maxBodyBytes)
+    this.#handlerTimeoutMs = positiveInt(o.handlerTimeoutMs, 30_000, `${path}.handlerTimeoutMs`)
+    this.#keepAliveTimeoutMs = nonNegativeInt(o.keepAliveTimeoutMs, 5000, `${path}.keepAliveTimeoutMs`)
+    if (o.fallback !== undefined && typeof o.fallback !== 'function') {
+      throw new TypeError(`${path}.fallback must be a function (req, res) => void`)
+    }
+    this.#fallback = o.fallback
+    this.#stacks = o.exposeErrorStacks === true
+    parseBind(spec.bind[0], ['http'])
+    this.#deadlines = new Deadlines<Pending>(
+      (p) => !p.done,
+      (p) => {
+        this.#host.stats.timeouts++
+        this.#fail(
+          p,
+          new HttpStatusError(
+            504,
+            'DD_ERR_HTTP_TIMEOUT',
+            `handler took longer than ${this.#handlerTimeoutMs} ms`,
+          ),
+        )
+      },
+    )
+    this.#server = createServer({ keepAliveTimeout: this.#keepAliveTimeoutMs }, this.#onRequest)
+    // A malformed request line or headers: answer 400 and drop that connection, never the process.
+    this.#server.on('clientError', (err, socket) => {
+      this.#host.emit({ type: 'error', error: new TransportError(`bad HTTP request: ${err.message}`, err) })
+      if (socket.writable)
+        socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')
+      else socket.destroy()
+    })
+  }
+
+  get endpoints(): readonly string[] {
+    return this.#endpoints
+  }
+
+  async start(): Promise<void> {
+    const { host, port } = parseBind(this.#spec.bind[0], ['http'])
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException) => {
+        reject(
+          err.code === 'EADDRINUSE'
+            ? new AddressInUseError(`${this.#spec.bind[0]} is already in use`, err)
+            : new TransportError(`cannot listen on ${this.#spec.bind[0]}: ${err.message}`, err),
+        )
+      }
+      this.#server.once('error', onError)
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', onError)
+        resolve()
+      })
+    })
+    this.#server.on('error', (err) =>
+      this.#host.emit({ type: 'error', error: new TransportError(err.message, err) }),
+    )
+    const real = (this.#server.address() as AddressInfo).port
+    this.#endpoints = [formatAddress('http', host, real)]
+    this.#host.emit({ type: 'listening', endpoint: this.#endpoints[0] })
+  }
+
+  /** The underlying node:http server (for metrics or tests). */
+  get server(): Server {
+    return this.#server
+  }
+
+  readonly #onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const url = req.url ?? '/'
+    const q = url.indexOf('?')
+    const pathname = q === -1 ? url : url.slice(0, q)
+    const match = this.#matcher.match(req.method ?? 'GET', pathname)
+    const pending: Pending = { res, msgpack: wantsMsgpack(req), done: false, counted: false }
+    if (this.#closing) {
+      res.shouldKeepAlive = false
+      return this.#fail(pending, new HttpStatusError(503, 'DD_ERR_HTTP_OVERLOADED', 'server is closing'))
+    }
+    if (match === undefined) {
+      if (this.#fallback) return this.#fallback(req, res)
+      return this.#fail(
+        pending,
+        new HttpStatusError(404, 'DD_ERR_HTTP_NOT_FOUND', `no route for ${req.method} ${pathname}`),
+      )
+    }
+    if (match === 'method') {
+      return this.#fail(
+        pending,
+        new HttpStatusError(
+          405,
+          'DD_ERR_HTTP_METHOD_NOT_ALLOWED',
+          `${req.method} is not allowed on ${pathname}`,
+        ),
+      )
+    }
+    this.#inflight++
+    pending.counted = true
+    res.on('close', () => {
+      // The client went away before the reply: nothing to write, but the slot is free.
+      if (!pending.done) {
+        pending.done = true
+        this.#finished()
+      }
+    })
+    readBody(req, this.#maxBodyBytes, (err, bytes) => {
+      if (err) {
+        // The rest of an oversized body is not read: close the connection after the answer.
+        res.shouldKeepAlive = false
+        return this.#fail(pending, err)
+      }
+      let body: unknown
+      try {
+        body = decodeBody(bytes, req.headers['content-type'], this.#codecs)
+      } catch (e) {
+        if ((e as HttpStatusError).status === 400) this.#host.stats.decodeErrors++
+        return this.#fail(pending, e as HttpStatusError)
+      }
+      this.#host.stats.bytesIn += bytes.byteLength
+      const head: Head = {
+        $id: ++this.#seq,
+        params: match.params,
+        query: q === -1 ? {} : parseQuery(url.slice(q + 1)),
+      }
+      if (this.#headers.length > 0) head.headers = pickHeaders(req, this.#headers)
+      this.#dispatch({ name: match.name, head, body: body ?? null }, pending)
+    })
+  }
+
+  #dispatch(envelope: Envelope, pending: Pending): void {
+    if (this.#blocked !== undefined) {
+      if (this.#waiting.length >= this.#spec.highWaterMark) {
+        return this.#fail(
+          pending,
+          new HttpStatusError(503, 'DD_ERR_HTTP_OVERLOADED', 'too many requests waiting'),
+        )
+      }
+      this.#waiting.push({ envelope, pending })
+      return
+    }
+    this.#deadlines.add(pending, this.#handlerTimeoutMs)
+    const wait = this.#host.receive(envelope, pending)
+    if (wait !== undefined) {
+      // The route's handlers are saturated: hold further requests until a slot frees.
+      this.#blocked = wait
+      wait.then(this.#unblock, this.#unblock)
+    }
+  }
+
+  readonly #unblock = (): void => {
+    this.#blocked = undefined
+    while (this.#waiting.length > 0 && this.#blocked === undefined) {
+      const { envelope, pending } = this.#waiting.shift()
+      if (!pending.done) this.#dispatch(envelope, pending)
+    }
+  }
+
+  send(): Promise<void> {
+    return Promise.reject(
+      new TypeError(`route "${this.#spec.name}" is an http-server route: it only replies`),
+    )
+  }
+
+  /** The route's reply to one request: the handler's value, or an error body when `$err` is set. */
+  sendTo(to: unknown, envelope: Envelope): void {
+    const p = to as Pending
+    if (p.done) {
+      // Answered already (504) or the client left: the late reply has nowhere to go.
+      this.#host.stats.dropped++
+      return
+    }
+    if (envelope.head.$err === true) {
+      const e = envelope.body as ErrorBody
+      return this.#respondError(p, statusOfError(e.code, e.data), e)
+    }
+    const value = envelope.body
+    if (value === undefined) return this.#respond(p, 204, undefined, undefined)
+    // Encoding may throw (a value JSON cannot carry): the route then answers with that error instead.
+    const bytes = p.msgpack ? this.#out.msgpack.encodeValue(value) : this.#out.json.encodeValue(value)
+    this.#respond(p, 200, p.msgpack ? MSGPACK_TYPE : JSON_TYPE, bytes)
+  }
+
+  #fail(p: Pending, err: HttpStatusError): void {
+    this.#respondError(p, err.status, { name: err.name, code: err.code, message: err.message })
+  }
+
+  #respondError(p: Pending, status: number, e: ErrorBody): void {
+    const error: Record<string, unknown> = { name: e.name, code: e.code, message: e.message }
+    if (e.data !== undefined) error.data = e.data
+    if (this.#stacks && e.stack) error.stack = e.stack
+    let bytes: Uint8Array
+    try {
+      bytes = p.msgpack ? this.#out.msgpack.encodeValue({ error }) : this.#out.json.encodeValue({ error })
+    } catch {
+      // `data` held something the codec cannot carry: answer without it.
+      delete error.data
+      bytes = this.#out.json.encodeValue({ error })
+    }
+    this.#respond(p, status, p.msgpack ? MSGPACK_TYPE : JSON_TYPE, bytes)
+  }
+
+  #respond(p: Pending, status: number, type: string | undefined, bytes: Uint8Array | undefined): void {
+    if (p.done) return
+    p.done = true
+    const res = p.res
+    if (this.#closing) res.shouldKeepAlive = false
+    if (!res.headersSent && !res.destroyed) {
+      if (type === undefined) res.writeHead(status)
+      else res.writeHead(status, { 'content-type': type, 'content-length': bytes!.byteLength })
+      res.end(bytes)
+      this.#host.stats.bytesOut += bytes?.byteLength ?? 0
+    }
+    if (p.counted) this.#finished()
+  }
+
+  #finished(): void {
+    this.#inflight--
+    if (this.#inflight === 0) this.#idle?.()
+  }
+
+  async close(_lingerMs: number): Promise<void> {
+    if (this.#closing) return
+    this.#closing = true
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()))
+    // Stop taking connections and drop idle keep-alive ones; requests in flight finish (each within its
+    // handler timeout) and their connections close after the response.
+    this.#server.closeIdleConnections()
+    if (this.#inflight > 0) await new Promise<void>((resolve) => (this.#idle = resolve))
+    this.#deadlines.clear()
+    this.#server.closeAllConnections()
+    await closed
+  }
+
+  destroy(): number {
+    this.#closing = true
+    const dropped = this.#inflight + this.#waiting.clear()
+    this.#deadlines.clear()
+    this.#server.close()
+    this.#server.closeAllConnections()
+    return dropped
+  }
+}
+
+function wantsMsgpack(req: IncomingMessage): boolean {
+  const accept = req.headers.accept
+  if (accept !== undefined && accept.includes('msgpack')) return true
+  return accept === undefined || accept === '*/*' ? isMsgpack(mediaType(req.headers['content-type'])) : false
+}
+
+function pickHeaders(req: IncomingMessage, names: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const n of names) {
+    const v = req.headers[n]
+    if (v !== undefined) out[n] = Array.isArray(v) ? v.join(', ') : v
+  }
+  return out
+}
+
+/** `a=1&b=x&a=2` → `{ a: ['1', '2'], b: 'x' }`. */
+function parseQuery(search: string): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = Object.create(null)
+  for (const [k, v] of new URLSearchParams(search)) {
+    const prev = out[k]
+    out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v]
+  }
+  return { ...out }
+}

@@ -1,0 +1,30 @@
+import type { RouteHost, RouteSpec, TransportFactory } from '@dripdrop/core'
+import { HttpClientSocket } from './http-client.js'
+import { HttpServerSocket } from './http-server.js'
+
+/**
+ * The HTTP transport, scheme `http://`, two route types:
+ *
+ * - `http-server`: binds `http://host:port` (`:0` or `:*` for any port); each request matched by the
+ *   `routes` table becomes an envelope for the route's handlers, whose return value is the response.
+ * - `http-client`: connects to `http://host:port`; `route.request(name, body, { head })` sends one request
+ *   over an undici keep-alive pool and resolves with the response envelope.
+ *
+ * @example
+ * ```ts
+ * const node = new Node({ transports: [httpTransport()] })
+ * const api = node.route('api', { type: 'http-server', bind: 'http://127.0.0.1:0', routes: { 'POST /echo': 'echo' } })
+ * api.on('echo', ({ body }) => body)
+ * await node.start()
+ * ```
+ */
+export function httpTransport(): TransportFactory {
+  return {
+    name: 'http',
+    schemes: ['http'],
+    types: ['http-server', 'http-client'],
+    create(spec: RouteSpec, host: RouteHost) {
+      return spec.type === 'http-server' ? new HttpServerSocket(spec, host) : new HttpClientSocket(spec, host)
+    },
+  }
+}

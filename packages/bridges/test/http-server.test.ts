@@ -1,0 +1,242 @@
+import { request as rawRequest } from 'node:http'
+import { MsgpackCodec } from '@dripdrop/codec'
+import { Node } from '@dripdrop/core'
+import { describe, expect, it, onTestFinished } from 'vitest'
+import { HttpStatusError, httpTransport } from '../src/index.js'
+
+async function server(options: Record<string, unknown> = {}) {
+  const node = new Node({ name: 'api', transports: [httpTransport()] })
+  onTestFinished(() => {
+    node.destroy()
+  })
+  const api = node.route('api', {
+    type: 'http-server',
+    bind: 'http://127.0.0.1:0',
+    routes: {
+      'POST /echo': 'echo',
+      'GET /jobs/:id': 'job.get',
+      'POST /jobs': 'job.create',
+      'GET /slow': 'slow',
+    },
+    headers: ['x-trace'],
+    ...options,
+  })
+  const start = async () => {
+    await node.start()
+    return api.endpoints[0]
+  }
+  return { node, api, start }
+}
+
+describe('http-server route', () => {
+  it('turns a request into an envelope and the reply into a JSON response', async () => {
+    const { api, start } = await server()
+    api.on('echo', ({ body, head }) => ({ body, trace: head.headers, query: head.query }))
+    api.on('job.get', ({ head }) => ({ id: head.params.id }))
+    const base = await start()
+    expect(base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+    const res = await fetch(`${base}/echo?a=1&a=2&b=x`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-trace': 't-1', 'x-other': 'no' },
+      body: JSON.stringify({ hello: 'world' }),
+    })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toBe('application/json')
+    expect(await res.json()).toEqual({
+      body: { hello: 'world' },
+      trace: { 'x-trace': 't-1' },
+      query: { a: ['1', '2'], b: 'x' },
+    })
+    const job = await fetch(`${base}/jobs/a%20b`)
+    expect(await job.json()).toEqual({ id: 'a b' })
+  })
+
+  it('reads and answers msgpack by content type and accept', async () => {
+    const { api, start } = await server()
+    api.on('echo', ({ body }) => ({ got: body }))
+    const base = await start()
+    const codec = new MsgpackCodec()
+    const res = await fetch(`${base}/echo`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/msgpack', accept: 'application/msgpack' },
+      body: codec.encodeValue({ n: 1, bin: new Uint8Array([1, 2]) }),
+    })
+    expect(res.headers.get('content-type')).toBe('application/msgpack')
+    expect(codec.decodeValue(new Uint8Array(await res.arrayBuffer()))).toEqual({
+      got: { n: 1, bin: new Uint8Array([1, 2]) },
+    })
+  })
+
+  it('answers 404, 405, 400, 413, 415 with coded JSON errors, and keeps serving', async () => {
+    const { api, start, node } = await server({ maxBodyBytes: 64 })
+    api.on('echo', ({ body }) => body)
+    const errors: string[] = []
+    node.events.on('route:error', ({ error }) => errors.push(error.code))
+    const base = await start()
+    const cases: [string, RequestInit, number, string][] = [
+      ['/nope', {}, 404, 'DD_ERR_HTTP_NOT_FOUND'],
+      ['/echo', { method: 'GET' }, 405, 'DD_ERR_HTTP_METHOD_NOT_ALLOWED'],
+      [
+        '/echo',
+        { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":' },
+        400,
+        'DD_ERR_HTTP_BAD_REQUEST',
+      ],
+      [
+        '/echo',
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/msgpack', accept: 'application/json' },
+          body: new Uint8Array([0xc1]),
+        },
+        400,
+        'DD_ERR_HTTP_BAD_REQUEST',
+      ],
+      [
+        '/echo',
+        { method: 'POST', body: JSON.stringify({ big: 'x'.repeat(100) }) },
+        413,
+        'DD_ERR_HTTP_BODY_TOO_LARGE',
+      ],
+      [
+        '/echo',
+        { method: 'POST', headers: { 'content-type': 'image/png' }, body: 'x' },
+        415,
+        'DD_ERR_HTTP_UNSUPPORTED_MEDIA_TYPE',
+      ],
+    ]
+    for (const [path, init, status, code] of cases) {
+      const res = await fetch(base + path, init)
+      expect(res.status, path).toBe(status)
+      expect((await res.json()).error).toMatchObject({ code })
+    }
+    const ok = await fetch(`${base}/echo`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '[1,2]',
+    })
+    expect(await ok.json()).toEqual([1, 2])
+    // text/* bodies arrive as strings.
+    const text = await fetch(`${base}/echo`, { method: 'POST', body: 'plain' })
+    expect(await text.json()).toBe('plain')
+    expect(api.stats.decodeErrors).toBe(2)
+  })
+
+  it('refuses a chunked body past maxBodyBytes with 413 without reading it all', async () => {
+    const { api, start } = await server({ maxBodyBytes: 1000 })
+    api.on('echo', ({ body }) => body)
+    const base = await start()
+    const { port } = new URL(base)
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = rawRequest(
+        {
+          port,
+          host: '127.0.0.1',
+          method: 'POST',
+          path: '/echo',
+          headers: { 'content-type': 'application/json' },
+        },
+        (res) => {
+          res.resume()
+          resolve(res.statusCode!)
+        },
+      )
+      req.on('error', reject)
+      req.write(`"${'x'.repeat(5000)}`)
+    })
+    expect(status).toBe(413)
+  })
+
+  it('maps thrown coded errors to statuses and hides stacks', async () => {
+    const { api, start } = await server()
+    api.on('job.get', ({ head }) => {
+      throw new HttpStatusError(404, 'DD_ERR_JOB_NOT_FOUND', `no job ${head.params.id}`)
+    })
+    api.on('echo', async () => {
+      throw Object.assign(new Error('kaput'), { code: 'E_KAPUT' })
+    })
+    const base = await start()
+    const res = await fetch(`${base}/jobs/9`)
+    expect(res.status).toBe(404)
+    expect((await res.json()).error).toEqual({
+      name: 'HttpStatusError',
+      code: 'DD_ERR_JOB_NOT_FOUND',
+      message: 'no job 9',
+      data: { status: 404 },
+    })
+    const boom = await fetch(`${base}/echo`, { method: 'POST', body: '1' })
+    expect(boom.status).toBe(500)
+    const body = await boom.json()
+    expect(body.error).toMatchObject({ code: 'E_KAPUT', message: 'kaput' })
+    expect(body.error.stack).toBeUndefined()
+    // A route-table name without a handler.
+    const none = await fetch(`${base}/jobs`, { method: 'POST', body: '{}' })
+    expect(none.status).toBe(501)
+    expect((await none.json()).error.code).toBe('DD_ERR_NO_HANDLER')
+  })
+
+  it('answers 504 when the handler is too slow, and the late reply is dropped', async () => {
+    const { api, start } = await server({ handlerTimeoutMs: 50 })
+    let release!: () => void
+    api.on('slow', () => new Promise<string>((r) => (release = () => r('late'))))
+    const base = await start()
+    const res = await fetch(`${base}/slow`)
+    expect(res.status).toBe(504)
+    expect((await res.json()).error.code).toBe('DD_ERR_HTTP_TIMEOUT')
+    release()
+    await new Promise((r) => setTimeout(r, 10))
+    expect(api.stats.dropped).toBe(1)
+    expect(api.stats.timeouts).toBe(1)
+  })
+
+  it('answers 204 for an undefined reply and serves unmatched paths through fallback', async () => {
+    const { api, start } = await server({
+      fallback: (_req: unknown, res: { end: (s: string) => void }) => res.end('<h1>page</h1>'),
+    })
+    api.on('echo', () => undefined)
+    const base = await start()
+    expect((await fetch(`${base}/echo`, { method: 'POST' })).status).toBe(204)
+    expect(await (await fetch(`${base}/index.html`)).text()).toBe('<h1>page</h1>')
+  })
+
+  it('closes gracefully: in-flight requests finish, new connections are refused', async () => {
+    const { api, start, node } = await server()
+    let started!: () => void
+    const inHandler = new Promise<void>((r) => (started = r))
+    api.on('slow', async () => {
+      started()
+      await new Promise((r) => setTimeout(r, 100))
+      return 'done'
+    })
+    const base = await start()
+    const inflight = fetch(`${base}/slow`)
+    await inHandler
+    const closing = node.close()
+    const res = await inflight
+    expect(res.status).toBe(200)
+    expect(await res.json()).toBe('done')
+    await closing
+    await expect(fetch(`${base}/slow`)).rejects.toThrow()
+  })
+
+  it('refuses a second bind of the same port with DD_ERR_ADDRESS_IN_USE', async () => {
+    const { start } = await server()
+    const base = await start()
+    const other = new Node({ transports: [httpTransport()] })
+    onTestFinished(() => {
+      other.destroy()
+    })
+    other.route('api', { type: 'http-server', bind: base, routes: {} })
+    await expect(other.start()).rejects.toMatchObject({ code: 'DD_ERR_ADDRESS_IN_USE' })
+  })
+
+  it('validates options with their path', () => {
+    const node = new Node({ transports: [httpTransport()] })
+    expect(() =>
+      node.route('a', { type: 'http-server', bind: 'http://127.0.0.1:0', routes: { 'FETCH /x': 'x' } }),
+    ).toThrow(/route "a": options.routes\["FETCH \/x"\]/)
+    expect(() =>
+      node.route('b', { type: 'http-server', bind: 'http://127.0.0.1:0', routes: {}, maxBodyBytes: -1 }),
+    ).toThrow('route "b": options.maxBodyBytes must be a positive integer')
+  })
+})
