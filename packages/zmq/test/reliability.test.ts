@@ -1,0 +1,231 @@
+import { connect as tcpConnect } from 'node:net'
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest'
+import * as zmq from 'zeromq'
+import { zmqTransport } from '../src/index.js'
+import { removeIpcDir, until, zmqNode } from './helpers.js'
+
+afterAll(removeIpcDir)
+
+const PAD = new Uint8Array(64 * 1024)
+
+function gate() {
+  let open!: () => void
+  const opened = new Promise<void>((r) => {
+    open = r
+  })
+  return { open, opened }
+}
+
+/** A pull node whose handler waits on a gate, so everything upstream backs up. */
+async function stuckPuller(socketHighWaterMark = 5) {
+  const g = gate()
+  const node = zmqNode('pull', { socketHighWaterMark })
+  const got: number[] = []
+  const pull = node
+    .route('in', { type: 'pull', bind: 'tcp://127.0.0.1:*', concurrency: 1, highWaterMark: 1 })
+    .on('n', async ({ body }) => {
+      await g.opened
+      got.push(typeof body === 'number' ? body : body.i)
+    })
+  await node.start()
+  return { node, pull, got, gate: g }
+}
+
+describe('requests', () => {
+  it('a request whose peer never answers rejects with DD_ERR_TIMEOUT', async () => {
+    const silent = new zmq.Router()
+    onTestFinished(() => silent.close())
+    await silent.bind('tcp://127.0.0.1:*')
+    const node = zmqNode('client')
+    const req = node.route('svc', { type: 'req', connect: silent.lastEndpoint!, timeoutMs: 100 })
+    await node.start()
+    await expect(req.request('anyone?', null)).rejects.toMatchObject({ code: 'DD_ERR_TIMEOUT' })
+    expect(req.stats.timeouts).toBe(1)
+  })
+
+  it('a request to a peer that is not there yet waits in the queue and is answered when it comes up', async () => {
+    const probe = new zmq.Router()
+    await probe.bind('tcp://127.0.0.1:*')
+    const endpoint = probe.lastEndpoint!
+    probe.close()
+    const client = zmqNode('client')
+    const req = client.route('svc', { type: 'req', connect: endpoint, timeoutMs: 5000 })
+    await client.start()
+    const pending = req.request('ping', 1)
+    const server = zmqNode('server')
+    server.route('svc', { type: 'rep', bind: endpoint }).on('ping', () => 'pong')
+    await server.start()
+    expect((await pending).body).toBe('pong')
+  })
+
+  it('an envelope that cannot be encoded rejects the send with DD_ERR_ENCODE_INVALID', async () => {
+    const { pull } = await stuckPuller()
+    const node = zmqNode('push')
+    const push = node.route('out', { type: 'push', connect: pull.endpoints[0] })
+    await node.start()
+    await expect(push.send('bad', { f: () => 1 })).rejects.toMatchObject({ code: 'DD_ERR_ENCODE_INVALID' })
+    await expect(push.send({ name: '', head: {}, body: 1 })).rejects.toMatchObject({
+      code: 'DD_ERR_ENCODE_INVALID',
+    })
+  })
+})
+
+describe('backpressure, close and destroy', () => {
+  it('send() waits when the queue is full and resolves as the consumer catches up', async () => {
+    const { pull, got, gate } = await stuckPuller()
+    const node = zmqNode('push', { socketHighWaterMark: 5 })
+    const push = node.route('out', { type: 'push', connect: pull.endpoints[0], highWaterMark: 10 })
+    await node.start()
+    // 64 KiB bodies, so ZeroMQ's pipes and the kernel's socket buffers fill after a few MiB.
+    const N = 2000
+    let admitted = 0
+    const sends = Array.from({ length: N }, (_, i) =>
+      push.send('n', { i, pad: PAD }).then(() => {
+        admitted++
+      }),
+    )
+    await new Promise((r) => setTimeout(r, 100))
+    // Bounded: the outbox (10), ZeroMQ's pipes and the stuck handler hold the rest back.
+    expect(admitted).toBeLessThan(N / 2)
+    gate.open()
+    await Promise.all(sends)
+    await until(() => got.length === N)
+    expect(got).toEqual(Array.from({ length: N }, (_, i) => i))
+  })
+
+  it('close() flushes what is queued within lingerMs', async () => {
+    const { pull, got, gate } = await stuckPuller()
+    const node = zmqNode('push', { socketHighWaterMark: 5 })
+    const push = node.route('out', { type: 'push', connect: pull.endpoints[0], highWaterMark: 1000 })
+    await node.start()
+    for (let i = 0; i < 300; i++) void push.send('n', i)
+    await new Promise((r) => setTimeout(r, 50))
+    const closing = push.close()
+    setTimeout(gate.open, 50)
+    await closing
+    expect(push.stats.dropped).toBe(0)
+    await until(() => got.length === 300)
+  })
+
+  it('destroy() drops what is queued, says how many, and rejects waiting sends with DD_ERR_DESTROYED', async () => {
+    const { pull } = await stuckPuller()
+    const node = zmqNode('push', { socketHighWaterMark: 5 })
+    const push = node.route('out', { type: 'push', connect: pull.endpoints[0], highWaterMark: 50 })
+    await node.start()
+    const sends = Array.from({ length: 2000 }, (_, i) => push.send('n', { i, pad: PAD }))
+    await new Promise((r) => setTimeout(r, 50))
+    const dropped = push.destroy()
+    expect(dropped).toBeGreaterThan(1000)
+    const results = await Promise.allSettled(sends)
+    const rejected = results.filter((r) => r.status === 'rejected')
+    expect(rejected.length).toBeGreaterThan(0)
+    expect((rejected[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'DD_ERR_DESTROYED' })
+    await expect(push.send('n', 1)).rejects.toMatchObject({ code: 'DD_ERR_CLOSED' })
+  })
+
+  it('PUB counts what it drops at a subscriber high-water mark; delivered + dropped = published', async () => {
+    const pubNode = zmqNode('pub', { socketHighWaterMark: 2 })
+    const pub = pubNode.route('ev', { type: 'pub', bind: 'tcp://127.0.0.1:*' })
+    await pubNode.start()
+    const g = gate()
+    const subNode = zmqNode('sub', { socketHighWaterMark: 2 })
+    let delivered = 0
+    let probes = 0
+    subNode
+      .route('ev', { type: 'sub', connect: pub.endpoints[0], concurrency: 1, highWaterMark: 1 })
+      .on('probe', () => {
+        probes++
+      })
+      .on('n', async () => {
+        await g.opened
+        delivered++
+      })
+    await subNode.start()
+    await until(() => {
+      void pub.publish('probe', null)
+      return probes > 0
+    })
+    await new Promise((r) => setTimeout(r, 50))
+    const droppedBefore = pub.stats.dropped
+    const N = 20_000
+    for (let i = 0; i < N; i++) await pub.publish('n', i)
+    g.open()
+    // The last envelopes may still be leaving the outbox: read the drop count as it settles.
+    const dropped = () => pub.stats.dropped - droppedBefore
+    await until(() => delivered === N - dropped(), 5000, 'delivered = published - dropped')
+    expect(dropped()).toBeGreaterThan(0)
+    await new Promise((r) => setTimeout(r, 50))
+    expect(delivered).toBe(N - dropped())
+  })
+})
+
+describe('events, errors and options', () => {
+  it('connect and disconnect of peers surface as route:connect / route:disconnect', async () => {
+    const a = zmqNode('a')
+    const events: string[] = []
+    a.events.on('route:connect', ({ route }) => events.push(`connect:${route}`))
+    a.events.on('route:disconnect', ({ route }) => events.push(`disconnect:${route}`))
+    const pull = a.route('in', { type: 'pull', bind: 'tcp://127.0.0.1:*' })
+    await a.start()
+    const b = zmqNode('b')
+    b.route('out', { type: 'push', connect: pull.endpoints[0] })
+    await b.start()
+    await until(() => events.includes('connect:in'))
+    b.destroy()
+    await until(() => events.includes('disconnect:in'))
+  })
+
+  it('a peer that is not ZeroMQ fails the handshake: DD_ERR_HANDSHAKE, and the node keeps serving', async () => {
+    const node = zmqNode('a')
+    const codes: string[] = []
+    node.events.on('route:error', ({ error }) => codes.push(error.code))
+    const got: unknown[] = []
+    const pull = node.route('in', { type: 'pull', bind: 'tcp://127.0.0.1:*' }).on('*', ({ body }) => {
+      got.push(body)
+    })
+    await node.start()
+    const port = Number(pull.endpoints[0].split(':').pop())
+    const sock = tcpConnect(port, '127.0.0.1', () => {
+      sock.write(Buffer.alloc(64, 0xff))
+    })
+    sock.on('error', () => {})
+    onTestFinished(() => {
+      sock.destroy()
+    })
+    await until(() => codes.includes('DD_ERR_HANDSHAKE'))
+    const b = zmqNode('b')
+    const push = b.route('out', { type: 'push', connect: pull.endpoints[0] })
+    await b.start()
+    await push.send('x', 'fine')
+    await until(() => got.length === 1)
+  })
+
+  it('binding an address in use rejects with DD_ERR_ADDRESS_IN_USE', async () => {
+    const a = zmqNode('a')
+    const first = a.route('one', { type: 'pull', bind: 'tcp://127.0.0.1:*' })
+    await a.start()
+    const b = zmqNode('b')
+    b.route('two', { type: 'pull', bind: first.endpoints[0] })
+    await expect(b.start()).rejects.toMatchObject({ code: 'DD_ERR_ADDRESS_IN_USE' })
+  })
+
+  it('validates transport and route options once, with the option path in the message', () => {
+    expect(() => zmqTransport({ heartbeatIntervalMs: -1 })).toThrow(
+      /^options\.heartbeatIntervalMs must be a non-negative integer/,
+    )
+    expect(() => zmqTransport({ batchMaxMessages: 0 })).toThrow(/options\.batchMaxMessages/)
+    const node = zmqNode('a')
+    expect(() =>
+      node.route('jobs', { type: 'push', bind: 'tcp://127.0.0.1:*', batchMaxBytes: 'lots' }),
+    ).toThrow(/^route "jobs": options\.batchMaxBytes must be a positive integer/)
+  })
+
+  it('does not take inproc:// (core keeps it) and refuses unknown route types', () => {
+    const t = zmqTransport()
+    expect(t.schemes).toEqual(['tcp', 'ipc'])
+    const node = zmqNode('a')
+    expect(() => node.route('x', { type: 'stream', bind: 'tcp://127.0.0.1:*' })).toThrow(
+      expect.objectContaining({ code: 'DD_ERR_NO_TRANSPORT' }),
+    )
+  })
+})
