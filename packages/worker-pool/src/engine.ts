@@ -1,0 +1,337 @@
+import { Deadlines, fromErrorBody, Queue } from '@dripdrop/core'
+import { AbortError, ClosedError, DestroyedError, TimeoutError, WorkerCrashedError } from './errors.js'
+import type { FilledPoolOptions } from './options.js'
+import { STATUS_OK } from './protocol.js'
+import { type PoolStats, Samples } from './stats.js'
+
+const QUEUED = 0
+const RUNNING = 1
+const DONE = 2
+
+/** One `defer()` call, from submission to settlement. Internal. */
+export interface Job {
+  readonly id: number
+  readonly name: string
+  readonly args: unknown
+  readonly resolve: (value: unknown) => void
+  readonly reject: (reason: unknown) => void
+  state: number
+  /** Dispatches so far; the first is not a retry. */
+  attempts: number
+  /** Dispatches not charged to `maxRetries` (the worker was stopped for another task's timeout). */
+  free: number
+  link: Link | undefined
+  readonly timeoutMs: number
+  readonly queueTimeoutMs: number
+  readonly signal: AbortSignal | undefined
+  onAbort: (() => void) | undefined
+  enqueuedAt: number
+  dispatchedAt: number
+}
+
+/** A worker as the engine sees it, thread or remote: a credit of slots and a way to send. Internal. */
+export interface Link {
+  /** `thread:3`, `remote:<routing id>`. */
+  readonly id: string
+  readonly slots: number
+  readonly inFlight: Map<number, Job>
+  /** Dispatch tick of its last task: the least recently used free link gets the next one. */
+  lastUsed: number
+  /** Adds a job to the next flush. Throws a coded error when the args cannot be carried. */
+  push(job: Job): void
+  /** Sends what `push` gathered, as one message. */
+  flush(): void
+  /** Abandons a running job: a thread is terminated on timeout; otherwise the worker is told to cancel it. */
+  cancel(job: Job, reason: 'timeout' | 'abort'): void
+}
+
+interface Clock {
+  job: Job
+  attempts: number
+}
+
+/**
+ * The scheduler behind {@link Pool}: a FIFO of pending jobs (retries first), credit-based dispatch to the least
+ * recently used link with a free slot, deadlines, retries and stats. Dispatch runs once per tick (a microtask),
+ * so everything submitted in one tick leaves in one message per link.
+ */
+export class Engine {
+  readonly #options: FilledPoolOptions
+  readonly #links: Link[] = []
+  readonly #queue = new Queue<Job>(1024)
+  readonly #retries = new Queue<Job>()
+  #queuedLive = 0
+  #running = 0
+  #nextId = 1
+  #tick = 0
+  #scheduled = false
+  #accepting = true
+  #drained: (() => void) | undefined
+  readonly #runClocks: Deadlines<Clock>
+  readonly #queueClocks: Deadlines<Clock>
+  readonly #waits = new Samples()
+  readonly #runs = new Samples()
+  #completed = 0
+  #failed = 0
+  #retried = 0
+  /** Frames dropped by a remote listener; kept here so stats have one home. */
+  badFrames = 0
+  readonly #dispatch = (): void => this.#dispatchNow()
+
+  constructor(options: FilledPoolOptions) {
+    this.#options = options
+    this.#runClocks = new Deadlines(
+      (c) => c.job.state === RUNNING && c.job.attempts === c.attempts,
+      (c) => this.#expire(c.job),
+    )
+    this.#queueClocks = new Deadlines(
+      (c) => c.job.state === QUEUED && c.job.attempts === c.attempts,
+      (c) => {
+        this.#unqueue(c.job)
+        this.#settle(c.job, false, new TimeoutError(`task ${c.job.name} waited ${c.job.queueTimeoutMs} ms for a worker`, c.job.queueTimeoutMs))
+      },
+    )
+  }
+
+  /** Submits a job; the promise settles exactly once. */
+  submit(name: string, args: unknown, timeoutMs: number, queueTimeoutMs: number, signal?: AbortSignal): Promise<unknown> {
+    if (!this.#accepting) return Promise.reject(new ClosedError('the pool is closing or closed'))
+    if (signal?.aborted) return Promise.reject(new AbortError(`task ${name} aborted before it was queued`, signal.reason))
+    let resolve!: (value: unknown) => void
+    let reject!: (reason: unknown) => void
+    const promise = new Promise<unknown>((res, rej) => {
+      resolve = res
+      reject = rej
+    })
+    const job: Job = {
+      id: this.#nextId++,
+      name,
+      args,
+      resolve,
+      reject,
+      state: QUEUED,
+      attempts: 0,
+      free: 0,
+      link: undefined,
+      timeoutMs,
+      queueTimeoutMs,
+      signal,
+      onAbort: undefined,
+      enqueuedAt: performance.now(),
+      dispatchedAt: 0,
+    }
+    if (signal !== undefined) {
+      job.onAbort = () => this.#abort(job)
+      signal.addEventListener('abort', job.onAbort, { once: true })
+    }
+    this.#enqueue(job, this.#queue)
+    return promise
+  }
+
+  /** Registers a link; it gets work from the next dispatch on. */
+  addLink(link: Link): void {
+    this.#links.push(link)
+    this.schedule()
+  }
+
+  /**
+   * A link died: its running jobs go back to the front of the queue, or fail with `DD_ERR_WORKER_CRASHED` when
+   * they used their retries. `charge` is false when the link was stopped on purpose (another job's timeout).
+   */
+  removeLink(link: Link, cause: unknown, charge = true): void {
+    const at = this.#links.indexOf(link)
+    if (at >= 0) this.#links.splice(at, 1)
+    for (const job of link.inFlight.values()) {
+      if (job.state !== RUNNING) continue
+      this.#running--
+      if (!charge) job.free++
+      if (job.attempts - job.free > this.#options.maxRetries) {
+        this.#settle(job, false, new WorkerCrashedError(`worker ${link.id} died running task ${job.name} (${job.attempts} attempts)`, job.attempts, cause))
+      } else {
+        this.#retried++
+        this.#enqueue(job, this.#retries)
+      }
+    }
+    link.inFlight.clear()
+    this.schedule()
+  }
+
+  /** A link reports a result. Unknown ids (cancelled, or given to another worker since) are ignored. */
+  result(link: Link, id: number, status: number, value: unknown): void {
+    const job = link.inFlight.get(id)
+    if (job === undefined) return
+    link.inFlight.delete(id)
+    if (job.state !== RUNNING) return
+    this.#running--
+    this.#runs.add(performance.now() - job.dispatchedAt)
+    if (status === STATUS_OK) this.#settle(job, true, value)
+    else this.#settle(job, false, value instanceof Error ? value : fromErrorBody(value))
+    this.schedule()
+  }
+
+  /** Fails a job that a link could not send (its args cannot be encoded). */
+  failSend(link: Link, job: Job, err: unknown): void {
+    if (link.inFlight.delete(job.id) && job.state === RUNNING) this.#running--
+    this.#settle(job, false, err)
+    this.schedule()
+  }
+
+  /** Runs dispatch at the end of this tick, once however many times it is asked. */
+  schedule(): void {
+    if (this.#scheduled) return
+    this.#scheduled = true
+    queueMicrotask(this.#dispatch)
+  }
+
+  /** Stops taking jobs; resolves when none is queued or running. */
+  drain(): Promise<void> {
+    this.#accepting = false
+    if (this.#queuedLive === 0 && this.#running === 0) return Promise.resolve()
+    return new Promise((resolve) => {
+      this.#drained = resolve
+    })
+  }
+
+  /** Rejects every job left with `DD_ERR_DESTROYED`, or with the error `err` makes. */
+  destroy(err: () => Error = () => new DestroyedError('the pool was destroyed')): void {
+    this.#accepting = false
+    for (const q of [this.#retries, this.#queue]) while (q.length > 0) {
+      const job = q.shift()
+      if (job.state === QUEUED) this.#settle(job, false, err())
+    }
+    this.#queuedLive = 0
+    for (const link of this.#links) {
+      for (const job of link.inFlight.values()) if (job.state === RUNNING) this.#settle(job, false, err())
+      link.inFlight.clear()
+    }
+    this.#running = 0
+    this.#runClocks.clear()
+    this.#queueClocks.clear()
+    this.#drained?.()
+  }
+
+  stats(): PoolStats {
+    let slots = 0
+    for (const link of this.#links) slots += link.slots
+    const max = this.#options.maxQueue
+    return {
+      queued: Math.min(this.#queuedLive, max),
+      waiting: Math.max(0, this.#queuedLive - max),
+      inFlight: this.#running,
+      completed: this.#completed,
+      failed: this.#failed,
+      retried: this.#retried,
+      workers: this.#links.length,
+      slots,
+      utilization: slots === 0 ? 0 : this.#running / slots,
+      waitMs: this.#waits.percentiles(),
+      runMs: this.#runs.percentiles(),
+      badFrames: this.badFrames,
+    }
+  }
+
+  #enqueue(job: Job, queue: Queue<Job>): void {
+    job.state = QUEUED
+    job.link = undefined
+    queue.push(job)
+    this.#queuedLive++
+    if (Number.isFinite(job.queueTimeoutMs)) this.#queueClocks.add({ job, attempts: job.attempts }, job.queueTimeoutMs)
+    this.schedule()
+  }
+
+  // Queued jobs leave lazily: a removed job stays in its FIFO as DONE and dispatch skips it.
+  #unqueue(job: Job): void {
+    this.#queuedLive--
+    job.state = DONE
+  }
+
+  #next(): Job | undefined {
+    for (const q of [this.#retries, this.#queue]) {
+      while (q.length > 0) {
+        const job = q.shift()
+        if (job.state === QUEUED) return job
+      }
+    }
+    return undefined
+  }
+
+  #pick(): Link | undefined {
+    let best: Link | undefined
+    for (const link of this.#links) {
+      if (link.inFlight.size >= link.slots) continue
+      if (best === undefined || link.lastUsed < best.lastUsed) best = link
+    }
+    return best
+  }
+
+  #dispatchNow(): void {
+    this.#scheduled = false
+    const touched: Link[] = []
+    const now = performance.now()
+    while (this.#queuedLive > 0) {
+      const link = this.#pick()
+      if (link === undefined) break
+      const job = this.#next()
+      if (job === undefined) break
+      this.#queuedLive--
+      try {
+        link.push(job)
+      } catch (err) {
+        this.#settle(job, false, err)
+        continue
+      }
+      job.state = RUNNING
+      job.link = link
+      job.attempts++
+      job.dispatchedAt = now
+      if (job.attempts === 1) this.#waits.add(now - job.enqueuedAt)
+      link.inFlight.set(job.id, job)
+      link.lastUsed = ++this.#tick
+      this.#running++
+      if (Number.isFinite(job.timeoutMs)) this.#runClocks.add({ job, attempts: job.attempts }, job.timeoutMs)
+      if (!touched.includes(link)) touched.push(link)
+    }
+    for (const link of touched) link.flush()
+    if (this.#drained !== undefined && this.#queuedLive === 0 && this.#running === 0) this.#drained()
+  }
+
+  #abort(job: Job): void {
+    const reason = job.signal?.reason
+    if (job.state === QUEUED) {
+      this.#unqueue(job)
+      this.#settle(job, false, new AbortError(`task ${job.name} aborted while queued`, reason))
+    } else if (job.state === RUNNING) {
+      this.#stop(job, 'abort')
+      this.#settle(job, false, new AbortError(`task ${job.name} aborted while running`, reason))
+    }
+    this.schedule()
+  }
+
+  #expire(job: Job): void {
+    this.#stop(job, 'timeout')
+    this.#settle(job, false, new TimeoutError(`task ${job.name} ran longer than ${job.timeoutMs} ms`, job.timeoutMs))
+    this.schedule()
+  }
+
+  #stop(job: Job, reason: 'timeout' | 'abort'): void {
+    const link = job.link
+    this.#running--
+    if (link === undefined) return
+    link.inFlight.delete(job.id)
+    link.cancel(job, reason)
+  }
+
+  #settle(job: Job, ok: boolean, value: unknown): void {
+    job.state = DONE
+    job.link = undefined
+    if (job.onAbort !== undefined) job.signal!.removeEventListener('abort', job.onAbort)
+    if (ok) {
+      this.#completed++
+      job.resolve(value)
+    } else {
+      this.#failed++
+      job.reject(value)
+    }
+    if (this.#drained !== undefined && this.#queuedLive === 0 && this.#running === 0) this.#drained()
+  }
+}
