@@ -8,6 +8,18 @@ export {
   WS_CLOSE,
 } from './errors.js'
 export type { HttpClientOptions } from './http/http-client.js'
-export type { HttpServerOptions } from './http/http-server.js'
+export type { HttpHead, HttpServerOptions } from './http/http-server.js'
 export { httpTransport } from './http/http-transport.js'
 export type { RouteTable } from './http/route-table.js'
+export { browserClientPath, browserClientSource } from './browser-client.js'
+export { Connection, type ConnectionState } from './ws/connection.js'
+export { SUBPROTOCOLS, type WsFormat } from './ws/ws-frames.js'
+export {
+  type UpgradeInfo,
+  wsConnections,
+  type WsServerEventMap,
+  type WsServerOptions,
+  WsServerSocket,
+} from './ws/ws-server.js'
+export { type WsClientOptions, WsClientSocket } from './ws/ws-client.js'
+export { wsTransport } from './ws/ws-transport.js'

@@ -1,6 +1,6 @@
 import { Node } from '@dripdrop/core'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { HttpStatusError, httpTransport } from '../src/index.js'
+import { type HttpHead, HttpStatusError, httpTransport } from '../src/index.js'
 
 const ROUTES = {
   'POST /jobs': 'job.create',
@@ -38,11 +38,10 @@ describe('http-client route', () => {
       jobs.set('j1', body)
       return { id: 'j1' }
     })
-    api.on('job.get', ({ head }) => ({
-      id: head.params.id,
-      job: jobs.get(head.params.id),
-      verbose: head.query.verbose,
-    }))
+    api.on('job.get', ({ head }) => {
+      const { params, query } = head as HttpHead
+      return { id: params.id, job: jobs.get(params.id), verbose: query.verbose }
+    })
     const created = await http.request('job.create', { input: 3 })
     expect(created).toEqual({ name: 'job.create', head: { status: 200 }, body: { id: 'j1' } })
     const got = await http.request('job.get', undefined, {
@@ -61,7 +60,7 @@ describe('http-client route', () => {
   it('turns error statuses back into coded errors', async () => {
     const { api, http } = await pair()
     api.on('job.get', ({ head }) => {
-      throw new HttpStatusError(404, 'DD_ERR_JOB_NOT_FOUND', `no job ${head.params.id}`)
+      throw new HttpStatusError(404, 'DD_ERR_JOB_NOT_FOUND', `no job ${(head as HttpHead).params.id}`)
     })
     api.on('boom', () => {
       throw Object.assign(new Error('kaput'), { code: 'E_KAPUT' })

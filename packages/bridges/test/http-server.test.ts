@@ -2,7 +2,9 @@ import { request as rawRequest } from 'node:http'
 import { MsgpackCodec } from '@dripdrop/codec'
 import { Node } from '@dripdrop/core'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { HttpStatusError, httpTransport } from '../src/index.js'
+import { type HttpHead, HttpStatusError, httpTransport } from '../src/index.js'
+
+const json = (res: Response): Promise<any> => res.json()
 
 async function server(options: Record<string, unknown> = {}) {
   const node = new Node({ name: 'api', transports: [httpTransport()] })
@@ -32,7 +34,7 @@ describe('http-server route', () => {
   it('turns a request into an envelope and the reply into a JSON response', async () => {
     const { api, start } = await server()
     api.on('echo', ({ body, head }) => ({ body, trace: head.headers, query: head.query }))
-    api.on('job.get', ({ head }) => ({ id: head.params.id }))
+    api.on('job.get', ({ head }) => ({ id: (head as HttpHead).params.id }))
     const base = await start()
     expect(base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
     const res = await fetch(`${base}/echo?a=1&a=2&b=x`, {
@@ -42,13 +44,13 @@ describe('http-server route', () => {
     })
     expect(res.status).toBe(200)
     expect(res.headers.get('content-type')).toBe('application/json')
-    expect(await res.json()).toEqual({
+    expect(await json(res)).toEqual({
       body: { hello: 'world' },
       trace: { 'x-trace': 't-1' },
       query: { a: ['1', '2'], b: 'x' },
     })
     const job = await fetch(`${base}/jobs/a%20b`)
-    expect(await job.json()).toEqual({ id: 'a b' })
+    expect(await json(job)).toEqual({ id: 'a b' })
   })
 
   it('reads and answers msgpack by content type and accept', async () => {
@@ -108,17 +110,17 @@ describe('http-server route', () => {
     for (const [path, init, status, code] of cases) {
       const res = await fetch(base + path, init)
       expect(res.status, path).toBe(status)
-      expect((await res.json()).error).toMatchObject({ code })
+      expect((await json(res)).error).toMatchObject({ code })
     }
     const ok = await fetch(`${base}/echo`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: '[1,2]',
     })
-    expect(await ok.json()).toEqual([1, 2])
+    expect(await json(ok)).toEqual([1, 2])
     // text/* bodies arrive as strings.
     const text = await fetch(`${base}/echo`, { method: 'POST', body: 'plain' })
-    expect(await text.json()).toBe('plain')
+    expect(await json(text)).toBe('plain')
     expect(api.stats.decodeErrors).toBe(2)
   })
 
@@ -150,7 +152,7 @@ describe('http-server route', () => {
   it('maps thrown coded errors to statuses and hides stacks', async () => {
     const { api, start } = await server()
     api.on('job.get', ({ head }) => {
-      throw new HttpStatusError(404, 'DD_ERR_JOB_NOT_FOUND', `no job ${head.params.id}`)
+      throw new HttpStatusError(404, 'DD_ERR_JOB_NOT_FOUND', `no job ${(head as HttpHead).params.id}`)
     })
     api.on('echo', async () => {
       throw Object.assign(new Error('kaput'), { code: 'E_KAPUT' })
@@ -158,7 +160,7 @@ describe('http-server route', () => {
     const base = await start()
     const res = await fetch(`${base}/jobs/9`)
     expect(res.status).toBe(404)
-    expect((await res.json()).error).toEqual({
+    expect((await json(res)).error).toEqual({
       name: 'HttpStatusError',
       code: 'DD_ERR_JOB_NOT_FOUND',
       message: 'no job 9',
@@ -166,13 +168,13 @@ describe('http-server route', () => {
     })
     const boom = await fetch(`${base}/echo`, { method: 'POST', body: '1' })
     expect(boom.status).toBe(500)
-    const body = await boom.json()
+    const body = await json(boom)
     expect(body.error).toMatchObject({ code: 'E_KAPUT', message: 'kaput' })
     expect(body.error.stack).toBeUndefined()
     // A route-table name without a handler.
     const none = await fetch(`${base}/jobs`, { method: 'POST', body: '{}' })
     expect(none.status).toBe(501)
-    expect((await none.json()).error.code).toBe('DD_ERR_NO_HANDLER')
+    expect((await json(none)).error.code).toBe('DD_ERR_NO_HANDLER')
   })
 
   it('answers 504 when the handler is too slow, and the late reply is dropped', async () => {
@@ -182,7 +184,7 @@ describe('http-server route', () => {
     const base = await start()
     const res = await fetch(`${base}/slow`)
     expect(res.status).toBe(504)
-    expect((await res.json()).error.code).toBe('DD_ERR_HTTP_TIMEOUT')
+    expect((await json(res)).error.code).toBe('DD_ERR_HTTP_TIMEOUT')
     release()
     await new Promise((r) => setTimeout(r, 10))
     expect(api.stats.dropped).toBe(1)
@@ -214,7 +216,7 @@ describe('http-server route', () => {
     const closing = node.close()
     const res = await inflight
     expect(res.status).toBe(200)
-    expect(await res.json()).toBe('done')
+    expect(await json(res)).toBe('done')
     await closing
     await expect(fetch(`${base}/slow`)).rejects.toThrow()
   })

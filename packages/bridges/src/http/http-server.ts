@@ -34,6 +34,21 @@ export interface HttpServerOptions {
   exposeErrorStacks?: boolean
 }
 
+/**
+ * The head of an envelope made from an HTTP request: `$id`, path parameters, query and the headers named in
+ * the route's `headers` option.
+ *
+ * @example
+ * ```ts
+ * api.on('job.get', ({ head }) => jobs.get((head as HttpHead).params.id))
+ * ```
+ */
+export type HttpHead = Head & {
+  params: Record<string, string>
+  query: Record<string, string | string[]>
+  headers?: Record<string, string>
+}
+
 interface Pending {
   readonly res: ServerResponse
   readonly msgpack: boolean

@@ -1,0 +1,336 @@
+import type { Envelope, Head } from '@dripdrop/codec'
+import {
+  AbortError,
+  ClosedError,
+  Deadlines,
+  type DecodeError,
+  DestroyedError,
+  fromErrorBody,
+  Queue,
+  type RouteHost,
+  type RouteSocket,
+  type RouteSpec,
+  TimeoutError,
+  TransportError,
+} from '@dripdrop/core'
+import { WebSocket } from 'ws'
+import { positiveInt } from '../address.js'
+import { DisconnectedError, UnauthorizedError } from '../errors.js'
+import { FrameCodec, HELLO, SUBPROTOCOLS, type WsFormat } from './ws-frames.js'
+
+/** Options of a `ws-client` route, beside core's route options. */
+export interface WsClientOptions {
+  /** Frame format: JSON text frames or msgpack binary frames. @default 'json' */
+  format?: WsFormat
+  /** Reconnect after the connection drops. @default true */
+  reconnect?: boolean
+  /** First reconnect delay, in ms; it doubles per failed attempt (with ±50% jitter). @default 100 */
+  backoffInitialMs?: number
+  /** Largest reconnect delay, in ms. @default 10000 */
+  backoffMaxMs?: number
+  /** Sent as `?token=` on every (re)connect, for the server's `authorize` hook. */
+  token?: string
+  /** Extra upgrade request headers (`Origin`, `Authorization`, cookies). */
+  headers?: Readonly<Record<string, string>>
+  /** Largest frame accepted, in bytes. @default 16 MiB */
+  maxPayload?: number
+}
+
+interface Outgoing {
+  frame: string | Uint8Array
+  done: (() => void) | undefined
+}
+
+interface PendingRequest {
+  id: number
+  resolve: (e: Envelope) => void
+  reject: (err: Error) => void
+  timeoutMs: number
+  settled: boolean
+  cleanup: (() => void) | undefined
+}
+
+/**
+ * The `ws-client` route's socket: one `ws` connection that reconnects with exponential backoff. Envelopes sent
+ * while it is down wait in a queue (sends past `highWaterMark` wait for the reconnect: backpressure) and each
+ * is written once: nothing is re-sent after a reconnect, and requests in flight when the connection drops
+ * fail with `DD_ERR_WS_DISCONNECTED`.
+ */
+export class WsClientSocket implements RouteSocket {
+  readonly endpoints: readonly string[]
+  readonly #spec: RouteSpec
+  readonly #host: RouteHost
+  readonly #url: string
+  readonly #format: WsFormat
+  readonly #codec: FrameCodec
+  readonly #reconnect: boolean
+  readonly #backoffInitialMs: number
+  readonly #backoffMaxMs: number
+  readonly #headers: Readonly<Record<string, string>> | undefined
+  #ws: WebSocket | undefined
+  #state: 'idle' | 'connecting' | 'open' | 'closing' | 'closed' = 'idle'
+  #attempt = 0
+  #timer: NodeJS.Timeout | undefined
+  readonly #queue = new Queue<Outgoing>()
+  readonly #pending = new Map<number, PendingRequest>()
+  readonly #deadlines = new Deadlines<PendingRequest>(
+    (p) => !p.settled,
+    (p) => {
+      this.#host.stats.timeouts++
+      this.#settle(p, new TimeoutError(`request ${p.id} timed out after ${p.timeoutMs} ms`, p.timeoutMs))
+    },
+  )
+  #seq = 0
+  /** The connection id the server gave (its `$hello`), or `undefined` while not connected. */
+  id: string | undefined
+  /** Times the connection came up again after dropping. */
+  reconnects = 0
+
+  constructor(spec: RouteSpec, host: RouteHost) {
+    const o = spec.options as WsClientOptions
+    const path = `route "${spec.name}": options`
+    if (spec.bind.length > 0 || spec.connect.length !== 1) {
+      throw new TypeError(`${path}.connect: a ws-client route connects to exactly one ws:// address`)
+    }
+    if (o.format !== undefined && o.format !== 'json' && o.format !== 'msgpack') {
+      throw new TypeError(`${path}.format must be "json" or "msgpack"`)
+    }
+    const url = new URL(spec.connect[0])
+    if (o.token !== undefined) url.searchParams.set('token', o.token)
+    this.#url = url.toString()
+    this.endpoints = [spec.connect[0]]
+    this.#spec = spec
+    this.#host = host
+    this.#format = o.format ?? 'json'
+    this.#codec = new FrameCodec(positiveInt(o.maxPayload, 16 * 1024 * 1024, `${path}.maxPayload`))
+    this.#reconnect = o.reconnect !== false
+    this.#backoffInitialMs = positiveInt(o.backoffInitialMs, 100, `${path}.backoffInitialMs`)
+    this.#backoffMaxMs = positiveInt(o.backoffMaxMs, 10_000, `${path}.backoffMaxMs`)
+    this.#headers = o.headers
+  }
+
+  /** `connecting`, `open`, `closing`, `closed` (or `idle` before start). */
+  get state(): string {
+    return this.#state
+  }
+
+  async start(): Promise<void> {
+    this.#connect()
+  }
+
+  #connect(): void {
+    this.#state = 'connecting'
+    const ws = new WebSocket(this.#url, [SUBPROTOCOLS[this.#format]], {
+      headers: this.#headers,
+      maxPayload: this.#codec.json.maxMessageBytes,
+      perMessageDeflate: false,
+    })
+    this.#ws = ws
+    ws.on('open', () => {
+      if (this.#attempt > 0 || this.reconnects > 0 || this.#everOpened) this.reconnects++
+      this.#everOpened = true
+      this.#attempt = 0
+      this.#state = 'open'
+      this.#flush()
+      this.#host.emit({ type: 'connect', endpoint: this.endpoints[0] })
+    })
+    ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary))
+    ws.on('unexpected-response', (_req, res) => {
+      // The server refused the upgrade (401/403 from its authorize hook): retrying would only be refused again.
+      const status = res.statusCode ?? 0
+      const error = new UnauthorizedError(`${this.endpoints[0]} refused the upgrade with ${status}`, status)
+      this.#host.emit({ type: 'error', error, endpoint: this.endpoints[0] })
+      ws.terminate()
+      if (status === 401 || status === 403) this.#stopped = true
+    })
+    ws.on('error', (err) => {
+      this.#host.emit({
+        type: 'error',
+        error: new TransportError(err.message, err),
+        endpoint: this.endpoints[0],
+      })
+    })
+    ws.on('close', () => {
+      const wasOpen = this.#state === 'open'
+      this.id = undefined
+      this.#failPending(new DisconnectedError(`connection to ${this.endpoints[0]} closed before the reply`))
+      if (wasOpen) this.#host.emit({ type: 'disconnect', endpoint: this.endpoints[0] })
+      if (this.#state === 'closing' || this.#state === 'closed') return
+      if (!this.#reconnect || this.#stopped) {
+        this.#state = 'closed'
+        return
+      }
+      this.#state = 'connecting'
+      const base = Math.min(this.#backoffMaxMs, this.#backoffInitialMs * 2 ** this.#attempt++)
+      this.#timer = setTimeout(() => this.#connect(), Math.round(base * (0.5 + Math.random())))
+    })
+  }
+
+  #everOpened = false
+  #stopped = false
+
+  #onMessage(data: Buffer, isBinary: boolean): void {
+    this.#host.stats.bytesIn += data.byteLength
+    let decoded: Envelope | Envelope[]
+    try {
+      decoded = this.#codec.decode(data, isBinary)
+    } catch (err) {
+      this.#host.emit({ type: 'error', error: err as DecodeError, endpoint: this.endpoints[0] })
+      return
+    }
+    if (Array.isArray(decoded)) for (const e of decoded) this.#deliver(e)
+    else this.#deliver(decoded)
+  }
+
+  #deliver(envelope: Envelope): void {
+    const re = envelope.head.$re
+    if (re !== undefined) {
+      const p = typeof re === 'number' ? this.#pending.get(re) : undefined
+      this.#host.stats.messagesIn++
+      if (p === undefined) this.#host.stats.unmatchedReplies++
+      else if (envelope.head.$err === true) this.#settle(p, fromErrorBody(envelope.body))
+      else this.#settle(p, undefined, envelope)
+      return
+    }
+    if (envelope.name === HELLO && typeof envelope.head.$conn === 'string') {
+      this.id = envelope.head.$conn
+      return
+    }
+    const wait = this.#host.receive(envelope)
+    if (wait !== undefined && this.#ws && !this.#ws.isPaused) {
+      const ws = this.#ws
+      ws.pause()
+      wait.then(
+        () => ws.resume(),
+        () => ws.resume(),
+      )
+    }
+  }
+
+  // ---- sending ----
+
+  send(envelope: Envelope): void | Promise<void> {
+    if (this.#state === 'closing' || this.#state === 'closed') {
+      return Promise.reject(new ClosedError(`route "${this.#spec.name}" is ${this.#state}`))
+    }
+    const frame = this.#codec.encode(envelope, this.#format)
+    if (this.#state === 'open' && this.#queue.length === 0) {
+      this.#write(frame)
+      return
+    }
+    if (this.#queue.length < this.#spec.highWaterMark) {
+      this.#queue.push({ frame, done: undefined })
+      return
+    }
+    return new Promise<void>((resolve) => this.#queue.push({ frame, done: resolve }))
+  }
+
+  request(envelope: Envelope, options: { timeoutMs: number; signal?: AbortSignal }): Promise<Envelope> {
+    const id = ++this.#seq
+    const head: Head = { ...envelope.head, $id: id }
+    return new Promise<Envelope>((resolve, reject) => {
+      const p: PendingRequest = {
+        id,
+        resolve,
+        reject,
+        timeoutMs: options.timeoutMs,
+        settled: false,
+        cleanup: undefined,
+      }
+      const signal = options.signal
+      if (signal) {
+        const onAbort = () => this.#settle(p, new AbortError('request aborted', signal.reason))
+        signal.addEventListener('abort', onAbort, { once: true })
+        p.cleanup = () => signal.removeEventListener('abort', onAbort)
+      }
+      this.#pending.set(id, p)
+      this.#deadlines.add(p, options.timeoutMs)
+      let admitted: void | Promise<void>
+      try {
+        admitted = this.send({ name: envelope.name, head, body: envelope.body })
+      } catch (err) {
+        this.#settle(p, err as Error)
+        return
+      }
+      if (admitted) admitted.catch((err: Error) => this.#settle(p, err))
+    })
+  }
+
+  #write(frame: string | Uint8Array): void {
+    this.#host.stats.bytesOut += typeof frame === 'string' ? frame.length : frame.byteLength
+    this.#ws!.send(frame)
+  }
+
+  #flush(): void {
+    // Each queued frame is written once, then forgotten: a later reconnect never sends it again.
+    while (this.#queue.length > 0 && this.#state === 'open') {
+      const item = this.#queue.shift()
+      this.#write(item.frame)
+      item.done?.()
+    }
+    this.#idle?.()
+  }
+
+  #settle(p: PendingRequest, err: Error | undefined, reply?: Envelope): void {
+    if (p.settled) return
+    p.settled = true
+    this.#pending.delete(p.id)
+    p.cleanup?.()
+    if (err) p.reject(err)
+    else p.resolve(reply!)
+    if (this.#pending.size === 0) this.#idle?.()
+  }
+
+  #failPending(err: Error): void {
+    for (const p of [...this.#pending.values()]) this.#settle(p, err)
+  }
+
+  #idle: (() => void) | undefined
+
+  // ---- lifecycle ----
+
+  async close(lingerMs: number): Promise<void> {
+    if (this.#state === 'closed' || this.#state === 'closing') return
+    const wasOpen = this.#state === 'open'
+    clearTimeout(this.#timer)
+    if (wasOpen && (this.#queue.length > 0 || this.#pending.size > 0)) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, lingerMs)
+        this.#idle = () => {
+          if (this.#queue.length > 0 || this.#pending.size > 0) return
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+    }
+    this.#state = 'closing'
+    const ws = this.#ws
+    if (ws && ws.readyState !== WebSocket.CLOSED) {
+      const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()))
+      ws.close(1000)
+      const timer = setTimeout(() => ws.terminate(), Math.max(lingerMs, 100))
+      await closed
+      clearTimeout(timer)
+    }
+    this.#finish(new ClosedError(`route "${this.#spec.name}" closed`))
+  }
+
+  destroy(): number {
+    clearTimeout(this.#timer)
+    this.#state = 'closing'
+    this.#ws?.terminate()
+    return this.#finish(new DestroyedError(`route "${this.#spec.name}" was destroyed`))
+  }
+
+  #finish(err: Error): number {
+    this.#state = 'closed'
+    this.#deadlines.clear()
+    this.#failPending(err)
+    let dropped = 0
+    while (this.#queue.length > 0) {
+      this.#queue.shift().done?.()
+      dropped++
+    }
+    return dropped
+  }
+}

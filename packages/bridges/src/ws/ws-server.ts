@@ -1,0 +1,469 @@
+import { randomBytes } from 'node:crypto'
+import { EventEmitter } from 'node:events'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
+import type { Envelope, HeadValue } from '@dripdrop/codec'
+import {
+  AddressInUseError,
+  type DecodeError,
+  type RouteHost,
+  type RouteSocket,
+  type RouteSpec,
+  TransportError,
+} from '@dripdrop/core'
+import { type WebSocket, WebSocketServer } from 'ws'
+import { formatAddress, nonNegativeInt, parseBind, positiveInt } from '../address.js'
+import { browserClientSource } from '../browser-client.js'
+import { NoConnectionError, WS_CLOSE } from '../errors.js'
+import { Connection } from './connection.js'
+import { FrameCodec, frameSize, HELLO, SUBPROTOCOLS, type WsFormat } from './ws-frames.js'
+
+/** What the `authorize` hook of a `ws-server` route sees of an upgrade request. */
+export interface UpgradeInfo {
+  /** The `Origin` header ('' when absent). */
+  origin: string
+  /** The `token` query parameter, or the bearer token of an `Authorization` header ('' when absent). */
+  token: string
+  /** The raw request, for anything else (cookies, IP). */
+  req: IncomingMessage
+}
+
+/** Options of a `ws-server` route, beside core's route options. */
+export interface WsServerOptions {
+  /** Largest frame accepted, in bytes; a larger one closes the connection with 1009. @default 1 MiB */
+  maxPayload?: number
+  /** Bytes a connection may have waiting to be written before it is cut off as a slow consumer (4008). @default 4 MiB */
+  maxBufferedBytes?: number
+  /** Ping interval, in ms; a connection that missed the previous pong is terminated. 0 turns it off. @default 30000 */
+  heartbeatIntervalMs?: number
+  /** Allowed `Origin` values; others are refused with 403 before the upgrade. @default any origin */
+  origins?: readonly string[]
+  /**
+   * Runs before the upgrade; `false` refuses it with 401, an object accepts it and is carried in every message's
+   * head as `$auth`. @default accept all
+   */
+  authorize?: (
+    info: UpgradeInfo,
+  ) => boolean | { [key: string]: HeadValue } | Promise<boolean | { [key: string]: HeadValue }>
+  /** Answer `GET /dripdrop-client.js` with the browser client. @default true */
+  serveClient?: boolean
+  /** Handles plain HTTP requests (not upgrades) on the same port, e.g. a page. @default 426 Upgrade Required */
+  fallback?: (req: IncomingMessage, res: ServerResponse) => void
+}
+
+/** Events of {@link WsServerSocket}, namespaced with `:`. */
+export interface WsServerEventMap {
+  'connection:open': [connection: Connection]
+  'connection:close': [connection: Connection, code: number, reason: string]
+  'connection:error': [connection: Connection, error: Error]
+  'connection:slow': [connection: Connection, bufferedBytes: number]
+}
+
+const PROCESS_TAG = randomBytes(3).toString('hex')
+let connSeq = 0
+
+/**
+ * The `ws-server` route's socket: a `ws` server on its own node:http server. Each connection gets an id that
+ * arrives in `head.$conn`; `route.send()` broadcasts, `route.sendTo(id | { group })` targets, and
+ * {@link wsConnections} gives groups, counts and events.
+ */
+export class WsServerSocket extends EventEmitter<WsServerEventMap> implements RouteSocket {
+  readonly replies = true
+  #endpoints: string[] = []
+  readonly #spec: RouteSpec
+  readonly #host: RouteHost
+  readonly #codec: FrameCodec
+  readonly #maxBufferedBytes: number
+  readonly #heartbeatMs: number
+  readonly #origins: ReadonlySet<string> | undefined
+  readonly #authorize: WsServerOptions['authorize']
+  readonly #serveClient: boolean
+  readonly #fallback: WsServerOptions['fallback']
+  readonly #path: string
+  readonly #server: Server
+  readonly #wss: WebSocketServer
+  readonly #conns = new Map<string, Connection>()
+  readonly #groups = new Map<string, Set<Connection>>()
+  #heartbeat: NodeJS.Timeout | undefined
+  #closing = false
+  /** Connections cut off for being slow consumers. */
+  slowConsumers = 0
+  /** Connections terminated for missing a pong. */
+  heartbeatTimeouts = 0
+
+  constructor(spec: RouteSpec, host: RouteHost) {
+    super()
+    const o = spec.options as WsServerOptions
+    const path = `route "${spec.name}": options`
+    if (spec.connect.length > 0 || spec.bind.length !== 1) {
+      throw new TypeError(`${path}.bind: a ws-server route binds exactly one ws:// address`)
+    }
+    this.#path = parseBind(spec.bind[0], ['ws']).path
+    this.#spec = spec
+    this.#host = host
+    const maxPayload = positiveInt(o.maxPayload, 1024 * 1024, `${path}.maxPayload`)
+    this.#codec = new FrameCodec(maxPayload)
+    this.#maxBufferedBytes = positiveInt(o.maxBufferedBytes, 4 * 1024 * 1024, `${path}.maxBufferedBytes`)
+    this.#heartbeatMs = nonNegativeInt(o.heartbeatIntervalMs, 30_000, `${path}.heartbeatIntervalMs`)
+    if (
+      o.origins !== undefined &&
+      (!Array.isArray(o.origins) || o.origins.some((x) => typeof x !== 'string'))
+    ) {
+      throw new TypeError(`${path}.origins must be an array of origins like "https://example.com"`)
+    }
+    this.#origins = o.origins ? new Set(o.origins) : undefined
+    for (const k of ['authorize', 'fallback'] as const) {
+      if (o[k] !== undefined && typeof o[k] !== 'function')
+        throw new TypeError(`${path}.${k} must be a function`)
+    }
+    this.#authorize = o.authorize
+    this.#fallback = o.fallback
+    this.#serveClient = o.serveClient !== false
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      maxPayload,
+      // Compression costs CPU per message and lets a small frame inflate: off, as for most message buses.
+      perMessageDeflate: false,
+      handleProtocols: (offered) =>
+        offered.has(SUBPROTOCOLS.msgpack)
+          ? SUBPROTOCOLS.msgpack
+          : offered.has(SUBPROTOCOLS.json)
+            ? SUBPROTOCOLS.json
+            : false,
+    })
+    this.#server = createServer(this.#onRequest)
+    this.#server.on('upgrade', this.#onUpgrade)
+    this.#server.on('clientError', (_err, socket) => socket.destroy())
+    registry.set(host, this)
+  }
+
+  get endpoints(): readonly string[] {
+    return this.#endpoints
+  }
+
+  /** Open connections now. */
+  get size(): number {
+    return this.#conns.size
+  }
+
+  /** Ids of the open connections. */
+  ids(): string[] {
+    return [...this.#conns.keys()]
+  }
+
+  /** The connection with this id, if open. */
+  get(id: string): Connection | undefined {
+    return this.#conns.get(id)
+  }
+
+  async start(): Promise<void> {
+    const { host, port, path } = parseBind(this.#spec.bind[0], ['ws'])
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException) =>
+        reject(
+          err.code === 'EADDRINUSE'
+            ? new AddressInUseError(`${this.#spec.bind[0]} is already in use`, err)
+            : new TransportError(`cannot listen on ${this.#spec.bind[0]}: ${err.message}`, err),
+        )
+      this.#server.once('error', onError)
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', onError)
+        resolve()
+      })
+    })
+    this.#endpoints = [formatAddress('ws', host, (this.#server.address() as AddressInfo).port, path)]
+    if (this.#heartbeatMs > 0) {
+      this.#heartbeat = setInterval(this.#beat, this.#heartbeatMs)
+      this.#heartbeat.unref()
+    }
+    this.#host.emit({ type: 'listening', endpoint: this.#endpoints[0] })
+  }
+
+  // ---- upgrade and connections ----
+
+  readonly #onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    if (this.#serveClient && req.method === 'GET' && req.url?.split('?')[0] === '/dripdrop-client.js') {
+      res.writeHead(200, {
+        'content-type': 'text/javascript; charset=utf-8',
+        'access-control-allow-origin': '*',
+      })
+      res.end(browserClientSource())
+      return
+    }
+    if (this.#fallback) return void this.#fallback(req, res)
+    res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' })
+    res.end('this is a dripdrop WebSocket endpoint')
+  }
+
+  readonly #onUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
+    socket.on('error', () => socket.destroy())
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    if (this.#closing) return refuse(socket, 503, 'Service Unavailable')
+    if (this.#path !== '/' && url.pathname !== this.#path) return refuse(socket, 404, 'Not Found')
+    const origin = req.headers.origin ?? ''
+    if (this.#origins && !this.#origins.has(origin)) return refuse(socket, 403, 'Forbidden')
+    const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')
+    const token = url.searchParams.get('token') ?? bearer?.[1] ?? ''
+    const accept = (auth: boolean | { [key: string]: HeadValue }): void => {
+      if (auth === false) return refuse(socket, 401, 'Unauthorized')
+      if (this.#closing || socket.destroyed) {
+        socket.destroy()
+        return
+      }
+      this.#wss.handleUpgrade(req, socket, head, (ws) =>
+        this.#onConnection(ws, req, auth === true ? undefined : auth),
+      )
+    }
+    if (!this.#authorize) return accept(true)
+    let verdict: ReturnType<NonNullable<WsServerOptions['authorize']>>
+    try {
+      verdict = this.#authorize({ origin, token, req })
+    } catch {
+      return refuse(socket, 401, 'Unauthorized')
+    }
+    if (verdict instanceof Promise) verdict.then(accept, () => refuse(socket, 401, 'Unauthorized'))
+    else accept(verdict === true || (typeof verdict === 'object' && verdict !== null) ? verdict : false)
+  }
+
+  #onConnection(ws: WebSocket, req: IncomingMessage, auth: Connection['auth']): void {
+    const id = `${PROCESS_TAG}-${++connSeq}`
+    const format: WsFormat = ws.protocol === SUBPROTOCOLS.msgpack ? 'msgpack' : 'json'
+    const conn = new Connection(id, ws, format, `${req.socket.remoteAddress}:${req.socket.remotePort}`, auth)
+    this.#conns.set(id, conn)
+    ws.on('message', (data, isBinary) => this.#onMessage(conn, data as Buffer, isBinary))
+    ws.on('pong', () => {
+      conn.alive = true
+    })
+    ws.on('error', (err) => {
+      // ws reports oversized frames (1009) and protocol violations here, then closes the connection.
+      this.#host.emit({
+        type: 'error',
+        error: new TransportError(`connection ${id}: ${err.message}`, err),
+        endpoint: id,
+      })
+      this.emit('connection:error', conn, err)
+    })
+    ws.on('close', (code, reason) => {
+      conn.state = 'closed'
+      this.#conns.delete(id)
+      for (const g of conn.groups) this.#leaveGroup(conn, g)
+      this.#host.emit({ type: 'disconnect', endpoint: id })
+      this.emit('connection:close', conn, code, reason.toString())
+    })
+    this.#write(conn, { name: HELLO, head: { $conn: id }, body: null }, undefined)
+    this.#host.emit({ type: 'connect', endpoint: id })
+    this.emit('connection:open', conn)
+  }
+
+  #onMessage(conn: Connection, data: Buffer, isBinary: boolean): void {
+    conn.alive = true
+    this.#host.stats.bytesIn += data.byteLength
+    let decoded: Envelope | Envelope[]
+    try {
+      decoded = this.#codec.decode(data, isBinary)
+    } catch (err) {
+      // Garbage from one client is counted and reported; the connection and the process go on.
+      this.#host.emit({ type: 'error', error: err as DecodeError, endpoint: conn.id })
+      return
+    }
+    conn.format = isBinary ? 'msgpack' : 'json'
+    if (Array.isArray(decoded)) {
+      this.#host.stats.batchesIn++
+      for (const e of decoded) this.#deliver(conn, e)
+    } else this.#deliver(conn, decoded)
+  }
+
+  #deliver(conn: Connection, envelope: Envelope): void {
+    // The server sets these: a client cannot claim another connection's id or identity.
+    envelope.head.$conn = conn.id
+    if (conn.auth) envelope.head.$auth = conn.auth
+    else delete envelope.head.$auth
+    const wait = this.#host.receive(envelope, conn)
+    if (wait !== undefined && !conn.ws.isPaused) {
+      // Handlers are saturated: stop reading from this client until a slot frees (TCP pushes back on it).
+      conn.ws.pause()
+      wait.then(
+        () => conn.ws.resume(),
+        () => conn.ws.resume(),
+      )
+    }
+  }
+
+  // ---- sending ----
+
+  /** Broadcast to every open connection. */
+  send(envelope: Envelope): void {
+    const frames: Partial<Record<WsFormat, string | Uint8Array>> = {}
+    for (const conn of this.#conns.values()) this.#write(conn, envelope, frames)
+  }
+
+  /** To one connection (a `Connection`, its id) or to a group (`{ group: 'room-1' }`). */
+  sendTo(to: unknown, envelope: Envelope): void | Promise<void> {
+    if (to instanceof Connection) {
+      if (to.state !== 'open') {
+        this.#host.stats.dropped++ // a reply to a client that left: nowhere to go
+        return
+      }
+      this.#write(to, envelope, undefined)
+      return
+    }
+    if (typeof to === 'string') {
+      const conn = this.#conns.get(to)
+      if (conn === undefined) return Promise.reject(new NoConnectionError(to))
+      this.#write(conn, envelope, undefined)
+      return
+    }
+    const group = (to as { group?: unknown } | null)?.group
+    if (typeof group === 'string') {
+      const frames: Partial<Record<WsFormat, string | Uint8Array>> = {}
+      for (const conn of this.#groups.get(group) ?? []) this.#write(conn, envelope, frames)
+      return
+    }
+    return Promise.reject(new TypeError('sendTo needs a connection id, a Connection or { group }'))
+  }
+
+  // Encodes once per format per broadcast; cuts off a connection whose unsent bytes pass the bound.
+  #write(
+    conn: Connection,
+    envelope: Envelope,
+    frames: Partial<Record<WsFormat, string | Uint8Array>> | undefined,
+  ): void {
+    if (conn.state !== 'open') return
+    const format = conn.format
+    let frame = frames?.[format]
+    if (frame === undefined) {
+      frame = this.#codec.encode(envelope, format)
+      if (frames) frames[format] = frame
+    }
+    const buffered = conn.ws.bufferedAmount
+    if (buffered + frameSize(frame) > this.#maxBufferedBytes) return this.#cutOff(conn, buffered)
+    this.#host.stats.bytesOut += frameSize(frame)
+    conn.ws.send(frame)
+  }
+
+  #cutOff(conn: Connection, buffered: number): void {
+    this.slowConsumers++
+    this.#host.stats.dropped++
+    conn.state = 'closing'
+    this.emit('connection:slow', conn, buffered)
+    conn.ws.close(WS_CLOSE.SLOW_CONSUMER, 'slow consumer')
+    // The close frame queues behind the unsent bytes; if they do not drain soon, free them now.
+    setTimeout(() => conn.ws.terminate(), 1000).unref()
+  }
+
+  readonly #beat = (): void => {
+    for (const conn of this.#conns.values()) {
+      if (!conn.alive) {
+        this.heartbeatTimeouts++
+        conn.state = 'closing'
+        conn.ws.terminate()
+        continue
+      }
+      conn.alive = false
+      conn.ws.ping()
+    }
+  }
+
+  // ---- groups ----
+
+  /** Adds a connection to a group (created on first join). Unknown ids are a `DD_ERR_WS_NO_CONNECTION`. */
+  join(id: string, group: string): void {
+    const conn = this.#conns.get(id)
+    if (conn === undefined) throw new NoConnectionError(id)
+    conn.groups.add(group)
+    let members = this.#groups.get(group)
+    if (members === undefined) this.#groups.set(group, (members = new Set()))
+    members.add(conn)
+  }
+
+  /** Removes a connection from a group (a group with no members is forgotten). */
+  leave(id: string, group: string): void {
+    const conn = this.#conns.get(id)
+    if (conn) this.#leaveGroup(conn, group)
+  }
+
+  /** Ids of a group's members. */
+  members(group: string): string[] {
+    return [...(this.#groups.get(group) ?? [])].map((c) => c.id)
+  }
+
+  #leaveGroup(conn: Connection, group: string): void {
+    conn.groups.delete(group)
+    const members = this.#groups.get(group)
+    members?.delete(conn)
+    if (members?.size === 0) this.#groups.delete(group)
+  }
+
+  /** Closes one connection (code 4000 unless given). */
+  disconnect(id: string, code: number = WS_CLOSE.APPLICATION, reason = ''): void {
+    const conn = this.#conns.get(id)
+    if (conn === undefined) return
+    conn.state = 'closing'
+    conn.ws.close(code, reason)
+  }
+
+  // ---- lifecycle ----
+
+  async close(lingerMs: number): Promise<void> {
+    if (this.#closing) return
+    this.#closing = true
+    clearInterval(this.#heartbeat)
+    const serverClosed = new Promise<void>((resolve) => this.#server.close(() => resolve()))
+    this.#server.closeIdleConnections()
+    if (this.#conns.size > 0) {
+      const all = [...this.#conns.values()]
+      const closed = Promise.all(
+        all.map(
+          (c) => new Promise<void>((r) => (c.state === 'closed' ? r() : c.ws.once('close', () => r()))),
+        ),
+      )
+      for (const c of all) {
+        c.state = 'closing'
+        c.ws.close(WS_CLOSE.GOING_AWAY, 'server closing')
+      }
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([closed, new Promise<void>((r) => (timer = setTimeout(r, Math.max(lingerMs, 100))))])
+      clearTimeout(timer)
+      for (const c of this.#conns.values()) c.ws.terminate()
+    }
+    this.#server.closeAllConnections()
+    await serverClosed
+  }
+
+  destroy(): number {
+    this.#closing = true
+    clearInterval(this.#heartbeat)
+    for (const c of this.#conns.values()) {
+      c.state = 'closing'
+      c.ws.terminate()
+    }
+    this.#server.close()
+    this.#server.closeAllConnections()
+    return 0
+  }
+}
+
+function refuse(socket: Socket, status: number, text: string): void {
+  if (socket.writable)
+    socket.end(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`)
+  else socket.destroy()
+}
+
+const registry = new WeakMap<RouteHost, WsServerSocket>()
+
+/**
+ * The connections of a `ws-server` route: groups, counts, one-off closes and connection events.
+ *
+ * @example
+ * ```ts
+ * const browsers = node.route('browsers', { type: 'ws-server', bind: 'ws://127.0.0.1:0' })
+ * const conns = wsConnections(browsers)
+ * conns.on('connection:open', (c) => conns.join(c.id, 'lobby'))
+ * browsers.on('chat.say', ({ body }) => browsers.sendTo({ group: 'lobby' }, 'chat.said', body))
+ * ```
+ */
+export function wsConnections(route: RouteHost): WsServerSocket {
+  const socket = registry.get(route)
+  if (socket === undefined) throw new TypeError('wsConnections() needs a ws-server route')
+  return socket
+}

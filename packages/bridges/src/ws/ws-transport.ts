@@ -1,0 +1,32 @@
+import type { RouteHost, RouteSpec, TransportFactory } from '@dripdrop/core'
+import { WsClientSocket } from './ws-client.js'
+import { WsServerSocket } from './ws-server.js'
+
+/**
+ * The WebSocket transport, scheme `ws://`, two route types:
+ *
+ * - `ws-server`: binds `ws://host:port[/path]`; browsers and `ws-client` routes connect. Messages reach the
+ *   route's handlers with `head.$conn`; `route.send()` broadcasts, `route.sendTo(id | { group })` targets, a
+ *   handler's return value answers a request (`$id` → `$re`). See {@link wsConnections} for groups and events.
+ * - `ws-client`: connects to a `ws-server` with reconnect and exponential backoff; `send()`, `request()`, and
+ *   handlers for what the server sends.
+ *
+ * Text frames carry the JSON codec, binary frames msgpack (docs/protocol-bridges.md).
+ *
+ * @example
+ * ```ts
+ * const node = new Node({ transports: [wsTransport()] })
+ * const browsers = node.route('browsers', { type: 'ws-server', bind: 'ws://127.0.0.1:8080' })
+ * browsers.on('ping', ({ head }) => ({ pong: head.$conn }))
+ * ```
+ */
+export function wsTransport(): TransportFactory {
+  return {
+    name: 'ws',
+    schemes: ['ws'],
+    types: ['ws-server', 'ws-client'],
+    create(spec: RouteSpec, host: RouteHost) {
+      return spec.type === 'ws-server' ? new WsServerSocket(spec, host) : new WsClientSocket(spec, host)
+    },
+  }
+}

@@ -1,0 +1,108 @@
+import type { Envelope } from '@dripdrop/codec'
+import { Node } from '@dripdrop/core'
+import { describe, expect, it, onTestFinished } from 'vitest'
+import { wsConnections, wsTransport } from '../src/index.js'
+
+async function serverNode(bind = 'ws://127.0.0.1:0', options: Record<string, unknown> = {}) {
+  const node = new Node({ name: 'server', transports: [wsTransport()] })
+  onTestFinished(() => {
+    node.destroy()
+  })
+  const route = node.route('browsers', { type: 'ws-server', bind, ...options })
+  await node.start()
+  return { node, route, url: route.endpoints[0] }
+}
+
+async function clientNode(url: string, options: Record<string, unknown> = {}) {
+  const node = new Node({ name: 'client', transports: [wsTransport()] })
+  onTestFinished(() => {
+    node.destroy()
+  })
+  const route = node.route('server', { type: 'ws-client', connect: url, backoffInitialMs: 20, ...options })
+  const connects: string[] = []
+  node.events.on('route:connect', ({ endpoint }) => connects.push(endpoint))
+  const errors: string[] = []
+  node.events.on('route:error', ({ error }) => errors.push(error.code))
+  await node.start()
+  return { node, route, connects, errors }
+}
+
+describe('ws-client route', () => {
+  for (const format of ['json', 'msgpack'] as const) {
+    it(`sends, requests and receives over ${format} frames`, async () => {
+      const server = await serverNode()
+      const got: Envelope[] = []
+      server.route.on('note', (m) => {
+        got.push(m)
+      })
+      server.route.on('sum', ({ body }) => body.a + body.b)
+      server.route.on('fail', () => {
+        throw Object.assign(new Error('bad'), { code: 'E_BAD' })
+      })
+      const client = await clientNode(server.url, { format })
+      const pushed: Envelope[] = []
+      client.route.on('news', (m) => {
+        pushed.push(m)
+      })
+      await client.route.send('note', { bin: new Uint8Array([1, 2]) })
+      const reply = await client.route.request('sum', { a: 2, b: 5 })
+      expect(reply.body).toBe(7)
+      expect(got[0].body).toEqual({ bin: new Uint8Array([1, 2]) })
+      await expect(client.route.request('fail')).rejects.toMatchObject({ code: 'E_BAD', message: 'bad' })
+      await server.route.send('news', 'extra')
+      await expect.poll(() => pushed.length).toBe(1)
+      expect(pushed[0]).toMatchObject({ name: 'news', body: 'extra' })
+    })
+  }
+
+  it('times out requests with DD_ERR_TIMEOUT', async () => {
+    const server = await serverNode()
+    server.route.on('slow', () => new Promise((r) => setTimeout(r, 300)))
+    const client = await clientNode(server.url)
+    await expect(client.route.request('slow', null, { timeoutMs: 30 })).rejects.toMatchObject({
+      code: 'DD_ERR_TIMEOUT',
+    })
+  })
+
+  it('reconnects with backoff, sends what was queued once, and fails requests cut off by the drop', async () => {
+    const first = await serverNode()
+    const port = new URL(first.url).port
+    const client = await clientNode(first.url)
+    const seen: unknown[] = []
+    first.route.on('n', ({ body }) => {
+      seen.push(body)
+    })
+    first.route.on('hang', () => new Promise(() => {}))
+    await client.route.send('n', 1)
+    await expect.poll(() => seen.length).toBe(1)
+    const hanging = client.route.request('hang', null, { timeoutMs: 5000 })
+    await expect.poll(() => first.route.inflight).toBe(1)
+    // The server goes away; the request in flight fails, it is not re-sent later.
+    first.node.destroy()
+    await expect(hanging).rejects.toMatchObject({ code: 'DD_ERR_WS_DISCONNECTED' })
+    await client.route.send('n', 2) // queued while down
+    await client.route.send('n', 3)
+    const second = await serverNode(`ws://127.0.0.1:${port}`)
+    const seen2: unknown[] = []
+    second.route.on('n', ({ body }) => {
+      seen2.push(body)
+    })
+    let hangs = 0
+    second.route.on('hang', () => {
+      hangs++
+    })
+    await expect.poll(() => seen2, { timeout: 5000 }).toEqual([2, 3])
+    expect(seen).toEqual([1])
+    expect(hangs).toBe(0)
+    expect(client.connects.length).toBe(2)
+  })
+
+  it('stops reconnecting when the server refuses the upgrade (DD_ERR_WS_UNAUTHORIZED)', async () => {
+    const server = await serverNode('ws://127.0.0.1:0', { authorize: () => false })
+    const client = await clientNode(server.url, { token: 'nope' })
+    await expect.poll(() => client.errors).toContain('DD_ERR_WS_UNAUTHORIZED')
+    await new Promise((r) => setTimeout(r, 100))
+    expect(client.errors.filter((c) => c === 'DD_ERR_WS_UNAUTHORIZED')).toHaveLength(1)
+    expect(wsConnections(server.route).size).toBe(0)
+  })
+})
