@@ -1,0 +1,115 @@
+import { readFileSync } from 'node:fs'
+import { Node } from '@dripdrop/core'
+import { describe, expect, it, onTestFinished } from 'vitest'
+import { browserClientPath, browserClientSource, wsConnections, wsTransport } from '../src/index.js'
+import { clientPage, launchChromium } from './support/chromium.js'
+
+async function server() {
+  const node = new Node({ name: 'web', transports: [wsTransport()] })
+  onTestFinished(() => {
+    node.destroy()
+  })
+  const route = node.route('browsers', {
+    type: 'ws-server',
+    bind: 'ws://127.0.0.1:0',
+    fallback: (
+      _req: unknown,
+      res: { setHeader: (k: string, v: string) => void; end: (s: string) => void },
+    ) => {
+      res.setHeader('content-type', 'text/html')
+      res.end(clientPage())
+    },
+  })
+  await node.start()
+  const url = route.endpoints[0]
+  return { node, route, url, http: url.replace('ws://', 'http://') }
+}
+
+describe('browser client in headless Chromium', () => {
+  it('is a plain ES module with no imports, found by path and by source', () => {
+    const source = browserClientSource()
+    expect(readFileSync(browserClientPath(), 'utf8')).toBe(source)
+    expect(source).not.toMatch(/^\s*import\s/m)
+    expect(source).toContain('export function connect(')
+  })
+
+  it('sends, subscribes by name, requests with replies, errors and timeouts', async () => {
+    const { route, url, http } = await server()
+    const said: unknown[] = []
+    route.on('chat.say', ({ body, head }) => {
+      said.push({ body, conn: typeof head.$conn })
+    })
+    route.on('sum', ({ body }) => body.reduce((a: number, b: number) => a + b, 0))
+    route.on('fail', () => {
+      throw Object.assign(new Error('not allowed'), { code: 'E_FORBIDDEN' })
+    })
+    route.on('slow', () => new Promise((r) => setTimeout(r, 500)))
+    const browser = await launchChromium()
+    const page = await browser.newPage()
+    await page.goto(`${http}/`)
+    await page.waitForFunction('window.ddReady === true')
+    const result = await page.evaluate(async (wsUrl) => {
+      const w = window as any
+      const client = w.dd.connect(wsUrl)
+      w.client = client
+      await client.ready()
+      const news: unknown[] = []
+      client.on('news', (body: unknown) => news.push(body))
+      w.news = news
+      client.send('chat.say', { text: 'hello from chromium' })
+      const sum = await client.request('sum', [1, 2, 3])
+      const fail = await client.request('fail').catch((e: any) => ({ code: e.code, message: e.message }))
+      const slow = await client.request('slow', null, { timeoutMs: 50 }).catch((e: any) => e.code)
+      return { id: client.id, sum: sum.body, fail, slow }
+    }, url)
+    expect(result.sum).toBe(6)
+    expect(result.fail).toEqual({ code: 'E_FORBIDDEN', message: 'not allowed' })
+    expect(result.slow).toBe('DD_ERR_TIMEOUT')
+    expect(wsConnections(route).ids()).toEqual([result.id])
+    await expect.poll(() => said).toEqual([{ body: { text: 'hello from chromium' }, conn: 'string' }])
+    await route.sendTo(result.id, 'news', { bin: new Uint8Array([7]) })
+    await route.send('other', 1)
+    await route.send('news', 'second')
+    await page.waitForFunction('window.news.length === 2')
+    // Bytes travel as { $bin } in JSON frames and come back to life as a Uint8Array in the browser.
+    const news = await page.evaluate(() =>
+      (window as any).news.map((n: any) => (n.bin instanceof Uint8Array ? { bytes: [...n.bin] } : n)),
+    )
+    expect(news).toEqual([{ bytes: [7] }, 'second'])
+  })
+
+  it('reconnects after the connection drops and sends queued messages once', async () => {
+    const { route, url, http } = await server()
+    const got: unknown[] = []
+    route.on('n', ({ body }) => {
+      got.push(body)
+    })
+    const browser = await launchChromium()
+    const page = await browser.newPage()
+    await page.goto(`${http}/`)
+    await page.waitForFunction('window.ddReady === true')
+    const firstId = await page.evaluate(async (wsUrl) => {
+      const w = window as any
+      w.client = w.dd.connect(wsUrl, { backoffInitialMs: 20 })
+      await w.client.ready()
+      w.client.send('n', 1)
+      return w.client.id
+    }, url)
+    await expect.poll(() => got).toEqual([1])
+    wsConnections(route).disconnect(firstId)
+    await page.waitForFunction('window.client.state !== "open"')
+    await page.evaluate(() => {
+      const w = window as any
+      w.client.send('n', 2)
+      w.client.send('n', 3)
+    })
+    const again = await page.evaluate(async () => {
+      const w = window as any
+      await w.client.ready()
+      return { id: w.client.id, reconnects: w.client.reconnects }
+    })
+    expect(again.id).not.toBe(firstId)
+    expect(again.reconnects).toBe(1)
+    await expect.poll(() => got).toEqual([1, 2, 3])
+  })
+})
