@@ -1,0 +1,285 @@
+/**
+ * @dripdrop/zmq against raw zeromq.js and Moleculer 0.15 (TCP transporter), each pair in the same run,
+ * always across two processes on 127.0.0.1 (the far side is bench/zmq/child.ts):
+ *
+ * 1. one-way push -> pull, 100-byte bodies, `await send` per message: dripdrop (envelope included) vs raw
+ *    zeromq.js frames. Rate measured at the receiver (first -> last message).
+ * 2. request/reply at concurrency 1, 10, 100: dripdrop req/rep vs a raw zeromq.js DEALER/ROUTER echo vs
+ *    Moleculer's `broker.call` over its TCP transporter. calls/s and p50 latency.
+ * 3. pub/sub fan-out to 4 subscriber processes: envelopes delivered per second, summed over subscribers.
+ *
+ * Run: node --import tsx bench/zmq.bench.ts   (or `pnpm bench zmq`). ZMQ_BENCH_MS sets the measuring time.
+ */
+import { type ChildProcess, fork } from 'node:child_process'
+import { createServer } from 'node:net'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import moleculer from 'moleculer'
+import * as zmq from 'zeromq'
+import { Node } from '../packages/core/dist/index.js'
+import { zmqTransport } from '../packages/zmq/dist/index.js'
+import { closedLoop, compare, measure, section } from './harness.js'
+
+const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'zmq/child.ts')
+const MS = Number(process.env.ZMQ_BENCH_MS ?? 1500)
+const MAX_MESSAGES = 5_000_000
+const BODY = new Uint8Array(100).fill(7)
+const TEXT = 'x'.repeat(100)
+const children = new Set<ChildProcess>()
+
+interface Child {
+  proc: ChildProcess
+  ready: { endpoint?: string }
+  ask<T>(cmd: string): Promise<T>
+  probed: Promise<void>
+}
+
+async function child(role: string, ...args: string[]): Promise<Child> {
+  const proc = fork(CHILD, [role, ...args], { execArgv: ['--import', 'tsx'], stdio: 'inherit' })
+  children.add(proc)
+  const replies: ((m: any) => void)[] = []
+  let onProbe!: () => void
+  const probed = new Promise<void>((r) => {
+    onProbe = r
+  })
+  const ready = await new Promise<{ endpoint?: string }>((resolve, reject) => {
+    proc.once('exit', (code) => reject(new Error(`${role} exited with ${code}`)))
+    proc.on('message', (m: any) => {
+      if (m.ready) resolve(m)
+      else if (m.probed) onProbe()
+      else replies.shift()?.(m)
+    })
+  })
+  return {
+    proc,
+    ready,
+    probed,
+    ask: <T>(cmd: string) =>
+      new Promise<T>((resolve) => {
+        replies.push(resolve)
+        proc.send({ cmd })
+      }),
+  }
+}
+
+async function stop(c: Child): Promise<void> {
+  const exited = new Promise((r) => c.proc.once('exit', r))
+  c.proc.kill('SIGKILL')
+  await exited
+  children.delete(c.proc)
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** Sends for MS (bounded by MAX_MESSAGES), waits until the receiver has everything, returns its msg/s. */
+async function oneWay(pull: Child, sendOne: () => Promise<unknown>): Promise<number> {
+  let sent = 0
+  const end = performance.now() + MS
+  while (sent < MAX_MESSAGES && (sent & 1023 || performance.now() < end)) {
+    await sendOne()
+    sent++
+  }
+  const deadline = performance.now() + 30_000
+  for (;;) {
+    const r = await pull.ask<{ count: number; elapsedMs: number }>('report')
+    if (r.count >= sent || performance.now() > deadline) return (r.count * 1000) / r.elapsedMs
+    await sleep(20)
+  }
+}
+
+async function pushPull(): Promise<void> {
+  section('push -> pull across 2 processes, 100-byte body, await send per message')
+  const rawPull = await child('raw-pull')
+  const push = new zmq.Push()
+  push.connect(rawPull.ready.endpoint!)
+  const raw = await oneWay(rawPull, () => push.send(BODY))
+  push.close()
+  await stop(rawPull)
+
+  const ddPull = await child('dd-pull')
+  const node = new Node({ transports: [zmqTransport()] })
+  const route = node.route('out', { type: 'push', connect: ddPull.ready.endpoint! })
+  await node.start()
+  const dd = await oneWay(ddPull, () => route.send('m', BODY))
+  await node.close()
+  await stop(ddPull)
+  compare({
+    bench: 'zmq.push-pull.100B',
+    unit: 'msg/s',
+    dripdrop: dd,
+    peer: 'zeromq.js',
+    peerValue: raw,
+    target: 2,
+  })
+}
+
+/** A raw DEALER client: one send in progress at a time (zeromq.js's rule), requests correlated by a 4-byte id. */
+function rawDealer(endpoint: string): { call: () => Promise<unknown>; close: () => void } {
+  const dealer = new zmq.Dealer()
+  dealer.connect(endpoint)
+  const pending = new Map<number, (v: unknown) => void>()
+  const queue: Buffer[][] = []
+  let sending = false
+  let seq = 0
+  const pump = async () => {
+    sending = true
+    while (queue.length > 0) await dealer.send(queue.shift()!)
+    sending = false
+  }
+  void (async () => {
+    try {
+      for await (const [id, payload] of dealer) {
+        const k = id.readUInt32LE(0)
+        pending.get(k)?.(payload)
+        pending.delete(k)
+      }
+    } catch {}
+  })()
+  const payload = Buffer.from(TEXT)
+  return {
+    call: () =>
+      new Promise((resolve) => {
+        const id = Buffer.allocUnsafe(4)
+        id.writeUInt32LE(++seq >>> 0, 0)
+        pending.set(seq >>> 0, resolve)
+        queue.push([id, payload])
+        if (!sending) void pump()
+      }),
+    close: () => dealer.close(),
+  }
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const port = (server.address() as { port: number }).port
+  await new Promise((r) => server.close(r))
+  return port
+}
+
+async function requestReply(): Promise<void> {
+  section('request/reply across 2 processes (closed loop)')
+  const levels = [1, 10, 100]
+  const ddRep = await child('dd-rep')
+  const node = new Node({ transports: [zmqTransport()] })
+  const req = node.route('svc', { type: 'req', connect: ddRep.ready.endpoint!, timeoutMs: 30_000 })
+  await node.start()
+  const body = { s: TEXT }
+  const dd = []
+  for (const c of levels) dd.push(await closedLoop(() => req.request('echo', body), c, MS, 300))
+  await node.close()
+  await stop(ddRep)
+
+  const rawRouter = await child('raw-router')
+  const raw = rawDealer(rawRouter.ready.endpoint!)
+  const rw = []
+  for (const c of levels) rw.push(await closedLoop(raw.call, c, MS, 300))
+  raw.close()
+  await stop(rawRouter)
+
+  const [serverPort, clientPort] = [await freePort(), await freePort()]
+  const server = await child('mol-server', String(serverPort), `127.0.0.1:${clientPort}/client`)
+  const broker = new moleculer.ServiceBroker({
+    nodeID: 'client',
+    logger: false,
+    transporter: {
+      type: 'TCP',
+      options: {
+        udpDiscovery: false,
+        port: clientPort,
+        urls: [`127.0.0.1:${serverPort}/server`],
+        useHostname: false,
+      },
+    },
+  })
+  await broker.start()
+  await broker.waitForServices('echo', 10_000)
+  const mol = []
+  for (const c of levels) mol.push(await closedLoop(() => broker.call('echo.echo', body), c, MS, 300))
+  await broker.stop()
+  await stop(server)
+
+  for (let i = 0; i < levels.length; i++) {
+    const c = levels[i]
+    compare({
+      bench: `zmq.reqrep.c${c}`,
+      unit: 'calls/s',
+      dripdrop: dd[i].rate,
+      peer: 'zeromq.js',
+      peerValue: rw[i].rate,
+    })
+    compare({
+      bench: `zmq.reqrep.c${c}`,
+      unit: 'calls/s',
+      dripdrop: dd[i].rate,
+      peer: 'moleculer',
+      peerValue: mol[i].rate,
+      target: c === 100 ? 1.5 : undefined,
+    })
+    compare({
+      bench: `zmq.reqrep.c${c}.p50`,
+      unit: 'us',
+      better: 'lower',
+      dripdrop: dd[i].p50,
+      peer: 'moleculer',
+      peerValue: mol[i].p50,
+      target: c === 1 ? 1 : undefined,
+    })
+  }
+}
+
+/** Publishes for MS, then sums what every subscriber got over the longest subscriber's receiving time. */
+async function fanOut(subs: Child[], publish: (name: string) => Promise<unknown>): Promise<number> {
+  const probing = setInterval(() => void publish('probe'), 5)
+  await Promise.all(subs.map((s) => s.probed))
+  clearInterval(probing)
+  await sleep(20)
+  let sent = 0
+  const end = performance.now() + MS
+  while (sent < MAX_MESSAGES && (sent & 1023 || performance.now() < end)) {
+    await publish('tick')
+    sent++
+  }
+  let previous = -1
+  for (;;) {
+    await sleep(100)
+    const reports = await Promise.all(subs.map((s) => s.ask<{ count: number; elapsedMs: number }>('report')))
+    const total = reports.reduce((n, r) => n + r.count, 0)
+    if (total === previous || total >= sent * subs.length)
+      return (total * 1000) / Math.max(...reports.map((r) => r.elapsedMs))
+    previous = total
+  }
+}
+
+async function pubSub(): Promise<void> {
+  section('pub/sub fan-out to 4 subscriber processes, 100-byte body')
+  const node = new Node({ transports: [zmqTransport()] })
+  const pub = node.route('ev', { type: 'pub', bind: 'tcp://127.0.0.1:*' })
+  await node.start()
+  const ddSubs = await Promise.all(Array.from({ length: 4 }, () => child('dd-sub', pub.endpoints[0])))
+  const dd = await fanOut(ddSubs, (name) => pub.publish(name, BODY))
+  const dropped = pub.stats.dropped
+  await node.close()
+  await Promise.all(ddSubs.map(stop))
+
+  const rawPub = new zmq.Publisher()
+  await rawPub.bind('tcp://127.0.0.1:*')
+  const rawSubs = await Promise.all(Array.from({ length: 4 }, () => child('raw-sub', rawPub.lastEndpoint!)))
+  const topics = { tick: Buffer.from('tick'), probe: Buffer.from('probe') }
+  const raw = await fanOut(rawSubs, (name) => rawPub.send([topics[name as 'tick'], BODY]))
+  rawPub.close()
+  await Promise.all(rawSubs.map(stop))
+  measure({ bench: 'zmq.pubsub.fanout4.delivered', unit: 'msg/s', dripdrop: dd })
+  compare({ bench: 'zmq.pubsub.fanout4', unit: 'msg/s', dripdrop: dd, peer: 'zeromq.js', peerValue: raw })
+  console.log(`  (dripdrop PUB counted ${dropped} envelopes dropped at subscriber high-water marks)`)
+}
+
+try {
+  const only = process.argv[2]
+  if (!only || only === 'push') await pushPull()
+  if (!only || only === 'reqrep') await requestReply()
+  if (!only || only === 'pubsub') await pubSub()
+} finally {
+  for (const c of children) c.kill('SIGKILL')
+}
+process.exit(0)

@@ -1,0 +1,111 @@
+/**
+ * The far side of the zmq benchmarks, one role per process (forked by bench/zmq.bench.ts with an IPC channel):
+ *
+ *   raw-pull | dd-pull          count 100-byte messages; report { count, elapsedMs } (first → last message)
+ *   raw-router | dd-rep         echo requests
+ *   mol-server <port> <peer>    a Moleculer 0.15 broker (TCP transporter) with an `echo.echo` action
+ *   raw-sub | dd-sub <endpoint> count `tick` publications; say { probed: true } on the first `probe`
+ *
+ * Messages from the parent: `report` (answered with counts). The child says { ready, endpoint } first.
+ */
+import moleculer from 'moleculer'
+import * as zmq from 'zeromq'
+import { Node } from '../../packages/core/dist/index.js'
+import { zmqTransport } from '../../packages/zmq/dist/index.js'
+
+const [role, ...args] = process.argv.slice(2)
+const send = (m: unknown) => process.send!(m)
+
+let count = 0
+let first = 0
+let last = 0
+function tick(): void {
+  const now = performance.now()
+  if (count === 0) first = now
+  last = now
+  count++
+}
+process.on('message', (m: { cmd: string }) => {
+  if (m.cmd === 'report') send({ count, elapsedMs: last - first })
+  if (m.cmd === 'exit') process.exit(0)
+})
+process.on('disconnect', () => process.exit(0))
+
+switch (role) {
+  case 'raw-pull': {
+    const pull = new zmq.Pull()
+    await pull.bind('tcp://127.0.0.1:*')
+    send({ ready: true, endpoint: pull.lastEndpoint })
+    for await (const _ of pull) tick()
+    break
+  }
+  case 'dd-pull': {
+    const node = new Node({ transports: [zmqTransport()] })
+    const pull = node.route('in', { type: 'pull', bind: 'tcp://127.0.0.1:*' }).on('m', tick)
+    await node.start()
+    send({ ready: true, endpoint: pull.endpoints[0] })
+    break
+  }
+  case 'raw-router': {
+    const router = new zmq.Router()
+    await router.bind('tcp://127.0.0.1:*')
+    send({ ready: true, endpoint: router.lastEndpoint })
+    for await (const msg of router) await router.send(msg)
+    break
+  }
+  case 'dd-rep': {
+    const node = new Node({ transports: [zmqTransport()] })
+    const rep = node.route('svc', { type: 'rep', bind: 'tcp://127.0.0.1:*' }).on('echo', ({ body }) => body)
+    await node.start()
+    send({ ready: true, endpoint: rep.endpoints[0] })
+    break
+  }
+  case 'mol-server': {
+    const [port, peer] = args
+    const broker = new moleculer.ServiceBroker({
+      nodeID: 'server',
+      logger: false,
+      transporter: {
+        type: 'TCP',
+        options: { udpDiscovery: false, port: Number(port), urls: [peer], useHostname: false },
+      },
+    })
+    broker.createService({ name: 'echo', actions: { echo: (ctx: { params: unknown }) => ctx.params } })
+    await broker.start()
+    send({ ready: true })
+    break
+  }
+  case 'raw-sub': {
+    const sub = new zmq.Subscriber()
+    sub.connect(args[0])
+    sub.subscribe()
+    send({ ready: true })
+    let probed = false
+    for await (const [topic] of sub) {
+      if (topic.length === 4) tick()
+      else if (!probed) {
+        probed = true
+        send({ probed: true })
+      }
+    }
+    break
+  }
+  case 'dd-sub': {
+    const node = new Node({ transports: [zmqTransport()] })
+    let probed = false
+    node
+      .route('in', { type: 'sub', connect: args[0] })
+      .on('tick', tick)
+      .on('probe', () => {
+        if (probed) return
+        probed = true
+        send({ probed: true })
+      })
+    await node.start()
+    send({ ready: true })
+    break
+  }
+  default:
+    console.error(`unknown role ${role}`)
+    process.exit(2)
+}
