@@ -1,16 +1,17 @@
 import type { Codec, Envelope } from '@dripdrop/codec'
+import type * as zmq from 'zeromq'
 import type { RouteHost, RouteSocket, RouteSpec } from '@dripdrop/core'
 import {
   AddressInUseError,
   ClosedError,
-  DecodeError,
   DestroyedError,
-  DripdropError,
+  type DripdropError,
   TransportError,
   UnroutableError,
 } from './errors.js'
 import type { FilledZmqOptions } from './options.js'
 import { Outbox } from './outbox.js'
+import { asDripdropError, readLoop } from './reader.js'
 import { forwardEvents } from './socket-events.js'
 import {
   createSocket,
@@ -81,7 +82,15 @@ export class ZmqRouteSocket implements RouteSocket {
     }
     if (this.#layout.socket === 'SUB') for (const p of this.#spec.subscribe) this.subscribe(p)
     this.#state = 'open'
-    if (RECEIVES.has(this.#spec.type)) this.#readerDone = this.#read(socket)
+    if (RECEIVES.has(this.#spec.type)) {
+      this.#readerDone = readLoop(socket as zmq.Pull, {
+        host: this.#host,
+        codec: this.#codec,
+        route: this.#spec.name,
+        routed: this.#layout.socket === 'ROUTER',
+        isOpen: () => this.#state === 'open',
+      })
+    }
   }
 
   // ---- sending ----
@@ -100,12 +109,12 @@ export class ZmqRouteSocket implements RouteSocket {
 
   subscribe(prefix: string): void {
     if (this.#layout.socket !== 'SUB') throw new TypeError(`a ${this.#spec.type} route cannot subscribe`)
-    ;(this.#socket as import('zeromq').Subscriber).subscribe(prefix)
+    ;(this.#socket as zmq.Subscriber).subscribe(prefix)
   }
 
   unsubscribe(prefix: string): void {
     if (this.#layout.socket !== 'SUB') throw new TypeError(`a ${this.#spec.type} route cannot unsubscribe`)
-    ;(this.#socket as import('zeromq').Subscriber).unsubscribe(prefix)
+    ;(this.#socket as zmq.Subscriber).unsubscribe(prefix)
   }
 
   #enqueue(envelope: Envelope, to: Routing | undefined): void | Promise<void> {
@@ -131,7 +140,7 @@ export class ZmqRouteSocket implements RouteSocket {
   // The single writer of this socket: zeromq.js allows one send in progress per socket, so everything queued
   // while a send runs goes out in the next one, as a batch.
   async #write(parts: Uint8Array[] | undefined): Promise<void> {
-    const socket = this.#socket as import('zeromq').Push
+    const socket = this.#socket as zmq.Push
     const outbox = this.#outbox
     try {
       for (;;) {
@@ -282,57 +291,6 @@ export class ZmqRouteSocket implements RouteSocket {
     return topic
   }
 
-  // ---- receiving ----
-
-  async #read(socket: ZmqSocket): Promise<void> {
-    const readable = socket as import('zeromq').Pull
-    const host = this.#host
-    const stats = host.stats
-    const routed = this.#layout.socket === 'ROUTER'
-    const codec = this.#codec
-    while (this.#state === 'open') {
-      let message: Buffer[]
-      try {
-        message = await readable.receive()
-      } catch (err) {
-        if (socket.closed || this.#state !== 'open') return
-        if ((err as { code?: string }).code === 'EAGAIN') continue
-        host.emit({
-          type: 'error',
-          error: new TransportError(`route "${this.#spec.name}": receive failed`, err),
-        })
-        return
-      }
-      const frame = message[message.length - 1]
-      stats.bytesIn += frame.byteLength
-      const from = routed ? message.slice(0, -1) : undefined
-      if (routed && message.length < 2) {
-        host.emit({
-          type: 'error',
-          error: new DecodeError('ROUTER message without a frame', 'DD_ERR_DECODE_SHAPE', 0),
-        })
-        continue
-      }
-      let decoded: Envelope | Envelope[]
-      try {
-        decoded = codec.decodeFrame(frame)
-      } catch (err) {
-        host.emit({ type: 'error', error: asDripdropError(err, this.#spec.name) })
-        continue
-      }
-      if (Array.isArray(decoded)) {
-        stats.batchesIn++
-        for (let i = 0; i < decoded.length; i++) {
-          const wait = host.receive(decoded[i], from)
-          if (wait !== undefined) await wait
-        }
-      } else {
-        const wait = host.receive(decoded, from)
-        if (wait !== undefined) await wait
-      }
-    }
-  }
-
   // ---- lifecycle ----
 
   async close(lingerMs: number): Promise<void> {
@@ -397,11 +355,6 @@ function countEnvelopes(frame: Uint8Array): number {
   if (b0 >= 0x92 && b0 <= 0x9f && frame[1] === 2) return (b0 & 0x0f) - 1
   if (b0 === 0xdc && frame[3] === 2) return ((frame[1] << 8) | frame[2]) - 1
   return 1
-}
-
-function asDripdropError(err: unknown, route: string): DripdropError {
-  if (err instanceof DripdropError) return err
-  return new TransportError(`route "${route}": ${(err as Error)?.message ?? String(err)}`, err)
 }
 
 function bindError(route: string, err: unknown): DripdropError {
