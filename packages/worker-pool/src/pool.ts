@@ -133,7 +133,11 @@ export class Pool extends EventEmitter<PoolEventMap> {
 
   #spawn(index: number): void {
     const o = this.#options
-    this.#threads[index] = new ThreadLink(index, { tasksUrl: o.tasksUrl!, slots: o.slotsPerThread }, this.#engine, {
+    this.#threads[index] = new ThreadLink(index, {
+        tasksUrl: o.tasksUrl!,
+        slots: o.slotsPerThread,
+        wake: new Int32Array(new SharedArrayBuffer(4)),
+      }, this.#engine, {
       up: (link) => this.emit('worker:up', link.id),
       down: (link, cause, started) => {
         if (this.#state === 'closed' || this.#threads[index] !== link) return
@@ -164,10 +168,12 @@ export class Pool extends EventEmitter<PoolEventMap> {
  * await pool.close()
  * ```
  */
-export function createPool(options: PoolOptions): Promise<Pool> {
+export async function createPool(options: PoolOptions): Promise<Pool> {
   const pool = new Pool(options)
-  return pool.start().catch(async (err) => {
+  try {
+    return await pool.start()
+  } catch (err) {
     await pool.destroy()
     throw err
-  })
+  }
 }

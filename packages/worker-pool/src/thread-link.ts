@@ -10,7 +10,9 @@ export interface ThreadEvents {
   down(link: ThreadLink, cause: unknown, started: boolean): void
 }
 
-const WORKER_URL = new URL('./worker.js', import.meta.url)
+// Threads always run built JS: when this file itself runs from source (the test runner transpiles src/*.ts on
+// the fly, which a bare worker thread cannot), the entry is taken from dist/.
+const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? '../dist/worker.js' : './worker.js', import.meta.url)
 
 /** One local worker thread: the main side's end of its MessagePort. Internal. */
 export class ThreadLink implements Link {
@@ -20,6 +22,7 @@ export class ThreadLink implements Link {
   lastUsed = 0
   readonly #worker: Worker
   readonly #engine: Engine
+  readonly #wake: Int32Array
   #out: unknown[] = []
   #outJobs: Job[] = []
   #started = false
@@ -30,6 +33,7 @@ export class ThreadLink implements Link {
     this.id = `thread:${index}`
     this.slots = data.slots
     this.#engine = engine
+    this.#wake = data.wake
     this.#worker = new Worker(WORKER_URL, { workerData: data, name: `dripdrop-worker-pool-${index}` })
     this.#worker.on('message', (msg: WorkerMessage) => {
       if (msg.type === 'done') {
@@ -97,5 +101,7 @@ export class ThreadLink implements Link {
 
   #post(msg: PoolMessage): void {
     this.#worker.postMessage(msg)
+    Atomics.add(this.#wake, 0, 1)
+    Atomics.notify(this.#wake, 0, 1)
   }
 }
