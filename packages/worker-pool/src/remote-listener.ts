@@ -113,6 +113,9 @@ export class RemoteListener {
     while (this.#writing) await new Promise((r) => setImmediate(r))
     this.#closed = true
     clearInterval(this.#timer)
+    // Unbind first and wait for it: close() alone frees the port later, and a pool restarted on the same
+    // address would find it in use.
+    await this.#router.unbind(this.#endpoint).catch(() => {})
     this.#router.close()
   }
 

@@ -15,6 +15,7 @@ describe('Pool on local threads', () => {
   it('runs tasks on threads and gives the results back, many in flight', async () => {
     const p = await pool({ tasks: TASKS, threads: 2 })
     expect(await p.defer('inc', 41)).toBe(42)
+    await until(() => p.stats.workers === 2)
     const results = await Promise.all(Array.from({ length: 5000 }, (_, i) => p.defer('add', { a: i, b: 1 })))
     expect(results).toEqual(Array.from({ length: 5000 }, (_, i) => i + 1))
     expect(p.stats).toMatchObject({ completed: 5001, failed: 0, inFlight: 0, queued: 0, workers: 2, slots: 64 })
