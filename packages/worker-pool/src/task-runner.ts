@@ -3,6 +3,8 @@ import { UnknownTaskError } from './errors.js'
 import { STATUS_ERROR, STATUS_OK } from './protocol.js'
 import type { TaskContext, TaskFunction } from './tasks.js'
 
+const FLUSH_EVERY_MS = 2
+
 /** How a runner turns values into what goes on the wire and back: identity for threads, msgpack for the network. */
 export interface ValueCodec {
   decodeArgs(wire: unknown): unknown
@@ -57,7 +59,13 @@ export class TaskRunner {
 
   /** Runs a flat `id, name, args` batch; results of synchronous tasks leave in one message right after. */
   run(tasks: unknown[]): void {
+    let since = performance.now()
     for (let i = 0; i < tasks.length; i += 3) {
+      // Long synchronous tasks in one batch: send what is done every few ms instead of holding it all back.
+      if (this.#results.length > 0 && performance.now() - since > FLUSH_EVERY_MS) {
+        this.#flush()
+        since = performance.now()
+      }
       const id = tasks[i] as number
       const name = tasks[i + 1] as string
       const fn = this.#fns.get(name)

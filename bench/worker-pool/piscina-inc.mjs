@@ -1,0 +1,2 @@
+// piscina's worker for the same trivial task.
+export default (x) => x + 1
