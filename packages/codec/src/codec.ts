@@ -51,9 +51,12 @@ export interface Codec {
   decodeValue(bytes: Uint8Array | string): unknown
 }
 
-/** Fills and validates {@link CodecOptions}. */
+/** Fills and validates {@link CodecOptions}. Only `undefined` means "use the default"; `null` is refused. */
 export function resolveMaxMessageBytes(options: CodecOptions | undefined): number {
-  const max = options?.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
+  if (options !== undefined && (typeof options !== 'object' || options === null)) {
+    throw new TypeError('options must be an object')
+  }
+  const max = options?.maxMessageBytes === undefined ? DEFAULT_MAX_MESSAGE_BYTES : options.maxMessageBytes
   if (!Number.isSafeInteger(max) || max <= 0) {
     throw new TypeError('options.maxMessageBytes must be a positive integer')
   }

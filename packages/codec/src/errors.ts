@@ -50,7 +50,7 @@ export type DecodeErrorCode =
  */
 export class DecodeError extends DripdropError {
   declare readonly code: DecodeErrorCode
-  /** Size of the offending frame in bytes. */
+  /** Size of the offending frame in bytes (for a string frame given to the JSON codec: its `length`). */
   readonly frameBytes: number
 
   constructor(message: string, code: DecodeErrorCode, frameBytes: number, options?: { cause?: unknown }) {

@@ -3,17 +3,28 @@ import type { Codec, CodecOptions } from './codec.js'
 import { resolveMaxMessageBytes, TAG_BATCH_V1, TAG_ENVELOPE_V1 } from './codec.js'
 import type { Envelope } from './envelope.js'
 import { DecodeError, EncodeError } from './errors.js'
+import { scanMsgpack } from './msgpack-scan.js'
 import { checkEnvelope, toBatch, toEnvelope, toFrame } from './shape.js'
 
 /** Bodies at least this large are spliced into the frame by hand, so their bytes are copied exactly once. */
 const SPLICE_MIN_BYTES = 1024
 const NIL = 0xc0
+const MAX_BIN_BYTES = 0xffffffff
+/** After a frame larger than this, the encoder is replaced so its grown buffer does not stay allocated. */
+const ENCODER_KEEP_BYTES = 1024 * 1024
 
 /**
  * The default codec: MessagePack via `@msgpack/msgpack`.
  *
  * A frame is the msgpack array `[1, name, head, body]`; a batch is `[2, [1, name, head, body], …]`
- * (see `docs/protocol.md`). Binary values decode as `Uint8Array` views into the frame (no copy).
+ * (see `docs/protocol.md`). Binary values decode as plain `Uint8Array` views into the frame (no copy), also when
+ * the frame is a `Buffer`: keep the frame alive as long as you keep the view, and copy it if you mutate the frame.
+ *
+ * Decoding is strict: the frame is first walked without allocating to check that it holds exactly one complete
+ * value and that every length it claims fits in it, so hostile headers cannot make the decoder allocate more
+ * than a few words per frame byte. Map keys must be strings (or numbers, which become strings); a `__proto__`
+ * key is refused (`DD_ERR_DECODE_SHAPE`). Ext type -1 (timestamp) decodes as a `Date`, other ext types as
+ * `ExtData`. Values nested deeper than 100 levels cannot be encoded (`DD_ERR_ENCODE_INVALID`).
  *
  * @example
  * ```ts
@@ -28,8 +39,8 @@ export class MsgpackCodec implements Codec {
   readonly binary = true
   readonly maxMessageBytes: number
   // One encoder and one decoder per codec: @msgpack/msgpack grows and reuses their buffers, so steady-state
-  // encoding allocates only the returned frame.
-  readonly #encoder = new Encoder()
+  // encoding allocates only the returned frame. The encoder's buffer never shrinks, hence ENCODER_KEEP_BYTES.
+  #encoder = new Encoder()
   readonly #decoder: Decoder
 
   constructor(options?: CodecOptions) {
@@ -85,6 +96,8 @@ export class MsgpackCodec implements Codec {
   #spliceBinary(name: string, envelope: Envelope, body: Uint8Array): Uint8Array {
     const prefix = this.#run([TAG_ENVELOPE_V1, name, envelope.head, null], true)
     const n = body.byteLength
+    if (n > MAX_BIN_BYTES)
+      throw new EncodeError(`binary body of ${n} bytes exceeds msgpack's bin 32`, 'DD_ERR_ENCODE_INVALID')
     const header = n < 0x100 ? 2 : n < 0x10000 ? 3 : 5
     const size = prefix.byteLength - 1 + header + n
     if (size > this.maxMessageBytes) throw this.#tooLarge(size)
@@ -113,7 +126,10 @@ export class MsgpackCodec implements Codec {
 
   #run(value: unknown, shared: boolean): Uint8Array {
     try {
-      return shared ? this.#encoder.encodeSharedRef(value) : this.#encoder.encode(value)
+      const out = shared ? this.#encoder.encodeSharedRef(value) : this.#encoder.encode(value)
+      // A shared ref stays valid: the old encoder is dropped, never reused.
+      if (out.byteLength > ENCODER_KEEP_BYTES) this.#encoder = new Encoder()
+      return out
     } catch (cause) {
       throw new EncodeError(
         `value cannot be encoded as msgpack: ${(cause as Error).message}`,
@@ -156,19 +172,22 @@ export class MsgpackCodec implements Codec {
       )
     }
     if (frame.byteLength === 0) throw new DecodeError('empty frame', 'DD_ERR_DECODE_TRUNCATED', 0)
+    // A Buffer's subarray() is a Buffer: view the same memory as a plain Uint8Array so binary values decode as
+    // Uint8Array whatever the transport hands us.
+    if (frame.constructor !== Uint8Array)
+      return new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength)
     return frame
   }
 
   #parse(bytes: Uint8Array): unknown {
+    scanMsgpack(bytes)
     try {
       return this.#decoder.decode(bytes)
     } catch (cause) {
-      const message = (cause as Error)?.message ?? String(cause)
-      // @msgpack/msgpack reports a value cut short as "Insufficient data…" or, reading a fixed-size number past
-      // the end, as DataView's "Offset is outside the bounds"; anything else is garbage.
-      const code = /insufficient data|outside the bounds/i.test(message)
-        ? 'DD_ERR_DECODE_TRUNCATED'
-        : 'DD_ERR_DECODE_MALFORMED'
+      // The scan has ruled out short and malformed frames: what is left is a map key that is not a string or
+      // number, a `__proto__` key, or an ext value its decoder refuses (a timestamp of the wrong size).
+      const message = cause instanceof Error ? cause.message : String(cause)
+      const code = /__proto__|type of key/.test(message) ? 'DD_ERR_DECODE_SHAPE' : 'DD_ERR_DECODE_MALFORMED'
       throw new DecodeError(`cannot decode msgpack frame: ${message}`, code, bytes.byteLength, { cause })
     }
   }

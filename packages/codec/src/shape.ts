@@ -13,7 +13,7 @@ function fail(message: string, code: DecodeErrorCode, bytes: number): never {
 /** Validates one decoded `[1, name, head, body]` array and returns the envelope. */
 export function toEnvelope(value: unknown, bytes: number): Envelope {
   if (!Array.isArray(value)) return fail('frame is not an array', 'DD_ERR_DECODE_SHAPE', bytes)
-  if (value[0] !== TAG_ENVELOPE_V1) return badTag(value[0], bytes)
+  if (value[0] !== TAG_ENVELOPE_V1) return badTag(value[0], TAG_ENVELOPE_V1, bytes)
   if (value.length !== 4) {
     return fail(`envelope must have 4 elements, got ${value.length}`, 'DD_ERR_DECODE_SHAPE', bytes)
   }
@@ -29,7 +29,7 @@ export function toEnvelope(value: unknown, bytes: number): Envelope {
 /** Validates a decoded `[2, env, env, …]` array. */
 export function toBatch(value: unknown, bytes: number): Envelope[] {
   if (!Array.isArray(value)) return fail('frame is not an array', 'DD_ERR_DECODE_SHAPE', bytes)
-  if (value[0] !== TAG_BATCH_V1) return badTag(value[0], bytes)
+  if (value[0] !== TAG_BATCH_V1) return badTag(value[0], TAG_BATCH_V1, bytes)
   const out = new Array<Envelope>(value.length - 1)
   for (let i = 1; i < value.length; i++) out[i - 1] = toEnvelope(value[i], bytes)
   return out
@@ -41,7 +41,17 @@ export function toFrame(value: unknown, bytes: number): Envelope | Envelope[] {
   return toEnvelope(value, bytes)
 }
 
-function badTag(tag: unknown, bytes: number): never {
+// A known tag in the wrong place (a batch given to `decode`, a batch inside a batch) is a shape error; only a
+// number this peer does not know means the sender speaks another protocol version.
+function badTag(tag: unknown, expected: number, bytes: number): never {
+  if (tag === TAG_ENVELOPE_V1 || tag === TAG_BATCH_V1) {
+    const kind = (t: number) => (t === TAG_BATCH_V1 ? 'a batch' : 'one envelope')
+    return fail(
+      `expected ${kind(expected)} (tag ${expected}), got ${kind(tag)} (tag ${tag})`,
+      'DD_ERR_DECODE_SHAPE',
+      bytes,
+    )
+  }
   if (typeof tag === 'number') {
     return fail(`unknown frame tag ${tag} (this peer speaks tags 1 and 2)`, 'DD_ERR_DECODE_VERSION', bytes)
   }
