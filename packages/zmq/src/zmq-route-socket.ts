@@ -43,6 +43,8 @@ export class ZmqRouteSocket implements RouteSocket {
   #socket: ZmqSocket | undefined
   #state: State = 'idle'
   #writing = false
+  // True from a send made by an idle socket until the end of the event-loop turn (one setImmediate).
+  #sentThisTurn = false
   // Batch size in envelopes: halves when a batch overshoots batchMaxBytes, grows back when well under.
   #batchLimit: number
   #writerIdle: (() => void) | undefined
@@ -123,18 +125,30 @@ export class ZmqRouteSocket implements RouteSocket {
     const outbox = this.#outbox
     if (!outbox.hasRoom()) return outbox.wait(envelope, to)
     outbox.push(envelope, to)
-    if (!this.#writing) {
-      // Idle: send this one at once (no timer, no added latency). A bad envelope throws to the caller here.
-      let parts: Uint8Array[] | undefined
-      try {
-        parts = this.#take()
-      } catch (err) {
-        outbox.clear(err as Error)
-        throw err
-      }
-      this.#writing = true
-      void this.#write(parts)
+    if (this.#writing) return
+    this.#writing = true
+    if (this.#sentThisTurn) {
+      // A second envelope in the same event-loop turn: a burst. The writer waits for the end of the turn and
+      // sends everything queued by then as one batch.
+      void this.#write(undefined)
+      return
     }
+    // Idle: send this one at once (no timer, no added latency). A bad envelope throws to the caller here.
+    let parts: Uint8Array[]
+    try {
+      parts = this.#take()
+    } catch (err) {
+      this.#writing = false
+      outbox.clear(err as Error)
+      throw err
+    }
+    this.#sentThisTurn = true
+    setImmediate(this.#newTurn)
+    void this.#write(parts)
+  }
+
+  readonly #newTurn = (): void => {
+    this.#sentThisTurn = false
   }
 
   // The single writer of this socket: zeromq.js allows one send in progress per socket, so everything queued
@@ -152,12 +166,14 @@ export class ZmqRouteSocket implements RouteSocket {
             if (socket.closed) return
           }
         }
+        if (outbox.envelopes.length === 0 && parts !== undefined) return
         if (outbox.envelopes.length < this.#batchLimit) {
           // zeromq.js resolves a send that fit in the pipe at once, so a producer awaiting each send would
           // alternate with this loop one microtask at a time and every envelope would cost a ZeroMQ send of
           // its own (measured: 3 us each, a third of the batched rate). Short of a full batch, yield one
           // macrotask turn instead: what the producer queues meanwhile leaves as one batch. A lone message
-          // never waits for this: an idle socket sends it at once (see #enqueue).
+          // never waits for this: an idle socket sends it at once (see #enqueue), and a writer that finds
+          // nothing queued goes idle without yielding.
           await new Promise<void>(setImmediate as (cb: () => void) => void)
           outbox.refill()
           if (outbox.envelopes.length === 0 || this.#state === 'closed') return

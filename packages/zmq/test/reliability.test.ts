@@ -2,7 +2,7 @@ import { connect as tcpConnect } from 'node:net'
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest'
 import * as zmq from 'zeromq'
 import { zmqTransport } from '../src/index.js'
-import { removeIpcDir, until, zmqNode } from './helpers.js'
+import { bindAddress, removeIpcDir, until, zmqNode } from './helpers.js'
 
 afterAll(removeIpcDir)
 
@@ -44,10 +44,9 @@ describe('requests', () => {
   })
 
   it('a request to a peer that is not there yet waits in the queue and is answered when it comes up', async () => {
-    const probe = new zmq.Router()
-    await probe.bind('tcp://127.0.0.1:*')
-    const endpoint = probe.lastEndpoint!
-    probe.close()
+    // An ipc path nobody binds yet (a tcp port found by binding and closing could still be held by the
+    // closing listener, which would take the request with it).
+    const endpoint = bindAddress('ipc')
     const client = zmqNode('client')
     const req = client.route('svc', { type: 'req', connect: endpoint, timeoutMs: 5000 })
     await client.start()
