@@ -11,6 +11,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
 import { Queue, QueueEvents } from 'bullmq'
 import { Piscina } from 'piscina'
 import { createPool } from '../packages/worker-pool/dist/index.js'
@@ -20,7 +21,9 @@ const TASKS = new URL('./worker-pool/tasks.mjs', import.meta.url)
 const PISCINA_TASK = fileURLToPath(new URL('./worker-pool/piscina-inc.mjs', import.meta.url))
 const CLI = fileURLToPath(new URL('../packages/worker-pool/dist/cli.js', import.meta.url))
 const BULLMQ_WORKER = fileURLToPath(new URL('./worker-pool/bullmq-worker.mjs', import.meta.url))
-const ROUNDS = Number(process.env.ROUNDS ?? 3)
+// `--rounds N` (default 3), `--only local|remote|cpu`.
+const { values: cli } = parseArgs({ options: { rounds: { type: 'string' }, only: { type: 'string' } } })
+const ROUNDS = Number(cli.rounds ?? 3)
 const children: ChildProcess[] = []
 
 /** Spawns a helper process and resolves once it printed `needle` (on stdout or stderr), within 15 s. */
@@ -29,7 +32,10 @@ async function startProcess(args: string[], needle: string): Promise<ChildProces
   children.push(child)
   let out = ''
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${args.join(' ')} did not print ${needle}: ${out}`)), 15_000)
+    const timer = setTimeout(
+      () => reject(new Error(`${args.join(' ')} did not print ${needle}: ${out}`)),
+      15_000,
+    )
     const onData = (d: Buffer) => {
       out += d
       if (out.includes(needle)) {
@@ -53,7 +59,12 @@ async function stopProcess(child: ChildProcess): Promise<void> {
 }
 
 /** Runs `n` tasks with at most `window` in flight; returns tasks/s. Bounded by count and by `maxMs`. */
-async function burst(call: () => Promise<unknown>, n: number, window: number, maxMs = 20_000): Promise<number> {
+async function burst(
+  call: () => Promise<unknown>,
+  n: number,
+  window: number,
+  maxMs = 20_000,
+): Promise<number> {
   let started = 0
   let done = 0
   const start = performance.now()
@@ -78,38 +89,74 @@ async function local(): Promise<void> {
   section('worker-pool: local trivial task (x => x + 1), 2 threads, vs piscina 5 with 2 threads')
   const pool = await createPool({ tasks: TASKS, threads: 2 })
   // piscina's best settings we found for this task: 16 tasks per thread (its default, 1, is slower here).
-  const piscina = new Piscina({ filename: PISCINA_TASK, minThreads: 2, maxThreads: 2, concurrentTasksPerWorker: 16 })
+  const piscina = new Piscina({
+    filename: PISCINA_TASK,
+    minThreads: 2,
+    maxThreads: 2,
+    concurrentTasksPerWorker: 16,
+  })
   await Promise.all([pool.defer('inc', 1), piscina.run(1), piscina.run(1)])
   for (let round = 0; round < ROUNDS; round++) {
     const dd = await closedLoop(() => pool.defer('inc', 1), 512, 1500)
     const pi = await closedLoop(() => piscina.run(1), 512, 1500)
-    compare({ bench: 'worker-pool.local.trivial.c512', unit: 'tasks/s', dripdrop: dd.rate, peer: 'piscina', peerValue: pi.rate, target: 3 })
+    compare({
+      bench: 'worker-pool.local.trivial.c512',
+      unit: 'tasks/s',
+      dripdrop: dd.rate,
+      peer: 'piscina',
+      peerValue: pi.rate,
+      target: 3,
+    })
     const dd1 = await closedLoop(() => pool.defer('inc', 1), 1, 1500)
     const pi1 = await closedLoop(() => piscina.run(1), 1, 1500)
-    compare({ bench: 'worker-pool.local.trivial.c1.p50', unit: 'us', dripdrop: dd1.p50, peer: 'piscina', peerValue: pi1.p50, better: 'lower', target: 1 })
+    compare({
+      bench: 'worker-pool.local.trivial.c1.p50',
+      unit: 'us',
+      dripdrop: dd1.p50,
+      peer: 'piscina',
+      peerValue: pi1.p50,
+      better: 'lower',
+      target: 1,
+    })
   }
   await pool.close()
   await piscina.destroy()
 }
 
 async function remote(): Promise<void> {
-  section('worker-pool: remote, 2 worker processes over tcp on 127.0.0.1, vs BullMQ with 2 worker processes on Redis')
+  section(
+    'worker-pool: remote, 2 worker processes over tcp on 127.0.0.1, vs BullMQ with 2 worker processes on Redis',
+  )
   const pool = await createPool({ threads: 0, listen: 'tcp://127.0.0.1:*' })
   const workers = await Promise.all(
-    [0, 1].map(() => startProcess([CLI, '--connect', pool.endpoint!, '--tasks', fileURLToPath(TASKS), '--slots', '256'], 'ready')),
+    [0, 1].map(() =>
+      startProcess(
+        [CLI, '--connect', pool.endpoint!, '--tasks', fileURLToPath(TASKS), '--slots', '256'],
+        'ready',
+      ),
+    ),
   )
   const queueName = `dd-bench-worker-pool-${process.pid}`
   const connection = { host: '127.0.0.1', port: 6379, maxRetriesPerRequest: null }
   const queue = new Queue(queueName, { connection })
   const events = new QueueEvents(queueName, { connection })
   await events.waitUntilReady()
-  const bullWorkers = await Promise.all([0, 1].map(() => startProcess([BULLMQ_WORKER, queueName, '64'], 'ready')))
+  const bullWorkers = await Promise.all(
+    [0, 1].map(() => startProcess([BULLMQ_WORKER, queueName, '64'], 'ready')),
+  )
   try {
     await Promise.all(Array.from({ length: 100 }, () => pool.defer('inc', 1)))
     for (let round = 0; round < ROUNDS; round++) {
       const dd = await burst(() => pool.defer('inc', 1), 200_000, 1024, 5000)
       const bull = await bullBurst(queue, events, 4000, 20_000)
-      compare({ bench: 'worker-pool.remote.trivial.2procs', unit: 'tasks/s', dripdrop: dd, peer: 'bullmq', peerValue: bull, target: 5 })
+      compare({
+        bench: 'worker-pool.remote.trivial.2procs',
+        unit: 'tasks/s',
+        dripdrop: dd,
+        peer: 'bullmq',
+        peerValue: bull,
+        target: 5,
+      })
     }
   } finally {
     await Promise.all([...workers, ...bullWorkers].map(stopProcess))
@@ -134,7 +181,13 @@ async function bullBurst(queue: Queue, events: QueueEvents, n: number, maxMs: nu
   })
   const start = performance.now()
   for (let i = 0; i < n; i += 500) {
-    await queue.addBulk(Array.from({ length: Math.min(500, n - i) }, (_, k) => ({ name: 'inc', data: i + k, opts: { removeOnComplete: true } })))
+    await queue.addBulk(
+      Array.from({ length: Math.min(500, n - i) }, (_, k) => ({
+        name: 'inc',
+        data: i + k,
+        opts: { removeOnComplete: true },
+      })),
+    )
   }
   await Promise.race([all, new Promise((r) => setTimeout(r, maxMs))])
   return (completed * 1000) / (performance.now() - start)
@@ -177,7 +230,14 @@ async function cpu(): Promise<void> {
         }
       }
       const [r1, r2] = tally.map((t) => (t.tasks * 1000) / t.ms)
-      compare({ bench: 'worker-pool.cpu.1ms.2-vs-1', unit: 'tasks/s', dripdrop: r2, peer: '1 worker', peerValue: r1, target: 1.8 })
+      compare({
+        bench: 'worker-pool.cpu.1ms.2-vs-1',
+        unit: 'tasks/s',
+        dripdrop: r2,
+        peer: '1 worker',
+        peerValue: r1,
+        target: 1.8,
+      })
     }
   } finally {
     await one.close()
@@ -185,11 +245,12 @@ async function cpu(): Promise<void> {
   }
 }
 
-const only = process.env.ONLY
+const only = cli.only
 try {
   if (!only || only === 'local') await local()
   if (!only || only === 'remote') await remote()
   if (!only || only === 'cpu') await cpu()
 } finally {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  for (const child of children)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
 }

@@ -4,7 +4,8 @@ import { parseArgs } from 'node:util'
 import { DripdropError } from './errors.js'
 import { RemoteWorker } from './remote-worker.js'
 
-const usage = 'usage: dripdrop-worker --connect tcp://host:port --tasks ./tasks.js [--slots N] [--heartbeat-ms MS]'
+const usage =
+  'usage: dripdrop-worker --connect tcp://host:port --tasks ./tasks.js [--slots N] [--heartbeat-ms MS]'
 
 let values: Record<string, string | boolean | undefined>
 try {

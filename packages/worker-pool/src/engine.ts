@@ -88,15 +88,29 @@ export class Engine {
       (c) => c.job.state === QUEUED && c.job.attempts === c.attempts,
       (c) => {
         this.#unqueue(c.job)
-        this.#settle(c.job, false, new TimeoutError(`task ${c.job.name} waited ${c.job.queueTimeoutMs} ms for a worker`, c.job.queueTimeoutMs))
+        this.#settle(
+          c.job,
+          false,
+          new TimeoutError(
+            `task ${c.job.name} waited ${c.job.queueTimeoutMs} ms for a worker`,
+            c.job.queueTimeoutMs,
+          ),
+        )
       },
     )
   }
 
   /** Submits a job; the promise settles exactly once. */
-  submit(name: string, args: unknown, timeoutMs: number, queueTimeoutMs: number, signal?: AbortSignal): Promise<unknown> {
+  submit(
+    name: string,
+    args: unknown,
+    timeoutMs: number,
+    queueTimeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<unknown> {
     if (!this.#accepting) return Promise.reject(new ClosedError('the pool is closing or closed'))
-    if (signal?.aborted) return Promise.reject(new AbortError(`task ${name} aborted before it was queued`, signal.reason))
+    if (signal?.aborted)
+      return Promise.reject(new AbortError(`task ${name} aborted before it was queued`, signal.reason))
     let resolve!: (value: unknown) => void
     let reject!: (reason: unknown) => void
     const promise = new Promise<unknown>((res, rej) => {
@@ -146,7 +160,15 @@ export class Engine {
       this.#running--
       if (!charge) job.free++
       if (job.attempts - job.free > this.#options.maxRetries) {
-        this.#settle(job, false, new WorkerCrashedError(`worker ${link.id} died running task ${job.name} (${job.attempts} attempts)`, job.attempts, cause))
+        this.#settle(
+          job,
+          false,
+          new WorkerCrashedError(
+            `worker ${link.id} died running task ${job.name} (${job.attempts} attempts)`,
+            job.attempts,
+            cause,
+          ),
+        )
       } else {
         this.#retried++
         this.#enqueue(job, this.#retries)
@@ -195,10 +217,11 @@ export class Engine {
   /** Rejects every job left with `DD_ERR_DESTROYED`, or with the error `err` makes. */
   destroy(err: () => Error = () => new DestroyedError('the pool was destroyed')): void {
     this.#accepting = false
-    for (const q of [this.#retries, this.#queue]) while (q.length > 0) {
-      const job = q.shift()
-      if (job.state === QUEUED) this.#settle(job, false, err())
-    }
+    for (const q of [this.#retries, this.#queue])
+      while (q.length > 0) {
+        const job = q.shift()
+        if (job.state === QUEUED) this.#settle(job, false, err())
+      }
     this.#queuedLive = 0
     for (const link of this.#links) {
       for (const job of link.inFlight.values()) if (job.state === RUNNING) this.#settle(job, false, err())
@@ -235,7 +258,8 @@ export class Engine {
     job.link = undefined
     queue.push(job)
     this.#queuedLive++
-    if (Number.isFinite(job.queueTimeoutMs)) this.#queueClocks.add({ job, attempts: job.attempts }, job.queueTimeoutMs)
+    if (Number.isFinite(job.queueTimeoutMs))
+      this.#queueClocks.add({ job, attempts: job.attempts }, job.queueTimeoutMs)
     this.schedule()
   }
 
@@ -309,7 +333,11 @@ export class Engine {
 
   #expire(job: Job): void {
     this.#stop(job, 'timeout')
-    this.#settle(job, false, new TimeoutError(`task ${job.name} ran longer than ${job.timeoutMs} ms`, job.timeoutMs))
+    this.#settle(
+      job,
+      false,
+      new TimeoutError(`task ${job.name} ran longer than ${job.timeoutMs} ms`, job.timeoutMs),
+    )
     this.schedule()
   }
 

@@ -55,7 +55,8 @@ function int(value: unknown, path: string, min: number, fallback: number): numbe
 
 function ms(value: unknown, path: string, fallback: number): number {
   if (value === undefined) return fallback
-  if (typeof value !== 'number' || !(value > 0)) throw new TypeError(`options.${path} must be a number > 0 (ms)`)
+  if (typeof value !== 'number' || !(value > 0))
+    throw new TypeError(`options.${path} must be a number > 0 (ms)`)
   return value
 }
 
@@ -68,8 +69,12 @@ export function fillPoolOptions(options: PoolOptions): FilledPoolOptions {
   else if (typeof options.tasks === 'string') {
     tasksUrl = /^[a-z][a-z0-9+.-]*:/i.test(options.tasks) ? options.tasks : pathToFileURL(options.tasks).href
   } else if (options.tasks !== undefined) throw new TypeError('options.tasks must be a URL or a path')
-  if (threads > 0 && tasksUrl === undefined) throw new TypeError('options.tasks is required when options.threads > 0')
-  if (options.listen !== undefined && (typeof options.listen !== 'string' || !options.listen.includes('://'))) {
+  if (threads > 0 && tasksUrl === undefined)
+    throw new TypeError('options.tasks is required when options.threads > 0')
+  if (
+    options.listen !== undefined &&
+    (typeof options.listen !== 'string' || !options.listen.includes('://'))
+  ) {
     throw new TypeError('options.listen must be a ZeroMQ address such as tcp://127.0.0.1:5555')
   }
   if (threads === 0 && options.listen === undefined) {

@@ -98,7 +98,8 @@ export class Pool extends EventEmitter<PoolEventMap> {
   defer(task: string, args: unknown, options?: DeferOptions): Promise<unknown>
   defer(task: Task | string, args: unknown, options?: DeferOptions): Promise<unknown> {
     const name = typeof task === 'string' ? task : isTask(task) ? task.taskName : undefined
-    if (name === undefined) return Promise.reject(new TypeError('task must be a handle from defineTasks or a name'))
+    if (name === undefined)
+      return Promise.reject(new TypeError('task must be a handle from defineTasks or a name'))
     const o = this.#options
     return this.#engine.submit(
       name,
@@ -133,26 +134,31 @@ export class Pool extends EventEmitter<PoolEventMap> {
 
   #spawn(index: number): void {
     const o = this.#options
-    this.#threads[index] = new ThreadLink(index, {
+    this.#threads[index] = new ThreadLink(
+      index,
+      {
         tasksUrl: o.tasksUrl!,
         slots: o.slotsPerThread,
         wake: new Int32Array(new SharedArrayBuffer(4)),
-      }, this.#engine, {
-      up: (link) => this.emit('worker:up', link.id),
-      down: (link, cause, started) => {
-        if (this.#state === 'closed' || this.#threads[index] !== link) return
-        this.emit('worker:down', link.id, cause)
-        if (started) {
-          this.#spawn(index) // a crash or a timeout: replace the thread
-          return
-        }
-        // The tasks module does not load: respawning would fail the same way.
-        this.#threads[index] = undefined
-        if (++this.#startFailures === o.threads && o.listen === undefined) {
-          this.#engine.destroy(() => new WorkerStartError(`no thread could load ${o.tasksUrl}`, cause))
-        }
       },
-    })
+      this.#engine,
+      {
+        up: (link) => this.emit('worker:up', link.id),
+        down: (link, cause, started) => {
+          if (this.#state === 'closed' || this.#threads[index] !== link) return
+          this.emit('worker:down', link.id, cause)
+          if (started) {
+            this.#spawn(index) // a crash or a timeout: replace the thread
+            return
+          }
+          // The tasks module does not load: respawning would fail the same way.
+          this.#threads[index] = undefined
+          if (++this.#startFailures === o.threads && o.listen === undefined) {
+            this.#engine.destroy(() => new WorkerStartError(`no thread could load ${o.tasksUrl}`, cause))
+          }
+        },
+      },
+    )
   }
 }
 

@@ -77,7 +77,13 @@ export interface ByeMessage {
 }
 
 /** Everything a pool sends to a worker. */
-export type PoolMessage = WelcomeMessage | RefuseMessage | RunMessage | CancelMessage | PingMessage | ByeMessage
+export type PoolMessage =
+  | WelcomeMessage
+  | RefuseMessage
+  | RunMessage
+  | CancelMessage
+  | PingMessage
+  | ByeMessage
 
 /** Everything a worker sends to a pool. */
 export type WorkerMessage = HelloMessage | DoneMessage | PingMessage | ByeMessage

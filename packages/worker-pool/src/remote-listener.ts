@@ -66,7 +66,13 @@ export class RemoteListener {
   #timer: NodeJS.Timeout | undefined
   #endpoint = ''
 
-  constructor(engine: Engine, events: ListenerEvents, heartbeatMs: number, misses: number, maxMessageBytes: number) {
+  constructor(
+    engine: Engine,
+    events: ListenerEvents,
+    heartbeatMs: number,
+    misses: number,
+    maxMessageBytes: number,
+  ) {
     this.#engine = engine
     this.#events = events
     this.#heartbeatMs = heartbeatMs

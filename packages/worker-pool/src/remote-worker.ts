@@ -63,7 +63,8 @@ export class RemoteWorker {
     const t = options.tasks
     const tasksUrl = t instanceof URL ? t.href : /^[a-z][a-z0-9+.-]*:/i.test(t) ? t : pathToFileURL(t).href
     const slots = options.slots ?? availableParallelism()
-    if (!Number.isSafeInteger(slots) || slots < 1) throw new TypeError('options.slots must be an integer >= 1')
+    if (!Number.isSafeInteger(slots) || slots < 1)
+      throw new TypeError('options.slots must be an integer >= 1')
     if (typeof options.connect !== 'string' || !options.connect.includes('://')) {
       throw new TypeError('options.connect must be a ZeroMQ address such as tcp://127.0.0.1:5555')
     }
@@ -191,7 +192,11 @@ export class RemoteWorker {
     try {
       msg = decodeMessage(this.#codec, frame) as PoolMessage
     } catch (err) {
-      if (err instanceof DecodeError && err.code === 'DD_ERR_DECODE_VERSION' && this.#state === 'connecting') {
+      if (
+        err instanceof DecodeError &&
+        err.code === 'DD_ERR_DECODE_VERSION' &&
+        this.#state === 'connecting'
+      ) {
         this.#fail(new ProtocolVersionError(`the pool speaks another protocol: ${err.message}`, undefined))
       }
       return // garbage from the network is dropped, never thrown

@@ -70,7 +70,11 @@ export class TaskRunner {
       const name = tasks[i + 1] as string
       const fn = this.#fns.get(name)
       if (fn === undefined) {
-        this.#push(id, STATUS_ERROR, new UnknownTaskError(`no task named ${JSON.stringify(name)} in this worker`))
+        this.#push(
+          id,
+          STATUS_ERROR,
+          new UnknownTaskError(`no task named ${JSON.stringify(name)} in this worker`),
+        )
         continue
       }
       let result: unknown
@@ -81,7 +85,11 @@ export class TaskRunner {
         this.#push(id, STATUS_ERROR, err)
         continue
       }
-      if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
+      if (
+        result !== null &&
+        typeof result === 'object' &&
+        typeof (result as Promise<unknown>).then === 'function'
+      ) {
         this.#running.set(id, ctx)
         ;(result as Promise<unknown>).then(
           (value) => this.#finish(id, ctx, STATUS_OK, value),

@@ -12,7 +12,10 @@ export interface ThreadEvents {
 
 // Threads always run built JS: when this file itself runs from source (the test runner transpiles src/*.ts on
 // the fly, which a bare worker thread cannot), the entry is taken from dist/.
-const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? '../dist/worker.js' : './worker.js', import.meta.url)
+const WORKER_URL = new URL(
+  import.meta.url.endsWith('.ts') ? '../dist/worker.js' : './worker.js',
+  import.meta.url,
+)
 
 /** One local worker thread: the main side's end of its MessagePort. Internal. */
 export class ThreadLink implements Link {
@@ -38,7 +41,8 @@ export class ThreadLink implements Link {
     this.#worker.on('message', (msg: WorkerMessage) => {
       if (msg.type === 'done') {
         const r = msg.results
-        for (let i = 0; i < r.length; i += 3) engine.result(this, r[i] as number, r[i + 1] as number, r[i + 2])
+        for (let i = 0; i < r.length; i += 3)
+          engine.result(this, r[i] as number, r[i + 1] as number, r[i + 2])
       } else if (msg.type === 'hello') {
         this.#started = true
         engine.addLink(this)

@@ -50,10 +50,20 @@ export function decodeMessage(codec: Codec, frame: Uint8Array): PoolMessage | Wo
     const slots = b.slots
     if (!Number.isSafeInteger(slots) || (slots as number) < 1) return shape('hello.slots must be >= 1', n)
     const tasks = Array.isArray(b.tasks) ? b.tasks.filter((t): t is string => typeof t === 'string') : []
-    return { type: 'hello', v: typeof v === 'number' ? v : -1, slots: slots as number, tasks, pid: Number(b.pid) || 0 }
+    return {
+      type: 'hello',
+      v: typeof v === 'number' ? v : -1,
+      slots: slots as number,
+      tasks,
+      pid: Number(b.pid) || 0,
+    }
   }
   if (v !== PROTOCOL_VERSION) {
-    throw new DecodeError(`protocol version ${String(v)}, this peer speaks ${PROTOCOL_VERSION}`, 'DD_ERR_DECODE_VERSION', n)
+    throw new DecodeError(
+      `protocol version ${String(v)}, this peer speaks ${PROTOCOL_VERSION}`,
+      'DD_ERR_DECODE_VERSION',
+      n,
+    )
   }
   switch (env.name) {
     case 'welcome': {
@@ -69,7 +79,8 @@ export function decodeMessage(codec: Codec, frame: Uint8Array): PoolMessage | Wo
       if (!Array.isArray(body) || body.length % 3 !== 0) return shape('run body must be [id, name, args]*', n)
       return { type: 'run', tasks: body }
     case 'done':
-      if (!Array.isArray(body) || body.length % 3 !== 0) return shape('done body must be [id, status, value]*', n)
+      if (!Array.isArray(body) || body.length % 3 !== 0)
+        return shape('done body must be [id, status, value]*', n)
       return { type: 'done', results: body }
     case 'cancel':
       if (!Array.isArray(body)) return shape('cancel body must be an array of ids', n)

@@ -1,7 +1,13 @@
 // The worker-thread entry: loaded by `new Worker(...)`, never imported by the main side.
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads'
 import { EncodeError, toErrorBody } from '@dripdrop/core'
-import { PROTOCOL_VERSION, type PoolMessage, STATUS_ERROR, type ThreadData, type WorkerMessage } from './protocol.js'
+import {
+  PROTOCOL_VERSION,
+  type PoolMessage,
+  STATUS_ERROR,
+  type ThreadData,
+  type WorkerMessage,
+} from './protocol.js'
 import { CLONE_VALUES, TaskRunner } from './task-runner.js'
 import { taskFunctions } from './tasks.js'
 
@@ -20,9 +26,13 @@ function send(results: unknown[]): void {
       try {
         post({ type: 'done', results: [results[i], results[i + 1], results[i + 2]] })
       } catch (err) {
-        const cause = new EncodeError(`result cannot be sent from a thread: ${(err as Error).message}`, 'DD_ERR_ENCODE_INVALID', {
-          cause: err,
-        })
+        const cause = new EncodeError(
+          `result cannot be sent from a thread: ${(err as Error).message}`,
+          'DD_ERR_ENCODE_INVALID',
+          {
+            cause: err,
+          },
+        )
         post({ type: 'done', results: [results[i], STATUS_ERROR, toErrorBody(cause, true)] })
       }
     }

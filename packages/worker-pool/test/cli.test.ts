@@ -54,7 +54,12 @@ describe('dripdrop-worker CLI', () => {
   })
 
   it('a worker process killed with SIGKILL under load: every task settles exactly once, none is lost', async () => {
-    const pl = await pool({ threads: 0, listen: 'tcp://127.0.0.1:*', heartbeatIntervalMs: 100, maxRetries: 2 })
+    const pl = await pool({
+      threads: 0,
+      listen: 'tcp://127.0.0.1:*',
+      heartbeatIntervalMs: 100,
+      maxRetries: 2,
+    })
     const a = cli(['--connect', pl.endpoint!, '--tasks', tasksPath, '--slots', '4'])
     cli(['--connect', pl.endpoint!, '--tasks', tasksPath, '--slots', '4'])
     await until(() => pl.stats.workers === 2, 10_000)

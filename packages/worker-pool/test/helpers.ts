@@ -1,5 +1,11 @@
 import { onTestFinished } from 'vitest'
-import { createPool, type Pool, type PoolOptions, RemoteWorker, type RemoteWorkerOptions } from '../src/index.js'
+import {
+  createPool,
+  type Pool,
+  type PoolOptions,
+  RemoteWorker,
+  type RemoteWorkerOptions,
+} from '../src/index.js'
 
 /** The fixture tasks module, as a URL. */
 export const TASKS = new URL('./fixtures/tasks.mjs', import.meta.url)
@@ -14,7 +20,9 @@ export async function pool(options: PoolOptions): Promise<Pool> {
 }
 
 /** A remote worker in this process, closed when the test ends. */
-export async function remoteWorker(options: Omit<RemoteWorkerOptions, 'tasks'> & { tasks?: URL }): Promise<RemoteWorker> {
+export async function remoteWorker(
+  options: Omit<RemoteWorkerOptions, 'tasks'> & { tasks?: URL },
+): Promise<RemoteWorker> {
   const w = new RemoteWorker({ tasks: TASKS, ...options })
   onTestFinished(() => w.close())
   await w.start()

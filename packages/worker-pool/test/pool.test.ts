@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { createPool, defineTasks } from '../src/index.js'
+import type { RemoteError } from '../src/index.js'
 import { pool, TASKS, until } from './helpers.js'
 
 function tempDir(): string {
@@ -18,7 +19,14 @@ describe('Pool on local threads', () => {
     await until(() => p.stats.workers === 2)
     const results = await Promise.all(Array.from({ length: 5000 }, (_, i) => p.defer('add', { a: i, b: 1 })))
     expect(results).toEqual(Array.from({ length: 5000 }, (_, i) => i + 1))
-    expect(p.stats).toMatchObject({ completed: 5001, failed: 0, inFlight: 0, queued: 0, workers: 2, slots: 64 })
+    expect(p.stats).toMatchObject({
+      completed: 5001,
+      failed: 0,
+      inFlight: 0,
+      queued: 0,
+      workers: 2,
+      slots: 64,
+    })
   })
 
   it('takes typed handles from defineTasks', async () => {
@@ -30,7 +38,9 @@ describe('Pool on local threads', () => {
 
   it('rejects with the thrown error name, message, code and stack', async () => {
     const p = await pool({ tasks: TASKS, threads: 1 })
-    const err = await p.defer('fail', { message: 'boom', code: 'E_BOOM' }).catch((e) => e)
+    const err = (await p
+      .defer('fail', { message: 'boom', code: 'E_BOOM' })
+      .catch((e: RemoteError) => e)) as RemoteError
     expect(err).toMatchObject({ name: 'RangeError', message: 'boom', code: 'E_BOOM' })
     expect(err.remoteStack).toContain('fixtures/tasks.mjs')
     await expect(p.defer('failAsync', { message: 'nope' })).rejects.toMatchObject({
@@ -99,10 +109,15 @@ describe('Pool on local threads', () => {
     const ac = new AbortController()
     const queued = p.defer('fail', { message: 'must not run' }, { signal: ac.signal })
     ac.abort(new Error('changed my mind'))
-    await expect(queued).rejects.toMatchObject({ code: 'DD_ERR_ABORTED', cause: { message: 'changed my mind' } })
+    await expect(queued).rejects.toMatchObject({
+      code: 'DD_ERR_ABORTED',
+      cause: { message: 'changed my mind' },
+    })
     expect(await first).toBe(1)
     expect(p.stats).toMatchObject({ completed: 1, failed: 1 })
-    await expect(p.defer('inc', 1, { signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'DD_ERR_ABORTED' })
+    await expect(p.defer('inc', 1, { signal: AbortSignal.abort() })).rejects.toMatchObject({
+      code: 'DD_ERR_ABORTED',
+    })
   })
 
   it('cancels a running task by AbortSignal: the task sees its signal abort, the slot frees', async () => {
@@ -188,7 +203,9 @@ describe('Pool on local threads', () => {
   it('validates options with the option path in the message', async () => {
     await expect(createPool({ tasks: TASKS, threads: -1 })).rejects.toThrow('options.threads')
     await expect(createPool({ threads: 1 })).rejects.toThrow('options.tasks')
-    await expect(createPool({ tasks: TASKS, threads: 1, slotsPerThread: 0 })).rejects.toThrow('options.slotsPerThread')
+    await expect(createPool({ tasks: TASKS, threads: 1, slotsPerThread: 0 })).rejects.toThrow(
+      'options.slotsPerThread',
+    )
     await expect(createPool({ threads: 0 })).rejects.toThrow('no worker')
   })
 })

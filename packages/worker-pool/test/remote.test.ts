@@ -1,7 +1,15 @@
 import { MsgpackCodec } from '@dripdrop/codec'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { Dealer, Router } from 'zeromq'
-import { createPool, decodeMessage, encodeMessage, PROTOCOL_VERSION, RemoteWorker, STATUS_ERROR } from '../src/index.js'
+import {
+  createPool,
+  decodeMessage,
+  encodeMessage,
+  PROTOCOL_VERSION,
+  RemoteWorker,
+  STATUS_ERROR,
+} from '../src/index.js'
+import type { RemoteError } from '../src/index.js'
 import { pool, remoteWorker, TASKS, until } from './helpers.js'
 
 const codec = new MsgpackCodec()
@@ -27,7 +35,9 @@ describe('Pool with remote workers', () => {
     expect(await p.defer('inc', 41)).toBe(42)
     const results = await Promise.all(Array.from({ length: 2000 }, (_, i) => p.defer('add', { a: i, b: 1 })))
     expect(results).toEqual(Array.from({ length: 2000 }, (_, i) => i + 1))
-    const err = await p.defer('fail', { message: 'far away', code: 'E_FAR' }).catch((e) => e)
+    const err = (await p
+      .defer('fail', { message: 'far away', code: 'E_FAR' })
+      .catch((e: RemoteError) => e)) as RemoteError
     expect(err).toMatchObject({ name: 'RangeError', message: 'far away', code: 'E_FAR' })
     expect(err.remoteStack).toContain('fixtures/tasks.mjs')
     await expect(p.defer('noSuchTask', 1)).rejects.toMatchObject({ code: 'DD_ERR_UNKNOWN_TASK' })
@@ -99,11 +109,17 @@ describe('Pool with remote workers', () => {
     const started = w.start()
     const [peer, hello] = await router.receive()
     expect(decodeMessage(codec, hello)).toMatchObject({ type: 'hello', v: PROTOCOL_VERSION, slots: 2 })
-    await router.send([peer, encodeMessage(codec, { type: 'welcome', v: PROTOCOL_VERSION, heartbeatMs: 1000 })])
+    await router.send([
+      peer,
+      encodeMessage(codec, { type: 'welcome', v: PROTOCOL_VERSION, heartbeatMs: 1000 }),
+    ])
     await started
     const good = codec.encodeValue(1)
     const garbage = Uint8Array.of(0xc1) // never valid msgpack
-    await router.send([peer, encodeMessage(codec, { type: 'run', tasks: [1, 'inc', garbage, 2, 'inc', good] })])
+    await router.send([
+      peer,
+      encodeMessage(codec, { type: 'run', tasks: [1, 'inc', garbage, 2, 'inc', good] }),
+    ])
     let done: ReturnType<typeof decodeMessage>
     do done = decodeMessage(codec, (await router.receive())[1])
     while (done.type !== 'done')
@@ -118,7 +134,9 @@ describe('Pool with remote workers', () => {
   it('a result that does not decode rejects that caller with a coded error, the pool goes on', async () => {
     const p = await pool({ threads: 0, listen: LOOPBACK })
     const d = rawDealer(p.endpoint!)
-    await d.send(encodeMessage(codec, { type: 'hello', v: PROTOCOL_VERSION, slots: 1, tasks: ['inc'], pid: 1 }))
+    await d.send(
+      encodeMessage(codec, { type: 'hello', v: PROTOCOL_VERSION, slots: 1, tasks: ['inc'], pid: 1 }),
+    )
     expect(await receive(d)).toMatchObject({ type: 'welcome', heartbeatMs: 1000 })
     const task = p.defer('inc', 1)
     const run = await receive(d)
@@ -168,7 +186,9 @@ describe('Pool with remote workers', () => {
     const downs: string[] = []
     p.on('worker:down', (id) => downs.push(id))
     const d = rawDealer(p.endpoint!)
-    await d.send(encodeMessage(codec, { type: 'hello', v: PROTOCOL_VERSION, slots: 1, tasks: ['inc'], pid: 1 }))
+    await d.send(
+      encodeMessage(codec, { type: 'hello', v: PROTOCOL_VERSION, slots: 1, tasks: ['inc'], pid: 1 }),
+    )
     await receive(d) // welcome; then it takes a task and never answers nor pings
     const task = p.defer('inc', 1)
     expect(await receive(d)).toMatchObject({ type: 'run' })
