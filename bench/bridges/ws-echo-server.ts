@@ -35,3 +35,6 @@ if (kind === 'dripdrop') {
   console.error('usage: ws-echo-server.ts dripdrop|bare')
   process.exit(2)
 }
+
+// Exit normally on a signal, so --cpu-prof can write its profile.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(0))

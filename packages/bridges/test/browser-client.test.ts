@@ -49,7 +49,7 @@ describe('browser client in headless Chromium', () => {
     await page.goto(`${http}/`)
     await page.waitForFunction('window.ddReady === true')
     const result = await page.evaluate(async (wsUrl) => {
-      const w = window as any
+      const w = globalThis as any
       const client = w.dd.connect(wsUrl)
       w.client = client
       await client.ready()
@@ -73,7 +73,7 @@ describe('browser client in headless Chromium', () => {
     await page.waitForFunction('window.news.length === 2')
     // Bytes travel as { $bin } in JSON frames and come back to life as a Uint8Array in the browser.
     const news = await page.evaluate(() =>
-      (window as any).news.map((n: any) => (n.bin instanceof Uint8Array ? { bytes: [...n.bin] } : n)),
+      (globalThis as any).news.map((n: any) => (n.bin instanceof Uint8Array ? { bytes: [...n.bin] } : n)),
     )
     expect(news).toEqual([{ bytes: [7] }, 'second'])
   })
@@ -89,7 +89,7 @@ describe('browser client in headless Chromium', () => {
     await page.goto(`${http}/`)
     await page.waitForFunction('window.ddReady === true')
     const firstId = await page.evaluate(async (wsUrl) => {
-      const w = window as any
+      const w = globalThis as any
       w.client = w.dd.connect(wsUrl, { backoffInitialMs: 20 })
       await w.client.ready()
       w.client.send('n', 1)
@@ -99,12 +99,12 @@ describe('browser client in headless Chromium', () => {
     wsConnections(route).disconnect(firstId)
     await page.waitForFunction('window.client.state !== "open"')
     await page.evaluate(() => {
-      const w = window as any
+      const w = globalThis as any
       w.client.send('n', 2)
       w.client.send('n', 3)
     })
     const again = await page.evaluate(async () => {
-      const w = window as any
+      const w = globalThis as any
       await w.client.ready()
       return { id: w.client.id, reconnects: w.client.reconnects }
     })

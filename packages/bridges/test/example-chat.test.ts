@@ -21,13 +21,13 @@ describe('examples/bridges/chat', () => {
     expect(await b.locator('#log li').allTextContents()).toEqual(['hello from process one'])
     await b.fill('#text', 'and back from process two')
     await b.click('#send')
-    await a.waitForFunction(() => document.querySelectorAll('#log li').length === 2)
+    await a.waitForFunction("document.querySelectorAll('#log li').length === 2")
     expect(await a.locator('#log li').allTextContents()).toEqual([
       'hello from process one',
       'and back from process two',
     ])
     // The sender's connection id travels with the message (head.$conn on the server).
     const from = await b.locator('#log li').first().getAttribute('data-from')
-    expect(from).toBe(await a.evaluate(() => document.body.dataset.ready))
+    expect(from).toBe(await a.evaluate('document.body.dataset.ready'))
   })
 })

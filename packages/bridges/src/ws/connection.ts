@@ -25,6 +25,8 @@ export class Connection {
   format: WsFormat
   /** @internal answered the last ping (or sent something) */
   alive = true
+  /** @internal its socket is corked until the end of this tick */
+  corked = false
 
   constructor(id: string, ws: WebSocket, format: WsFormat, remote: string, auth: Connection['auth']) {
     this.id = id

@@ -277,7 +277,7 @@ export class WsServerSocket extends EventEmitter<WsServerEventMap> implements Ro
     // The server sets these: a client cannot claim another connection's id or identity.
     envelope.head.$conn = conn.id
     if (conn.auth) envelope.head.$auth = conn.auth
-    else delete envelope.head.$auth
+    else if (envelope.head.$auth !== undefined) delete envelope.head.$auth
     const wait = this.#host.receive(envelope, conn)
     if (wait !== undefined && !conn.ws.isPaused) {
       // Handlers are saturated: stop reading from this client until a slot frees (TCP pushes back on it).
@@ -338,7 +338,11 @@ export class WsServerSocket extends EventEmitter<WsServerEventMap> implements Ro
     const buffered = conn.ws.bufferedAmount
     if (buffered + frameSize(frame) > this.#maxBufferedBytes) return this.#cutOff(conn, buffered)
     this.#host.stats.bytesOut += frameSize(frame)
+    if (!conn.corked) cork(conn)
     conn.ws.send(frame)
+    // A long burst to one connection in one tick (a broadcast loop) flushes every 16 KiB: the corked bytes would
+    // otherwise count as unsent and make a fast reader look like a slow consumer.
+    if (conn.corked && conn.ws.bufferedAmount >= CORK_FLUSH_BYTES) flush(conn)
   }
 
   #cutOff(conn: Connection, buffered: number): void {
@@ -442,6 +446,32 @@ export class WsServerSocket extends EventEmitter<WsServerEventMap> implements Ro
     return 0
   }
 }
+
+// Frames written to one connection in the same tick (the replies to a burst of requests that arrived in one
+// TCP read, a broadcast loop) leave in one writev instead of one syscall each. `ws` exposes no public handle
+// on its net.Socket; `_socket` has been its name since ws 1.x.
+function cork(conn: Connection): void {
+  const socket = (conn.ws as unknown as { _socket?: Socket })._socket
+  if (socket === undefined || socket.destroyed) return
+  conn.corked = true
+  socket.cork()
+  process.nextTick(uncork, conn, socket)
+}
+
+function uncork(conn: Connection, socket: Socket): void {
+  // An early flush() already uncorked; a second uncork would end a cork taken later in this tick.
+  if (!conn.corked) return
+  conn.corked = false
+  socket.uncork()
+}
+
+function flush(conn: Connection): void {
+  const socket = (conn.ws as unknown as { _socket?: Socket })._socket
+  conn.corked = false
+  socket?.uncork()
+}
+
+const CORK_FLUSH_BYTES = 16 * 1024
 
 function refuse(socket: Socket, status: number, text: string): void {
   if (socket.writable)
