@@ -75,6 +75,9 @@ export function createSocket(type: string, o: FilledZmqOptions): ZmqSocket {
       return new zmq.Dealer(common)
     case 'ROUTER':
       // MANDATORY: a reply to a peer that is gone fails with EHOSTUNREACH (counted) instead of vanishing.
-      return new zmq.Router({ ...common, mandatory: true })
+      // A zero send timeout: a peer that stopped reading (its pipe at the high-water mark) gets EAGAIN at
+      // once, so its replies are dropped and counted instead of stalling the one writer every peer shares
+      // (a ROUTER with MANDATORY polls writable while any pipe has room, so a blocking send would spin).
+      return new zmq.Router({ ...common, mandatory: true, sendTimeout: 0 })
   }
 }

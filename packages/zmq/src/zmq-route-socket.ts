@@ -290,10 +290,16 @@ export class ZmqRouteSocket implements RouteSocket {
     stats.dropped += count
     if (code === 'EAGAIN' && this.#layout.socket === 'PUB') return // a subscriber at its high-water mark
     if (this.#state !== 'open') return // closed under a pending send: counted as dropped above
+    const route = this.#spec.name
     const error =
       code === 'EHOSTUNREACH'
-        ? new UnroutableError(`route "${this.#spec.name}": peer is not connected, ${count} dropped`, err)
-        : new TransportError(`route "${this.#spec.name}": send failed: ${(err as Error).message}`, err)
+        ? new UnroutableError(`route "${route}": peer is not connected, ${count} dropped`, err)
+        : code === 'EAGAIN'
+          ? new UnroutableError(
+              `route "${route}": peer is not reading (high-water mark), ${count} dropped`,
+              err,
+            )
+          : new TransportError(`route "${route}": send failed: ${(err as Error).message}`, err)
     this.#host.emit({ type: 'error', error })
   }
 

@@ -228,3 +228,29 @@ describe('events, errors and options', () => {
     )
   })
 })
+
+describe('a requester that stops reading', () => {
+  it('has its replies dropped and counted (DD_ERR_UNROUTABLE), while other requesters are served', async () => {
+    const node = zmqNode('svc', { socketHighWaterMark: 4 })
+    const codes = new Set<string>()
+    node.events.on('route:error', ({ error }) => codes.add(error.code))
+    const rep = node.route('svc', { type: 'rep', bind: 'tcp://127.0.0.1:*' })
+    rep.on('echo', ({ body }) => ({ body, pad: new Uint8Array(16 * 1024) }))
+    await node.start()
+    // A raw DEALER that sends many requests and never reads a reply.
+    const deaf = new zmq.Dealer({ receiveHighWaterMark: 1 })
+    onTestFinished(() => {
+      deaf.linger = 0
+      deaf.close()
+    })
+    deaf.connect(rep.endpoints[0])
+    const { encode } = await import('@msgpack/msgpack')
+    for (let i = 1; i <= 2000; i++) await deaf.send(encode([1, 'echo', { $id: i }, i]))
+    await until(() => rep.stats.dropped > 0, 10_000, 'replies to the deaf peer to be dropped')
+    expect(codes.has('DD_ERR_UNROUTABLE')).toBe(true)
+    const client = zmqNode('client')
+    const req = client.route('svc', { type: 'req', connect: rep.endpoints[0], timeoutMs: 5000 })
+    await client.start()
+    expect((await req.request('echo', 'still here')).body.body).toBe('still here')
+  })
+})
