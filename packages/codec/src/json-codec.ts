@@ -18,6 +18,10 @@ const decoder = new TextDecoder('utf-8', { fatal: true })
  * wrapped as `{"$esc":{…}}` so it round-trips unchanged. JSON has no `undefined`, `NaN` or `Infinity`: they
  * become `null` as `JSON.stringify` makes them.
  *
+ * Decoding is strict: byte frames must be valid UTF-8, `$bin` must hold padded standard base64, `$esc` must
+ * wrap an object whose only key is `$bin` or `$esc`, and a `__proto__` key is refused (`DD_ERR_DECODE_SHAPE`),
+ * as the msgpack codec refuses it. Byte arrays decode as plain `Uint8Array`.
+ *
  * @example
  * ```ts
  * const codec = new JsonCodec()
