@@ -1,4 +1,4 @@
-import type { Envelope } from '@dripdrop/core'
+import { type Envelope, JsonCodec } from '@dripdrop/core'
 import { afterAll, describe, expect, it } from 'vitest'
 import { bindAddress, PROTOS, removeIpcDir, until, zmqNode } from './helpers.js'
 
@@ -130,6 +130,23 @@ for (const proto of PROTOS) {
       await dealer.send('hello', 'ann')
       await until(() => got.length === 2)
       expect(got).toEqual(['hi bob', 'hi ann'])
+    })
+
+    it('carries the route codec: JSON frames, single and batch', async () => {
+      const codec = new JsonCodec()
+      const a = zmqNode('a')
+      const out = a.route('out', { type: 'push', bind: bindAddress(proto), codec })
+      await a.start()
+      const b = zmqNode('b')
+      const got: unknown[] = []
+      const inp = b.route('in', { type: 'pull', connect: out.endpoints[0], codec }).on('*', ({ body }) => {
+        got.push(body)
+      })
+      await b.start()
+      for (let i = 0; i < 100; i++) out.send('j', { i })
+      await until(() => got.length === 100)
+      expect(got).toEqual(Array.from({ length: 100 }, (_, i) => ({ i })))
+      expect(inp.stats.batchesIn).toBeGreaterThan(0)
     })
   })
 }
