@@ -21,5 +21,5 @@ export {
   type WsServerOptions,
   WsServerSocket,
 } from './ws/ws-server.js'
-export { type WsClientOptions, WsClientSocket } from './ws/ws-client.js'
+export { wsClient, type WsClientOptions, WsClientSocket } from './ws/ws-client.js'
 export { wsTransport } from './ws/ws-transport.js'

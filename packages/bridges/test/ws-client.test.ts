@@ -1,7 +1,7 @@
 import type { Envelope } from '@dripdrop/codec'
 import { Node } from '@dripdrop/core'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { wsConnections, wsTransport } from '../src/index.js'
+import { wsClient, wsConnections, wsTransport } from '../src/index.js'
 
 async function serverNode(bind = 'ws://127.0.0.1:0', options: Record<string, unknown> = {}) {
   const node = new Node({ name: 'server', transports: [wsTransport()] })
@@ -95,6 +95,8 @@ describe('ws-client route', () => {
     expect(seen).toEqual([1])
     expect(hangs).toBe(0)
     expect(client.connects.length).toBe(2)
+    expect(wsClient(client.route).reconnects).toBe(1)
+    await expect.poll(() => wsClient(client.route).id).toBe(wsConnections(second.route).ids()[0])
   })
 
   it('stops reconnecting when the server refuses the upgrade (DD_ERR_WS_UNAUTHORIZED)', async () => {

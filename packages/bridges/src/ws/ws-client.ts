@@ -107,6 +107,7 @@ export class WsClientSocket implements RouteSocket {
     this.#backoffInitialMs = positiveInt(o.backoffInitialMs, 100, `${path}.backoffInitialMs`)
     this.#backoffMaxMs = positiveInt(o.backoffMaxMs, 10_000, `${path}.backoffMaxMs`)
     this.#headers = o.headers
+    clients.set(host, this)
   }
 
   /** `connecting`, `open`, `closing`, `closed` (or `idle` before start). */
@@ -333,4 +334,21 @@ export class WsClientSocket implements RouteSocket {
     }
     return dropped
   }
+}
+
+const clients = new WeakMap<RouteHost, WsClientSocket>()
+
+/**
+ * The socket of a `ws-client` route: its connection id (`id`), `state` and `reconnects`.
+ *
+ * @example
+ * ```ts
+ * const server = node.route('server', { type: 'ws-client', connect: 'ws://127.0.0.1:8080' })
+ * node.events.on('route:connect', () => console.log('connected as', wsClient(server).id))
+ * ```
+ */
+export function wsClient(route: RouteHost): WsClientSocket {
+  const socket = clients.get(route)
+  if (socket === undefined) throw new TypeError('wsClient() needs a ws-client route')
+  return socket
 }
