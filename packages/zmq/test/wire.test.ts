@@ -1,0 +1,41 @@
+import { describe, expect, it, onTestFinished } from 'vitest'
+import * as zmq from 'zeromq'
+import { ZMQ_DEFAULTS } from '../src/options.js'
+import { createSocket, LAYOUTS, ROUTE_TYPES } from '../src/wire.js'
+
+describe('wire layouts', () => {
+  it('maps every route type to its ZeroMQ socket; req/rep are DEALER/ROUTER so requests overlap', () => {
+    expect(ROUTE_TYPES.sort()).toEqual(['dealer', 'pub', 'pull', 'push', 'rep', 'req', 'router', 'sub'])
+    expect(LAYOUTS.req).toEqual({ type: 'plain', socket: 'DEALER' })
+    expect(LAYOUTS.rep).toEqual({ type: 'routed', socket: 'ROUTER' })
+    expect(LAYOUTS.pub).toEqual({ type: 'topic', socket: 'PUB' })
+  })
+
+  it('creates sockets with the transport options applied', () => {
+    const o = { ...ZMQ_DEFAULTS, heartbeatIntervalMs: 250, heartbeatTimeoutMs: 1250, socketHighWaterMark: 7 }
+    const make = (type: string) => {
+      const s = createSocket(type, o)
+      onTestFinished(() => s.close())
+      return s
+    }
+    const pub = make('pub') as zmq.Publisher
+    expect(pub).toBeInstanceOf(zmq.Publisher)
+    // noDrop and mandatory are write-only in libzmq; reliability.test.ts proves them by behaviour.
+    expect(pub.sendTimeout).toBe(0)
+    expect(pub.sendHighWaterMark).toBe(7)
+    expect(pub.heartbeatInterval).toBe(250)
+    expect(pub.heartbeatTimeout).toBe(1250)
+    expect(pub.heartbeatTimeToLive).toBe(1200)
+    const router = make('rep') as zmq.Router
+    expect(router).toBeInstanceOf(zmq.Router)
+    expect(router.sendTimeout).toBe(0)
+    expect(router.receiveHighWaterMark).toBe(7)
+    expect(make('req')).toBeInstanceOf(zmq.Dealer)
+    expect(make('pull')).toBeInstanceOf(zmq.Pull)
+    const push = make('push') as zmq.Push
+    expect(push.reconnectInterval).toBe(ZMQ_DEFAULTS.reconnectIntervalMs)
+    expect(push.reconnectMaxInterval).toBe(ZMQ_DEFAULTS.reconnectMaxIntervalMs)
+    expect((make('sub') as zmq.Subscriber).heartbeatInterval).toBe(250)
+    expect((createSocket('push', { ...o, heartbeatIntervalMs: 0 }) as zmq.Push).heartbeatInterval).toBe(0)
+  })
+})
