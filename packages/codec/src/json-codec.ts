@@ -174,7 +174,9 @@ function sizeOf(frame: Uint8Array | string): number {
  */
 function stringify(value: unknown): string {
   try {
-    return JSON.stringify(needsTagging(value, 0) ? tag(value) : value) ?? 'null'
+    const tagged =
+      typeof value === 'object' && value !== null && (ArrayBuffer.isView(value) || needsTagging(value, 0))
+    return JSON.stringify(tagged ? tag(value) : value) ?? 'null'
   } catch (cause) {
     throw new EncodeError(
       `value cannot be encoded as JSON: ${(cause as Error).message}`,
@@ -201,28 +203,55 @@ function hasTagWord(text: string): boolean {
   return false
 }
 
-// One pass over the value: true when it holds a byte array (any ArrayBufferView) or an object whose only key is
-// `$bin` or `$esc`. Primitives are tested inline, which saves a call per leaf. (Scanning JSON.stringify's output
-// for `$bin"` instead of counting keys here measured slower.)
-function needsTagging(value: unknown, depth: number): boolean {
-  if (typeof value !== 'object' || value === null) return false
+// One pass over an object or array: true when it holds a byte array (any ArrayBufferView) or an object whose
+// only key is `$bin` or `$esc`. Children are tested inline before recursing (a call per leaf saved), and an
+// object's keys are only counted when it has a `$bin` or `$esc` property at all. (Scanning JSON.stringify's
+// output for `$bin"` instead measured slower.)
+function needsTagging(value: object, depth: number): boolean {
   if (depth > 256) return true // deep or cyclic: let tag() and JSON.stringify report it
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const item = value[i]
-      if (typeof item === 'object' && item !== null && needsTagging(item, depth + 1)) return true
+      if (
+        typeof item === 'object' &&
+        item !== null &&
+        (ArrayBuffer.isView(item) || needsTagging(item, depth + 1))
+      ) {
+        return true
+      }
     }
     return false
   }
-  if (ArrayBuffer.isView(value)) return true
-  let count = 0
-  let first: string | undefined
-  for (const key in value) {
-    if (count++ === 0) first = key
-    const item = (value as Record<string, unknown>)[key]
-    if (typeof item === 'object' && item !== null && needsTagging(item, depth + 1)) return true
+  const obj = value as Record<string, unknown>
+  if ((obj[BIN] !== undefined || obj[ESC] !== undefined) && isTagLike(obj)) return true
+  for (const key in obj) {
+    const item = obj[key]
+    if (
+      typeof item === 'object' &&
+      item !== null &&
+      (ArrayBuffer.isView(item) || needsTagging(item, depth + 1))
+    ) {
+      return true
+    }
   }
-  return count === 1 && isTagKey(first)
+  return false
+}
+
+// True when JSON.stringify would write the object as `{"$bin":…}` or `{"$esc":…}`: its only member that JSON
+// keeps (not undefined, a function or a symbol, which JSON.stringify leaves out) is `$bin` or `$esc`.
+function isTagLike(obj: Record<string, unknown>): boolean {
+  let count = 0
+  let only: string | undefined
+  for (const key in obj) {
+    if (!Object.hasOwn(obj, key) || !isWritten(obj[key])) continue
+    if (++count > 1) return false
+    only = key
+  }
+  return count === 1 && isTagKey(only)
+}
+
+function isWritten(value: unknown): boolean {
+  return value !== undefined && typeof value !== 'function' && typeof value !== 'symbol'
 }
 
 function tag(value: unknown): unknown {
@@ -242,7 +271,7 @@ function tag(value: unknown): unknown {
       Object.defineProperty(out, key, { value: tagged, enumerable: true, writable: true, configurable: true })
     } else out[key] = tagged
   }
-  return keys.length === 1 && isTagKey(keys[0]) ? { [ESC]: out } : out
+  return isTagLike(value as Record<string, unknown>) ? { [ESC]: out } : out
 }
 
 function reviveFrame(value: unknown, bytes: number): unknown {

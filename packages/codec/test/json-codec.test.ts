@@ -68,6 +68,14 @@ describe('wire format (bytes pinned)', () => {
       $esc: new Uint8Array([1]),
     })
     expect(codec.decode('[1,"e",{},{"$bin":"x","y":1}]').body).toEqual({ $bin: 'x', y: 1 })
+    // Members JSON leaves out (undefined, functions) do not count: the text would otherwise read as a tag.
+    expect(codec.encodeText({ name: 'e', head: {}, body: { $bin: 'AQ==', y: undefined } })).toBe(
+      '[1,"e",{},{"$esc":{"$bin":"AQ=="}}]',
+    )
+    expect(codec.encodeText({ name: 'e', head: {}, body: { $esc: 1, f: () => 1 } })).toBe(
+      '[1,"e",{},{"$esc":{"$esc":1}}]',
+    )
+    expect(codec.encodeText({ name: 'e', head: {}, body: { $bin: undefined } })).toBe('[1,"e",{},{}]')
   })
 
   test('a $bin key written with a \\u escape is the same key', () => {
