@@ -22,7 +22,7 @@ import { compare, section } from './harness.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const MS = Number(process.env.BENCH_MS ?? 2000)
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
+const ROUNDS = 3
 const CONNECTIONS = 50
 const WINDOW = 8
 const MAX_MESSAGES = 5_000_000

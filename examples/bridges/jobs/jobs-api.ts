@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { ServerResponse } from 'node:http'
 import { type HttpHead, HttpStatusError, httpTransport, wsTransport } from '@dripdrop/bridges'
-import { Node } from '@dripdrop/core'
+import { Node, type Route } from '@dripdrop/core'
 import { zmqTransport } from '@dripdrop/zmq'
 
 const page = readFileSync(new URL('./index.html', import.meta.url), 'utf8')
@@ -26,7 +26,26 @@ export interface Job {
   conn?: string
 }
 
-export async function startJobsApi() {
+const CONN = 'x-dripdrop-conn'
+
+/** Serves the page, with the WebSocket route's real address in it. */
+const pageFor = (browsers: Route) => (_req: unknown, res: ServerResponse) =>
+  res.end(page.replace('WS_URL', browsers.endpoints[0]))
+
+/** Records a new job, queued. */
+function newJob(jobs: Map<string, Job>, input: unknown, conn: string | undefined): Job {
+  const job: Job = { id: randomUUID(), status: 'queued', input, conn }
+  jobs.set(job.id, job)
+  return job
+}
+
+/** A job, or a 404 for `GET /jobs/:id`. */
+function found(job: Job | undefined): Job {
+  if (job === undefined) throw new HttpStatusError(404, 'DD_ERR_HTTP_NOT_FOUND', 'no such job')
+  return job
+}
+
+export async function startJobsApi(jobs = new Map<string, Job>()) {
   // --- wiring ---
   const node = new Node({ name: 'jobs-api', transports: [httpTransport(), wsTransport(), zmqTransport()] })
   const browsers = node.route('browsers', { type: 'ws-server', bind: 'ws://127.0.0.1:0' })
@@ -34,34 +53,23 @@ export async function startJobsApi() {
     type: 'http-server',
     bind: 'http://127.0.0.1:0',
     routes: { 'POST /jobs': 'job.create', 'GET /jobs/:id': 'job.get' },
-    headers: ['x-dripdrop-conn'],
-    fallback: (_req: unknown, res: ServerResponse) => res.end(page.replace('WS_URL', browsers.endpoints[0])),
+    headers: [CONN],
+    fallback: pageFor(browsers),
   })
   const work = node.route('work', { type: 'push', bind: 'tcp://127.0.0.1:*' })
-  const done = node.route('done', { type: 'pull', bind: 'tcp://127.0.0.1:*' })
-  const jobs = new Map<string, Job>()
   api.on('job.create', async ({ body, head }) => {
-    const job: Job = {
-      id: randomUUID(),
-      status: 'queued',
-      input: body,
-      conn: (head as HttpHead).headers?.['x-dripdrop-conn'],
-    }
-    jobs.set(job.id, job)
+    const job = newJob(jobs, body, (head as HttpHead).headers?.[CONN])
     await work.send('job.run', { id: job.id, input: body })
     return { id: job.id, status: job.status }
   })
-  api.on(
-    'job.get',
-    ({ head }) => jobs.get((head as HttpHead).params.id) ?? Promise.reject(new HttpStatusError(404)),
-  )
-  done.on('job.done', ({ body }) => {
+  api.on('job.get', ({ head }) => found(jobs.get((head as HttpHead).params.id)))
+  node.route('done', { type: 'pull', bind: 'tcp://127.0.0.1:*' }).on('job.done', ({ body }) => {
     const job = Object.assign(jobs.get(body.id)!, { status: 'done', result: body.result })
     if (job.conn) browsers.sendTo(job.conn, 'job.done', { id: job.id, result: job.result }).catch(() => {})
   })
   // --- end of wiring ---
   await node.start()
-  const [http, ws, workAt, doneAt] = [api, browsers, work, done].map((r) => r.endpoints[0])
+  const [http, ws, workAt, doneAt] = [api, browsers, work, node.get('done')!].map((r) => r.endpoints[0])
   return { node, http, ws, work: workAt, done: doneAt }
 }
 

@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { launchChromium } from './support/chromium.js'
-import { startExample } from './support/process.js'
+import { ROOT, startExample } from './support/process.js'
 
 describe('examples/bridges/jobs', () => {
   it('POST /jobs goes to ZeroMQ workers; the result reaches the browser over WebSocket and GET /jobs/:id', async () => {
@@ -33,5 +35,16 @@ describe('examples/bridges/jobs', () => {
     const missing = await fetch(`${http}/jobs/nope`)
     expect(missing.status).toBe(404)
     expect(((await missing.json()) as any).error.code).toBe('DD_ERR_HTTP_NOT_FOUND')
+  })
+})
+
+describe('example wiring', () => {
+  it('stays within 20 lines in each stitching example', () => {
+    for (const file of ['examples/bridges/chat/chat-server.ts', 'examples/bridges/jobs/jobs-api.ts']) {
+      const source = readFileSync(join(ROOT, file), 'utf8')
+      const wiring = source.split('// --- wiring ---')[1].split('// --- end of wiring ---')[0]
+      const lines = wiring.split('\n').filter((l) => l.trim() !== '')
+      expect(lines.length, file).toBeLessThanOrEqual(20)
+    }
   })
 })

@@ -13,7 +13,11 @@ async function server(options: Record<string, unknown> = {}) {
     node.destroy()
   })
   const route = node.route('browsers', { type: 'ws-server', bind: 'ws://127.0.0.1:0', ...options })
-  return { node, route, start: async () => (await node.start(), route.endpoints[0]) }
+  const start = async () => {
+    await node.start()
+    return route.endpoints[0]
+  }
+  return { node, route, start }
 }
 
 /** A raw ws peer that records every envelope it gets (a stand-in for a browser, over real sockets). */

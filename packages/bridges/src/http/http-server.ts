@@ -172,7 +172,8 @@ export class HttpServerSocket implements RouteSocket {
     return this.#server
   }
 
-  readonly #onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+  // Not annotated `: void`: its early exits return what the answering helpers return (nothing).
+  readonly #onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? '/'
     const q = url.indexOf('?')
     const pathname = q === -1 ? url : url.slice(0, q)
@@ -227,7 +228,7 @@ export class HttpServerSocket implements RouteSocket {
     })
   }
 
-  #dispatch(envelope: Envelope, pending: Pending): void {
+  #dispatch(envelope: Envelope, pending: Pending) {
     if (this.#blocked !== undefined) {
       if (this.#waiting.length >= this.#spec.highWaterMark) {
         return this.#fail(
@@ -262,7 +263,7 @@ export class HttpServerSocket implements RouteSocket {
   }
 
   /** The route's reply to one request: the handler's value, or an error body when `$err` is set. */
-  sendTo(to: unknown, envelope: Envelope): void {
+  sendTo(to: unknown, envelope: Envelope) {
     const p = to as Pending
     if (p.done) {
       // Answered already (504) or the client left: the late reply has nowhere to go.
@@ -362,7 +363,7 @@ function jsonText(codec: JsonCodec, value: unknown): string {
 
 function wantsMsgpack(req: IncomingMessage): boolean {
   const accept = req.headers.accept
-  if (accept !== undefined && accept.includes('msgpack')) return true
+  if (accept?.includes('msgpack')) return true
   return accept === undefined || accept === '*/*' ? isMsgpack(mediaType(req.headers['content-type'])) : false
 }
 

@@ -128,7 +128,7 @@ export class WsClientSocket implements RouteSocket {
     })
     this.#ws = ws
     ws.on('open', () => {
-      if (this.#attempt > 0 || this.reconnects > 0 || this.#everOpened) this.reconnects++
+      if (this.#everOpened) this.reconnects++
       this.#everOpened = true
       this.#attempt = 0
       this.#state = 'open'

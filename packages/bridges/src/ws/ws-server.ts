@@ -195,7 +195,7 @@ export class WsServerSocket extends EventEmitter<WsServerEventMap> implements Ro
     res.end('this is a dripdrop WebSocket endpoint')
   }
 
-  readonly #onUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
+  readonly #onUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on('error', () => socket.destroy())
     const url = new URL(req.url ?? '/', 'http://localhost')
     if (this.#closing) return refuse(socket, 503, 'Service Unavailable')
@@ -204,7 +204,7 @@ export class WsServerSocket extends EventEmitter<WsServerEventMap> implements Ro
     if (this.#origins && !this.#origins.has(origin)) return refuse(socket, 403, 'Forbidden')
     const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')
     const token = url.searchParams.get('token') ?? bearer?.[1] ?? ''
-    const accept = (auth: boolean | { [key: string]: HeadValue }): void => {
+    const accept = (auth: boolean | { [key: string]: HeadValue }) => {
       if (auth === false) return refuse(socket, 401, 'Unauthorized')
       if (this.#closing || socket.destroyed) {
         socket.destroy()
@@ -336,7 +336,10 @@ export class WsServerSocket extends EventEmitter<WsServerEventMap> implements Ro
       if (frames) frames[format] = frame
     }
     const buffered = conn.ws.bufferedAmount
-    if (buffered + frameSize(frame) > this.#maxBufferedBytes) return this.#cutOff(conn, buffered)
+    if (buffered + frameSize(frame) > this.#maxBufferedBytes) {
+      this.#cutOff(conn, buffered)
+      return
+    }
     this.#host.stats.bytesOut += frameSize(frame)
     if (!conn.corked) cork(conn)
     conn.ws.send(frame)
