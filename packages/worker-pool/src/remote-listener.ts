@@ -80,7 +80,8 @@ export class RemoteListener {
     this.codec = new MsgpackCodec({ maxMessageBytes })
     this.#router = new Router({
       routingId: `pool-${randomBytes(6).toString('hex')}`,
-      linger: 0,
+      // Long enough for the byes of close() to leave, short enough not to hold a process at exit.
+      linger: 200,
       sendHighWaterMark: 100_000,
       receiveHighWaterMark: 100_000,
       maxMessageSize: maxMessageBytes + 64,
@@ -119,10 +120,17 @@ export class RemoteListener {
     while (this.#writing) await new Promise((r) => setImmediate(r))
     this.#closed = true
     clearInterval(this.#timer)
-    // Unbind first and wait for it: close() alone frees the port later, and a pool restarted on the same
-    // address would find it in use.
-    await this.#router.unbind(this.#endpoint).catch(() => {})
+    // Wait for the listening socket's `close` event: the port is freed a little after close() returns, and a
+    // pool restarted on the same address would find it in use. (Not unbind(): unbinding with workers connected
+    // trips a libzmq 4.3.5 assertion in pipe.cpp that aborts the process.)
+    let timer: NodeJS.Timeout | undefined
+    const released = new Promise<void>((resolve) => {
+      this.#router.events.on('close', () => resolve())
+      timer = setTimeout(resolve, 1000)
+    })
     this.#router.close()
+    await released
+    clearTimeout(timer)
   }
 
   async #write(): Promise<void> {
