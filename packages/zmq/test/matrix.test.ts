@@ -42,6 +42,8 @@ function setUpNetns(): string | undefined {
     const failed = tryRun('ip', step)
     if (failed) return `ip ${step.join(' ')} failed: ${failed}`
   }
+  const exec = tryRun('ip', ['netns', 'exec', NS.clients, process.execPath, '-e', 'process.exit(0)'])
+  if (exec) return `ip netns exec failed: ${exec}`
   return undefined
 }
 

@@ -106,6 +106,20 @@ describe('backpressure, close and destroy', () => {
     await until(() => got.length === 300)
   })
 
+  it('close() gives up after lingerMs when nobody takes the messages, and counts them as dropped', async () => {
+    const node = zmqNode('push', { socketHighWaterMark: 1 })
+    // Nobody ever binds this path: the PUSH has no peer, so nothing can leave.
+    const push = node.route('out', { type: 'push', connect: bindAddress('ipc'), lingerMs: 200 })
+    await node.start()
+    const sends = Array.from({ length: 50 }, (_, i) => push.send('n', i))
+    const started = Date.now()
+    await push.close()
+    expect(Date.now() - started).toBeLessThan(2000)
+    expect(push.stats.dropped).toBeGreaterThan(0)
+    const settled = await Promise.allSettled(sends)
+    expect(settled.every((r) => r.status === 'fulfilled' || r.reason.code === 'DD_ERR_CLOSED')).toBe(true)
+  })
+
   it('destroy() drops what is queued, says how many, and rejects waiting sends with DD_ERR_DESTROYED', async () => {
     const { pull } = await stuckPuller()
     const node = zmqNode('push', { socketHighWaterMark: 5 })
