@@ -94,6 +94,9 @@ export class ThreadLink implements Link {
   /** Terminates the thread; its owner replaces it. */
   stop(): void {
     this.#stoppedOnPurpose = true
+    // Out of the engine now, so nothing more is dispatched to a thread that is going away; its other tasks go
+    // back to the queue uncharged.
+    this.#engine.removeLink(this, new Error(`${this.id} stopped for a task timeout`), false)
     void this.#worker.terminate()
   }
 

@@ -211,3 +211,38 @@ describe('Pool with remote workers', () => {
     expect(await second.defer('inc', 2)).toBe(3)
   })
 })
+
+describe('RemoteWorker', () => {
+  it('reconnects under a new identity when its pool goes silent, backing off', async () => {
+    const router = new Router({ linger: 0 })
+    onTestFinished(() => router.close())
+    await router.bind(LOOPBACK)
+    const w = new RemoteWorker({
+      connect: router.lastEndpoint!,
+      tasks: TASKS,
+      heartbeatIntervalMs: 30,
+      reconnectMinMs: 10,
+    })
+    onTestFinished(() => w.close())
+    const started = w.start()
+    const [first, hello] = await router.receive()
+    expect(decodeMessage(codec, hello)).toMatchObject({ type: 'hello' })
+    await router.send([
+      first,
+      encodeMessage(codec, { type: 'welcome', v: PROTOCOL_VERSION, heartbeatMs: 30 }),
+    ])
+    await started
+    expect(w.state).toBe('ready')
+    // Say nothing more: after 3 silent periods the worker gives up on this connection and says hello again.
+    let again: Buffer
+    for (;;) {
+      const [peer, frame] = await router.receive()
+      if (decodeMessage(codec, frame).type === 'hello') {
+        again = peer
+        break
+      }
+    }
+    expect(again.equals(first)).toBe(false)
+    expect(w.state).toBe('connecting')
+  })
+})
