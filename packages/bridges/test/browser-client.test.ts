@@ -33,6 +33,12 @@ describe('browser client in headless Chromium', () => {
     expect(source).toContain('export function connect(')
   })
 
+  it('is importable as @dripdrop/bridges/browser', async () => {
+    const mod = await import('@dripdrop/bridges/browser')
+    expect(typeof mod.connect).toBe('function')
+    expect(typeof mod.DripdropClient).toBe('function')
+  })
+
   it('sends, subscribes by name, requests with replies, errors and timeouts', async () => {
     const { route, url, http } = await server()
     const said: unknown[] = []

@@ -82,6 +82,21 @@ describe('http-client route', () => {
     await expect(http.request('job.get')).rejects.toThrow('needs head.params.id')
   })
 
+  it('send() is fire and forget; its failures are route errors', async () => {
+    const { api, http, client } = await pair()
+    const got: unknown[] = []
+    api.on('job.create', ({ body }) => {
+      got.push(body)
+      return { ok: true }
+    })
+    const errors: string[] = []
+    client.events.on('route:error', ({ error }) => errors.push(error.code))
+    await http.send('job.create', { n: 1 })
+    await expect.poll(() => got).toEqual([{ n: 1 }])
+    await http.send('nowhere', {})
+    await expect.poll(() => errors).toEqual(['DD_ERR_HTTP_NOT_FOUND'])
+  })
+
   it('times out with DD_ERR_TIMEOUT and counts it', async () => {
     const { api, http } = await pair()
     api.on('slow', () => new Promise((r) => setTimeout(r, 300)))

@@ -1,4 +1,4 @@
-import { request as rawRequest } from 'node:http'
+import { Agent, request as rawRequest } from 'node:http'
 import { MsgpackCodec } from '@dripdrop/codec'
 import { Node } from '@dripdrop/core'
 import { describe, expect, it, onTestFinished } from 'vitest'
@@ -219,6 +219,58 @@ describe('http-server route', () => {
     expect(await json(res)).toBe('done')
     await closing
     await expect(fetch(`${base}/slow`)).rejects.toThrow()
+  })
+
+  it('keeps connections alive between requests', async () => {
+    const { api, start } = await server()
+    api.on('echo', ({ body }) => body)
+    const { port } = new URL(await start())
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+    onTestFinished(() => agent.destroy())
+    const once = () =>
+      new Promise<boolean>((resolve, reject) => {
+        const req = rawRequest({ port, host: '127.0.0.1', method: 'POST', path: '/echo', agent }, (res) => {
+          res.resume()
+          res.on('end', () => resolve(req.reusedSocket))
+        })
+        req.on('error', reject)
+        req.setHeader('content-type', 'application/json')
+        req.end('1')
+      })
+    expect([await once(), await once(), await once()]).toEqual([false, true, true])
+  })
+
+  it('queues requests while handlers are saturated, answers 503 past highWaterMark and 504 to the stuck', async () => {
+    const { api, start } = await server({ concurrency: 1, highWaterMark: 1, handlerTimeoutMs: 200 })
+    let calls = 0
+    api.on('slow', () => {
+      calls++
+      return new Promise(() => {}) // never answers
+    })
+    const base = await start()
+    const first = fetch(`${base}/slow`)
+    await expect.poll(() => calls).toBe(1)
+    const second = fetch(`${base}/slow`) // waits for a handler slot
+    await new Promise((r) => setTimeout(r, 50))
+    const third = await fetch(`${base}/slow`)
+    expect(third.status).toBe(503)
+    expect((await json(third)).error.code).toBe('DD_ERR_HTTP_OVERLOADED')
+    expect((await first).status).toBe(504)
+    expect((await second).status).toBe(504)
+    expect(calls).toBe(1)
+  })
+
+  it('turns a throwing fallback into a 500 and a route error', async () => {
+    const { start, node } = await server({
+      fallback: () => {
+        throw new Error('oops')
+      },
+    })
+    const errors: string[] = []
+    node.events.on('route:error', ({ error }) => errors.push(error.message))
+    const base = await start()
+    expect((await fetch(`${base}/anything`)).status).toBe(500)
+    expect(errors).toEqual(['fallback threw: oops'])
   })
 
   it('refuses a second bind of the same port with DD_ERR_ADDRESS_IN_USE', async () => {

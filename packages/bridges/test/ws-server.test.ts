@@ -90,6 +90,28 @@ describe('ws-server route', () => {
     expect((await a.next(2)).map((e) => e.body)).toEqual([1, 2])
   })
 
+  it('stops reading from a client while the handlers are saturated, then goes on in order', async () => {
+    const { route, start } = await server({ concurrency: 1 })
+    const started: number[] = []
+    const releases: (() => void)[] = []
+    route.on('work', ({ body }) => {
+      started.push(body)
+      return new Promise<void>((r) => releases.push(r))
+    })
+    const a = await peer(await start())
+    for (let i = 1; i <= 3; i++) a.text({ name: 'work', head: {}, body: i })
+    await expect.poll(() => started).toEqual([1])
+    await new Promise((r) => setTimeout(r, 50))
+    expect(started).toEqual([1]) // the connection is paused, not the process
+    releases.shift()!()
+    await expect.poll(() => started).toEqual([1, 2])
+    await new Promise((r) => setTimeout(r, 50))
+    expect(started).toEqual([1, 2]) // one handler at a time, as configured
+    releases.shift()!()
+    await expect.poll(() => started).toEqual([1, 2, 3])
+    releases.shift()!()
+  })
+
   it('sends to one connection, to a group, and to all', async () => {
     const { route, start } = await server()
     const url = await start()

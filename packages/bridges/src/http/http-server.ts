@@ -184,7 +184,7 @@ export class HttpServerSocket implements RouteSocket {
       return this.#fail(pending, new HttpStatusError(503, 'DD_ERR_HTTP_OVERLOADED', 'server is closing'))
     }
     if (match === undefined) {
-      if (this.#fallback) return this.#fallback(req, res)
+      if (this.#fallback) return runFallback(this.#fallback, req, res, this.#host)
       return this.#fail(
         pending,
         new HttpStatusError(404, 'DD_ERR_HTTP_NOT_FOUND', `no route for ${req.method} ${pathname}`),
@@ -224,6 +224,9 @@ export class HttpServerSocket implements RouteSocket {
         query: q === -1 ? {} : parseQuery(url.slice(q + 1)),
       }
       if (this.#headers.length > 0) head.headers = pickHeaders(req, this.#headers)
+      // The deadline starts before any wait for a handler slot: a request queued behind stuck handlers gets
+      // its 504 like one whose handler is stuck.
+      this.#deadlines.add(pending, this.#handlerTimeoutMs)
       this.#dispatch({ name: match.name, head, body: body ?? null }, pending)
     })
   }
@@ -239,7 +242,6 @@ export class HttpServerSocket implements RouteSocket {
       this.#waiting.push({ envelope, pending })
       return
     }
-    this.#deadlines.add(pending, this.#handlerTimeoutMs)
     const wait = this.#host.receive(envelope, pending)
     if (wait !== undefined) {
       // The route's handlers are saturated: hold further requests until a slot frees.
@@ -359,6 +361,22 @@ const VALUE_AT = '[1,"v",{},'.length
 function jsonText(codec: JsonCodec, value: unknown): string {
   const text = codec.encodeText({ name: 'v', head: EMPTY_HEAD, body: value })
   return text.slice(VALUE_AT, -1)
+}
+
+/** Runs a user's fallback; a throw becomes a 500 and a `route:error`, never an uncaught exception. */
+export function runFallback(
+  fallback: (req: IncomingMessage, res: ServerResponse) => void,
+  req: IncomingMessage,
+  res: ServerResponse,
+  host: RouteHost,
+): void {
+  try {
+    fallback(req, res)
+  } catch (err) {
+    host.emit({ type: 'error', error: new TransportError(`fallback threw: ${(err as Error)?.message}`, err) })
+    if (!res.headersSent) res.writeHead(500)
+    res.end()
+  }
 }
 
 function wantsMsgpack(req: IncomingMessage): boolean {

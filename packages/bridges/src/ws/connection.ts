@@ -1,4 +1,5 @@
-import type { HeadValue } from '@dripdrop/codec'
+import type { Envelope, HeadValue } from '@dripdrop/codec'
+import type { Queue } from '@dripdrop/core'
 import type { WebSocket } from 'ws'
 import type { WsFormat } from './ws-frames.js'
 
@@ -25,6 +26,8 @@ export class Connection {
   format: WsFormat
   /** @internal answered the last ping (or sent something) */
   alive = true
+  /** @internal envelopes read while the route was saturated, in order; set while reading is paused */
+  held: Queue<Envelope> | undefined
   /** @internal its socket is corked until the end of this tick */
   corked = false
 

@@ -197,15 +197,39 @@ export class WsClientSocket implements RouteSocket {
       this.id = envelope.head.$conn
       return
     }
-    const wait = this.#host.receive(envelope)
-    if (wait !== undefined && this.#ws && !this.#ws.isPaused) {
-      const ws = this.#ws
-      ws.pause()
-      wait.then(
-        () => ws.resume(),
-        () => ws.resume(),
-      )
+    if (this.#held !== undefined) {
+      // Frames ws had already read when the socket was paused wait their turn here.
+      this.#held.push(envelope)
+      return
     }
+    this.#handOver(envelope)
+  }
+
+  #held: Queue<Envelope> | undefined
+
+  #handOver(envelope: Envelope): void {
+    const wait = this.#host.receive(envelope)
+    if (wait === undefined) return
+    // Handlers are saturated: stop reading until a slot frees, so TCP pushes back on the server.
+    this.#held ??= new Queue<Envelope>()
+    const ws = this.#ws
+    ws?.pause()
+    const next = () => this.#release(ws)
+    wait.then(next, next)
+  }
+
+  #release(ws: WebSocket | undefined): void {
+    const held = this.#held!
+    this.#held = undefined
+    while (held.length > 0) {
+      this.#handOver(held.shift())
+      const again = this.#held as Queue<Envelope> | undefined
+      if (again !== undefined) {
+        for (const e of held) again.push(e)
+        return
+      }
+    }
+    ws?.resume()
   }
 
   // ---- sending ----

@@ -10,11 +10,13 @@ import {
   type RouteSocket,
   type RouteSpec,
   TransportError,
+  Queue,
 } from '@dripdrop/core'
 import { type WebSocket, WebSocketServer } from 'ws'
 import { formatAddress, nonNegativeInt, parseBind, positiveInt } from '../address.js'
 import { browserClientSource } from '../browser-client.js'
 import { NoConnectionError, WS_CLOSE } from '../errors.js'
+import { runFallback } from '../http/http-server.js'
 import { Connection } from './connection.js'
 import { FrameCodec, frameSize, HELLO, SUBPROTOCOLS, type WsFormat } from './ws-frames.js'
 
@@ -190,7 +192,7 @@ export class WsServerSocket extends EventEmitter<WsServerEventMap> implements Ro
       res.end(browserClientSource())
       return
     }
-    if (this.#fallback) return void this.#fallback(req, res)
+    if (this.#fallback) return runFallback(this.#fallback, req, res, this.#host)
     res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' })
     res.end('this is a dripdrop WebSocket endpoint')
   }
@@ -278,15 +280,38 @@ export class WsServerSocket extends EventEmitter<WsServerEventMap> implements Ro
     envelope.head.$conn = conn.id
     if (conn.auth) envelope.head.$auth = conn.auth
     else if (envelope.head.$auth !== undefined) delete envelope.head.$auth
-    const wait = this.#host.receive(envelope, conn)
-    if (wait !== undefined && !conn.ws.isPaused) {
-      // Handlers are saturated: stop reading from this client until a slot frees (TCP pushes back on it).
-      conn.ws.pause()
-      wait.then(
-        () => conn.ws.resume(),
-        () => conn.ws.resume(),
-      )
+    if (conn.held !== undefined) {
+      // Frames ws had already read when the socket was paused: they wait their turn here.
+      conn.held.push(envelope)
+      return
     }
+    this.#handOver(conn, envelope)
+  }
+
+  #handOver(conn: Connection, envelope: Envelope): void {
+    const wait = this.#host.receive(envelope, conn)
+    if (wait === undefined) return
+    // Handlers are saturated: stop reading from this client until a slot frees (TCP pushes back on it).
+    conn.held ??= new Queue<Envelope>()
+    conn.ws.pause()
+    const next = () => this.#release(conn)
+    wait.then(next, next)
+  }
+
+  #release(conn: Connection): void {
+    const held = conn.held!
+    conn.held = undefined
+    while (held.length > 0) {
+      this.#handOver(conn, held.shift())
+      // #handOver sets conn.held again when the route is saturated again.
+      const again = conn.held as Queue<Envelope> | undefined
+      if (again !== undefined) {
+        // What is left goes back in front of anything read later.
+        for (const e of held) again.push(e)
+        return
+      }
+    }
+    if (conn.state !== 'closed') conn.ws.resume()
   }
 
   // ---- sending ----
