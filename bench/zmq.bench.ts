@@ -167,6 +167,8 @@ async function requestReply(): Promise<void> {
   const body = { s: TEXT }
   const dd = []
   for (const c of levels) dd.push(await closedLoop(() => req.request('echo', body), c, MS, 300))
+  const repStats = await ddRep.ask<{ dropped: number; errors: number }>('stats')
+  const { timeouts } = req.stats
   await node.close()
   await stop(ddRep)
 
@@ -199,6 +201,9 @@ async function requestReply(): Promise<void> {
   await broker.stop()
   await stop(server)
 
+  console.log(
+    `  (dripdrop: ${timeouts} requests timed out, the rep route dropped ${repStats.dropped} replies, ${repStats.errors} errors)`,
+  )
   for (let i = 0; i < levels.length; i++) {
     const c = levels[i]
     compare({

@@ -57,6 +57,9 @@ switch (role) {
     const node = new Node({ transports: [zmqTransport()] })
     const rep = node.route('svc', { type: 'rep', bind: 'tcp://127.0.0.1:*' }).on('echo', ({ body }) => body)
     await node.start()
+    process.on('message', (m: { cmd: string }) => {
+      if (m.cmd === 'stats') send(rep.stats.snapshot())
+    })
     send({ ready: true, endpoint: rep.endpoints[0] })
     break
   }
