@@ -14,8 +14,8 @@ export type { RouteTable } from './http/route-table.js'
 export { browserClientPath, browserClientSource } from './browser-client.js'
 export { Connection, type ConnectionState } from './ws/connection.js'
 export { SUBPROTOCOLS, type WsFormat } from './ws/ws-frames.js'
+export type { AuthorizeHook, AuthorizeVerdict, UpgradeInfo } from './ws/upgrade.js'
 export {
-  type UpgradeInfo,
   wsConnections,
   type WsServerEventMap,
   type WsServerOptions,

@@ -1,5 +1,6 @@
 import type { Envelope, HeadValue } from '@dripdrop/codec'
 import type { Queue } from '@dripdrop/core'
+import type { Socket } from 'node:net'
 import type { WebSocket } from 'ws'
 import type { WsFormat } from './ws-frames.js'
 
@@ -38,4 +39,33 @@ export class Connection {
     this.remote = remote
     this.auth = auth
   }
+
+  // Frames written to one connection in the same tick (the replies to a burst of requests that arrived in one
+  // TCP read, a broadcast loop) leave in one writev instead of one syscall each. `ws` exposes no public handle
+  // on its net.Socket; `_socket` has been its name since ws 1.x.
+  /** @internal corks the socket until the end of this tick */
+  cork(): void {
+    const socket = (this.ws as unknown as { _socket?: Socket })._socket
+    if (socket === undefined || socket.destroyed) return
+    this.corked = true
+    socket.cork()
+    process.nextTick(uncorkLater, this, socket)
+  }
+
+  /** @internal flushes now (a burst passed `CORK_FLUSH_BYTES`) */
+  uncork(): void {
+    const socket = (this.ws as unknown as { _socket?: Socket })._socket
+    this.corked = false
+    socket?.uncork()
+  }
 }
+
+function uncorkLater(conn: Connection, socket: Socket): void {
+  // An early uncork() already flushed; a second uncork would end a cork taken later in this tick.
+  if (!conn.corked) return
+  conn.corked = false
+  socket.uncork()
+}
+
+/** A corked connection is flushed early once this many bytes wait, so a fast reader never looks slow. */
+export const CORK_FLUSH_BYTES = 16 * 1024

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
-import type { Envelope, HeadValue } from '@dripdrop/codec'
+import type { Envelope } from '@dripdrop/codec'
 import {
   AddressInUseError,
   type DecodeError,
@@ -17,18 +17,9 @@ import { formatAddress, nonNegativeInt, parseBind, positiveInt } from '../addres
 import { browserClientSource } from '../browser-client.js'
 import { NoConnectionError, WS_CLOSE } from '../errors.js'
 import { runFallback } from '../http/http-server.js'
-import { Connection } from './connection.js'
+import { Connection, CORK_FLUSH_BYTES } from './connection.js'
+import { type AuthorizeHook, judgeUpgrade, refuse } from './upgrade.js'
 import { FrameCodec, frameSize, HELLO, SUBPROTOCOLS, type WsFormat } from './ws-frames.js'
-
-/** What the `authorize` hook of a `ws-server` route sees of an upgrade request. */
-export interface UpgradeInfo {
-  /** The `Origin` header ('' when absent). */
-  origin: string
-  /** The `token` query parameter, or the bearer token of an `Authorization` header ('' when absent). */
-  token: string
-  /** The raw request, for anything else (cookies, IP). */
-  req: IncomingMessage
-}
 
 /** Options of a `ws-server` route, beside core's route options. */
 export interface WsServerOptions {
@@ -44,9 +35,7 @@ export interface WsServerOptions {
    * Runs before the upgrade; `false` refuses it with 401, an object accepts it and is carried in every message's
    * head as `$auth`. @default accept all
    */
-  authorize?: (
-    info: UpgradeInfo,
-  ) => boolean | { [key: string]: HeadValue } | Promise<boolean | { [key: string]: HeadValue }>
+  authorize?: AuthorizeHook
   /** Answer `GET /dripdrop-client.js` with the browser client. @default true */
   serveClient?: boolean
   /** Handles plain HTTP requests (not upgrades) on the same port, e.g. a page. @default 426 Upgrade Required */
@@ -192,39 +181,25 @@ export class WsServerSocket extends EventEmitter<WsServerEventMap> implements Ro
       res.end(browserClientSource())
       return
     }
-    if (this.#fallback) return runFallback(this.#fallback, req, res, this.#host)
+    if (this.#fallback) {
+      runFallback(this.#fallback, req, res, this.#host)
+      return
+    }
     res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' })
     res.end('this is a dripdrop WebSocket endpoint')
   }
 
-  readonly #onUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer) => {
+  readonly #onUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
     socket.on('error', () => socket.destroy())
-    const url = new URL(req.url ?? '/', 'http://localhost')
-    if (this.#closing) return refuse(socket, 503, 'Service Unavailable')
-    if (this.#path !== '/' && url.pathname !== this.#path) return refuse(socket, 404, 'Not Found')
-    const origin = req.headers.origin ?? ''
-    if (this.#origins && !this.#origins.has(origin)) return refuse(socket, 403, 'Forbidden')
-    const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')
-    const token = url.searchParams.get('token') ?? bearer?.[1] ?? ''
-    const accept = (auth: boolean | { [key: string]: HeadValue }) => {
-      if (auth === false) return refuse(socket, 401, 'Unauthorized')
-      if (this.#closing || socket.destroyed) {
-        socket.destroy()
-        return
-      }
-      this.#wss.handleUpgrade(req, socket, head, (ws) =>
-        this.#onConnection(ws, req, auth === true ? undefined : auth),
-      )
+    if (this.#closing) {
+      refuse(socket, 503)
+      return
     }
-    if (!this.#authorize) return accept(true)
-    let verdict: ReturnType<NonNullable<WsServerOptions['authorize']>>
-    try {
-      verdict = this.#authorize({ origin, token, req })
-    } catch {
-      return refuse(socket, 401, 'Unauthorized')
-    }
-    if (verdict instanceof Promise) verdict.then(accept, () => refuse(socket, 401, 'Unauthorized'))
-    else accept(verdict === true || (typeof verdict === 'object' && verdict !== null) ? verdict : false)
+    judgeUpgrade(req, this.#path, this.#origins, this.#authorize).then((verdict) => {
+      if (typeof verdict === 'number') refuse(socket, verdict)
+      else if (this.#closing || socket.destroyed) socket.destroy()
+      else this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws, req, verdict.auth))
+    })
   }
 
   #onConnection(ws: WebSocket, req: IncomingMessage, auth: Connection['auth']): void {
@@ -366,11 +341,11 @@ export class WsServerSocket extends EventEmitter<WsServerEventMap> implements Ro
       return
     }
     this.#host.stats.bytesOut += frameSize(frame)
-    if (!conn.corked) cork(conn)
+    if (!conn.corked) conn.cork()
     conn.ws.send(frame)
     // A long burst to one connection in one tick (a broadcast loop) flushes every 16 KiB: the corked bytes would
     // otherwise count as unsent and make a fast reader look like a slow consumer.
-    if (conn.corked && conn.ws.bufferedAmount >= CORK_FLUSH_BYTES) flush(conn)
+    if (conn.corked && conn.ws.bufferedAmount >= CORK_FLUSH_BYTES) conn.uncork()
   }
 
   #cutOff(conn: Connection, buffered: number): void {
@@ -473,38 +448,6 @@ export class WsServerSocket extends EventEmitter<WsServerEventMap> implements Ro
     this.#server.closeAllConnections()
     return 0
   }
-}
-
-// Frames written to one connection in the same tick (the replies to a burst of requests that arrived in one
-// TCP read, a broadcast loop) leave in one writev instead of one syscall each. `ws` exposes no public handle
-// on its net.Socket; `_socket` has been its name since ws 1.x.
-function cork(conn: Connection): void {
-  const socket = (conn.ws as unknown as { _socket?: Socket })._socket
-  if (socket === undefined || socket.destroyed) return
-  conn.corked = true
-  socket.cork()
-  process.nextTick(uncork, conn, socket)
-}
-
-function uncork(conn: Connection, socket: Socket): void {
-  // An early flush() already uncorked; a second uncork would end a cork taken later in this tick.
-  if (!conn.corked) return
-  conn.corked = false
-  socket.uncork()
-}
-
-function flush(conn: Connection): void {
-  const socket = (conn.ws as unknown as { _socket?: Socket })._socket
-  conn.corked = false
-  socket?.uncork()
-}
-
-const CORK_FLUSH_BYTES = 16 * 1024
-
-function refuse(socket: Socket, status: number, text: string): void {
-  if (socket.writable)
-    socket.end(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`)
-  else socket.destroy()
 }
 
 const registry = new WeakMap<RouteHost, WsServerSocket>()
