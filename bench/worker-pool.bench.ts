@@ -12,10 +12,11 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { Worker } from 'node:worker_threads'
 import { Queue, QueueEvents } from 'bullmq'
 import { Piscina } from 'piscina'
 import { createPool } from '../packages/worker-pool/dist/index.js'
-import { closedLoop, compare, section } from './harness.js'
+import { closedLoop, compare, measure, section } from './harness.js'
 
 const TASKS = new URL('./worker-pool/tasks.mjs', import.meta.url)
 const PISCINA_TASK = fileURLToPath(new URL('./worker-pool/piscina-inc.mjs', import.meta.url))
@@ -206,6 +207,28 @@ async function calibrate(): Promise<number> {
   }
 }
 
+/** Tasks/s of `k` bare worker threads running `work(n)` flat out for 1 s: no pool, no messages per task. */
+async function rawRate(n: number, k: number): Promise<number> {
+  const threads = Array.from(
+    { length: k },
+    () => new Worker(new URL('./worker-pool/raw-burner.mjs', import.meta.url)),
+  )
+  try {
+    const counts = await Promise.all(
+      threads.map(
+        (t) =>
+          new Promise<number>((resolve) => {
+            t.once('message', resolve)
+            t.postMessage({ n, ms: 1000 })
+          }),
+      ),
+    )
+    return counts.reduce((a, b) => a + b, 0)
+  } finally {
+    await Promise.all(threads.map((t) => t.terminate()))
+  }
+}
+
 async function cpu(): Promise<void> {
   section('worker-pool: CPU-bound task (~1 ms of work), 2 threads vs 1 thread')
   const n = await calibrate()
@@ -230,6 +253,8 @@ async function cpu(): Promise<void> {
         }
       }
       const [r1, r2] = tally.map((t) => (t.tasks * 1000) / t.ms)
+      const [b1, b2] = [await rawRate(n, 1), await rawRate(n, 2)]
+      measure({ bench: 'worker-pool.cpu.1ms.bare-threads-2-vs-1', unit: 'x', dripdrop: b2 / b1 })
       compare({
         bench: 'worker-pool.cpu.1ms.2-vs-1',
         unit: 'tasks/s',
