@@ -167,10 +167,12 @@ export class RemoteWorker {
   async #write(): Promise<void> {
     this.#writing = true
     while (this.#outbox.length > 0 && this.#dealer !== undefined) {
+      const dealer = this.#dealer
       try {
-        await this.#dealer.send(this.#outbox.shift())
+        await dealer.send(this.#outbox.shift())
       } catch {
-        break // the socket was closed under us (reconnect or close)
+        // The socket was closed under us. On a reconnect, go on with the new socket's hello; else stop.
+        if (dealer === this.#dealer) break
       }
     }
     this.#writing = false
