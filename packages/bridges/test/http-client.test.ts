@@ -116,9 +116,11 @@ describe('http-client route', () => {
     })
     const first = Array.from({ length: 5 }, () => http.request('slow'))
     await expect(http.request('slow')).rejects.toMatchObject({ code: 'DD_ERR_QUEUE_FULL' })
+    // Only as many requests as connections reach the server, however long the others wait.
+    await expect.poll(() => seen).toBe(2)
     await new Promise((r) => setTimeout(r, 50))
-    // Only as many requests as connections reached the server.
     expect(seen).toBe(2)
+    expect(http.stats.messagesOut).toBe(6)
     while (seen < 5 || releases.length > 0) {
       releases.shift()?.()
       await new Promise((r) => setTimeout(r, 5))
