@@ -13,8 +13,17 @@ import {
 } from '@dripdrop/core'
 import { formatAddress, nonNegativeInt, parseBind, positiveInt } from '../address.js'
 import { HttpStatusError, statusOfError } from '../errors.js'
-import { type BodyCodecs, bodyCodecs, decodeBody, isMsgpack, mediaType, readBody } from './body.js'
-import { parseRouteTable, RouteMatcher, type RouteTable } from './route-table.js'
+import {
+  type BodyCodecs,
+  type BodyHeaders,
+  bodyCodecs,
+  bodyHeaders,
+  decodeBody,
+  isMsgpack,
+  mediaType,
+  readBody,
+} from './body.js'
+import { NO_PARAMS, parseRouteTable, RouteMatcher, type RouteTable } from './route-table.js'
 
 /** Options of an `http-server` route, beside core's route options. */
 export interface HttpServerOptions {
@@ -178,7 +187,8 @@ export class HttpServerSocket implements RouteSocket {
     const q = url.indexOf('?')
     const pathname = q === -1 ? url : url.slice(0, q)
     const match = this.#matcher.match(req.method ?? 'GET', pathname)
-    const pending: Pending = { res, msgpack: wantsMsgpack(req), done: false, counted: false }
+    const h = bodyHeaders(req)
+    const pending: Pending = { res, msgpack: wantsMsgpack(h), done: false, counted: false }
     if (this.#closing) {
       res.shouldKeepAlive = false
       return this.#fail(pending, new HttpStatusError(503, 'DD_ERR_HTTP_OVERLOADED', 'server is closing'))
@@ -204,7 +214,7 @@ export class HttpServerSocket implements RouteSocket {
     pending.counted = true
     // No 'close' listener per request (it costs as much as the routing): a request whose client left is
     // settled by its reply or its deadline like any other, and the write is skipped.
-    readBody(req, this.#maxBodyBytes, (err, bytes) => {
+    readBody(req, h.contentLength, this.#maxBodyBytes, (err, bytes) => {
       if (err) {
         // The rest of an oversized body is not read: close the connection after the answer.
         res.shouldKeepAlive = false
@@ -212,7 +222,7 @@ export class HttpServerSocket implements RouteSocket {
       }
       let body: unknown
       try {
-        body = decodeBody(bytes, req.headers['content-type'], this.#codecs)
+        body = decodeBody(bytes, h.contentType, this.#codecs)
       } catch (e) {
         if ((e as HttpStatusError).status === 400) this.#host.stats.decodeErrors++
         return this.#fail(pending, e as HttpStatusError)
@@ -221,7 +231,7 @@ export class HttpServerSocket implements RouteSocket {
       const head: Head = {
         $id: ++this.#seq,
         params: match.params,
-        query: q === -1 ? {} : parseQuery(url.slice(q + 1)),
+        query: q === -1 ? NO_PARAMS : parseQuery(url.slice(q + 1)),
       }
       if (this.#headers.length > 0) head.headers = pickHeaders(req, this.#headers)
       // The deadline starts before any wait for a handler slot: a request queued behind stuck handlers gets
@@ -316,7 +326,8 @@ export class HttpServerSocket implements RouteSocket {
       const size =
         data === undefined ? 0 : typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength
       if (type === undefined) res.writeHead(status)
-      else res.writeHead(status, { 'content-type': type, 'content-length': size })
+      // The flat array form skips node:http's per-key object walk.
+      else res.writeHead(status, ['content-type', type, 'content-length', String(size)])
       res.end(data)
       this.#host.stats.bytesOut += size
     }
@@ -379,10 +390,10 @@ export function runFallback(
   }
 }
 
-function wantsMsgpack(req: IncomingMessage): boolean {
-  const accept = req.headers.accept
+function wantsMsgpack(h: BodyHeaders): boolean {
+  const accept = h.accept
   if (accept?.includes('msgpack')) return true
-  return accept === undefined || accept === '*/*' ? isMsgpack(mediaType(req.headers['content-type'])) : false
+  return accept === undefined || accept === '*/*' ? isMsgpack(mediaType(h.contentType)) : false
 }
 
 function pickHeaders(req: IncomingMessage, names: readonly string[]): Record<string, string> {

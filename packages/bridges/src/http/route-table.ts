@@ -21,6 +21,9 @@ export interface RouteMatch {
   params: Record<string, string>
 }
 
+/** The `params` (and `query`) of a request that has none: shared, frozen. */
+export const NO_PARAMS: Record<string, string> = Object.freeze({}) as Record<string, string>
+
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
 
 /** Parses and validates a route table once; `path` names the option for error messages. */
@@ -55,26 +58,31 @@ function split(path: string): string[] {
  * and static routes are sorted first.
  */
 export class RouteMatcher {
-  readonly #exact = new Map<string, RouteEntry>()
+  readonly #exact = new Map<string, RouteEntry & { match: RouteMatch }>()
   readonly #patterns: RouteEntry[] = []
 
   constructor(entries: readonly RouteEntry[]) {
     for (const e of entries) {
       if (e.segments.some((s) => s.startsWith(':'))) this.#patterns.push(e)
-      else this.#exact.set(`${e.method} ${e.segments.join('/')}`, e)
+      // Static routes share one frozen match: no allocation per request.
+      else
+        this.#exact.set(`${e.method} ${e.segments.join('/')}`, {
+          ...e,
+          match: Object.freeze({ name: e.name, params: NO_PARAMS }),
+        })
     }
   }
 
   match(method: string, pathname: string): RouteMatch | 'method' | undefined {
     // Fast path, no allocation but the key: a static route written the way the request spells it.
     const hit = this.#exact.get(`${method} ${pathname}`)
-    if (hit !== undefined) return { name: hit.name, params: {} }
+    if (hit !== undefined) return hit.match
     const segments = split(pathname)
     // HEAD is answered by a GET route, as every HTTP server does.
     const exact =
       this.#exact.get(`${method} ${segments.join('/')}`) ??
       (method === 'HEAD' ? this.#exact.get(`GET ${segments.join('/')}`) : undefined)
-    if (exact) return { name: exact.name, params: {} }
+    if (exact) return exact.match
     let pathOnly = false
     for (const e of this.#patterns) {
       const params = matchSegments(e.segments, segments)
