@@ -184,7 +184,7 @@ describe('Pool with remote workers', () => {
   })
 
   it('declares a silent worker dead after missed heartbeats and re-runs its tasks elsewhere', async () => {
-    const p = await pool({ threads: 0, listen: LOOPBACK, heartbeatIntervalMs: 50 })
+    const p = await pool({ threads: 0, listen: LOOPBACK, heartbeatIntervalMs: 100 })
     const downs: string[] = []
     p.on('worker:down', (id) => downs.push(id))
     const d = rawDealer(p.endpoint!)
