@@ -99,6 +99,28 @@ describe('ws-client route', () => {
     await expect.poll(() => wsClient(client.route).id).toBe(wsConnections(second.route).ids()[0])
   })
 
+  it('queues sends while disconnected and makes senders wait past highWaterMark', async () => {
+    const probe = await serverNode()
+    const port = new URL(probe.url).port
+    probe.node.destroy()
+    const client = await clientNode(`ws://127.0.0.1:${port}`, { highWaterMark: 2 })
+    await client.route.send('n', 1)
+    await client.route.send('n', 2)
+    let third = false
+    const waiting = client.route.send('n', 3).then(() => {
+      third = true
+    })
+    await new Promise((r) => setTimeout(r, 50))
+    expect(third).toBe(false)
+    const server = await serverNode(`ws://127.0.0.1:${port}`)
+    const seen: unknown[] = []
+    server.route.on('n', ({ body }) => {
+      seen.push(body)
+    })
+    await waiting
+    await expect.poll(() => seen, { timeout: 5000 }).toEqual([1, 2, 3])
+  })
+
   it('stops reconnecting when the server refuses the upgrade (DD_ERR_WS_UNAUTHORIZED)', async () => {
     const server = await serverNode('ws://127.0.0.1:0', { authorize: () => false })
     const client = await clientNode(server.url, { token: 'nope' })
