@@ -1,4 +1,5 @@
 import { Agent, request as rawRequest } from 'node:http'
+import { connect } from 'node:net'
 import { MsgpackCodec } from '@dripdrop/codec'
 import { Node } from '@dripdrop/core'
 import { describe, expect, it, onTestFinished } from 'vitest'
@@ -270,6 +271,31 @@ describe('http-server route', () => {
     const base = await start()
     expect((await fetch(`${base}/anything`)).status).toBe(500)
     expect(errors).toEqual(['fallback threw: oops'])
+  })
+
+  it('answers a malformed request with 400 and keeps serving (never a crash)', async () => {
+    const { api, start, node } = await server()
+    api.on('echo', ({ body }) => body)
+    const errors: string[] = []
+    node.events.on('route:error', ({ error }) => errors.push(error.code))
+    const { port } = new URL(await start())
+    const reply = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => socket.write('NOT HTTP AT ALL\r\n\r\n'))
+      let out = ''
+      socket.on('data', (d) => {
+        out += d
+      })
+      socket.on('close', () => resolve(out))
+      socket.on('error', reject)
+    })
+    expect(reply).toMatch(/^HTTP\/1\.1 400 /)
+    expect(errors).toEqual(['DD_ERR_TRANSPORT'])
+    const ok = await fetch(`${new URL(api.endpoints[0]).origin}/echo`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '"still here"',
+    })
+    expect(await json(ok)).toBe('still here')
   })
 
   it('refuses a second bind of the same port with DD_ERR_ADDRESS_IN_USE', async () => {
