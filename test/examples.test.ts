@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
 import { runApp } from '../examples/inproc-app.js'
+import { runDefer } from '../examples/worker-pool/defer.js'
 
 describe('examples/inproc-app', () => {
   it('runs in-process: every job priced, both workers used, the summary published', async () => {
@@ -24,5 +25,13 @@ describe('examples/inproc-app', () => {
       byWorker: { w1: 10, w2: 10 },
       news: ['20 jobs, total 630'],
     })
+  })
+})
+
+describe('examples/worker-pool/defer', () => {
+  it('defers CPU work to threads and a remote worker and gets coded errors back', async () => {
+    const result = await runDefer()
+    expect(result.primes).toEqual([1229, 2262, 3245, 4203, 5133, 6057])
+    expect(result.error).toEqual({ code: 'E_REFUSED', message: 'not today' })
   })
 })
