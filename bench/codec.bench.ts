@@ -164,8 +164,11 @@ for (const [shape, env] of [
     peerBack,
     () => json.decodeBatch(ourBatchText).length,
     () => {
-      const list = JSON.parse(peerBatchText) as { body: { $bin?: string } }[]
-      for (const o of list) if (typeof o.body.$bin === 'string') o.body = Buffer.from(o.body.$bin, 'base64')
+      const list = JSON.parse(peerBatchText) as { body: unknown }[]
+      for (const o of list) {
+        const b = o.body as { $bin?: unknown }
+        if (typeof b?.$bin === 'string') o.body = Buffer.from(b.$bin, 'base64')
+      }
       return list.length
     },
   )
