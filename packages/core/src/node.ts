@@ -2,6 +2,7 @@ import type { Codec } from '@dripdrop/codec'
 import { defaultCodec } from '@dripdrop/codec'
 import { NoTransportError } from './errors.js'
 import { NodeEvents, type NodeEventMap } from './events.js'
+import { HandlerTable } from './handler-table.js'
 import { inprocTransport } from './inproc/inproc-transport.js'
 import {
   type Handler,
@@ -45,8 +46,7 @@ export class Node {
   /** Lifecycle and diagnostic events (`route:error`, `handler:error`, …). */
   readonly events = new NodeEvents()
   readonly #routes = new Map<string, Route>()
-  readonly #handlers = new Map<string, Handler>()
-  #catchAll: Handler | undefined
+  readonly #handlers = new HandlerTable()
   readonly #transports = new Map<string, TransportFactory>()
   readonly #codec: Codec
   readonly #defaults: Partial<RouteOptions>
@@ -67,7 +67,7 @@ export class Node {
       emit: <K extends keyof NodeEventMap>(event: K, payload: NodeEventMap[K]) => {
         this.events.emit(event, payload)
       },
-      fallback: (name: string) => this.#handlers.get(name) ?? this.#catchAll,
+      fallback: (name: string) => this.#handlers.get(name),
     }
   }
 
@@ -125,16 +125,13 @@ export class Node {
    * A route's own handlers win.
    */
   on<B = any, R = unknown>(name: string, handler: Handler<B, R>): this {
-    if (typeof handler !== 'function') throw new TypeError('handler must be a function')
-    if (name === '*') this.#catchAll = handler as Handler
-    else this.#handlers.set(name, handler as Handler)
+    this.#handlers.set(name, handler as Handler)
     return this
   }
 
   /** Removes a node-wide handler. */
   off(name: string): this {
-    if (name === '*') this.#catchAll = undefined
-    else this.#handlers.delete(name)
+    this.#handlers.delete(name)
     return this
   }
 

@@ -1,6 +1,7 @@
 import type { Codec, Envelope, Head } from '@dripdrop/codec'
 import { EMPTY_HEAD } from '@dripdrop/codec'
 import { Deadlines } from './deadlines.js'
+import { HandlerTable } from './handler-table.js'
 import { type Deferred, deferred } from './deferred.js'
 import {
   AbortError,
@@ -108,8 +109,7 @@ export class Route implements RouteHost {
   #state: RouteState = 'idle'
   #socket!: RouteSocket
   readonly #owner: RouteOwner
-  readonly #handlers = new Map<string, Handler>()
-  #catchAll: Handler | undefined
+  readonly #handlers = new HandlerTable()
   readonly #concurrency: number
   readonly #timeoutMs: number
   readonly #lingerMs: number
@@ -174,16 +174,13 @@ export class Route implements RouteHost {
    * Returns the route, so calls chain.
    */
   on<B = any, R = unknown>(name: string, handler: Handler<B, R>): this {
-    if (typeof handler !== 'function') throw new TypeError('handler must be a function')
-    if (name === '*') this.#catchAll = handler as Handler
-    else this.#handlers.set(name, handler as Handler)
+    this.#handlers.set(name, handler as Handler)
     return this
   }
 
   /** Removes the handler of a name (or the catch-all with `'*'`). */
   off(name: string): this {
-    if (name === '*') this.#catchAll = undefined
-    else this.#handlers.delete(name)
+    this.#handlers.delete(name)
     return this
   }
 
@@ -316,7 +313,7 @@ export class Route implements RouteHost {
         return
       }
     }
-    const handler = this.#handlers.get(envelope.name) ?? this.#catchAll ?? this.#owner.fallback(envelope.name)
+    const handler = this.#handlers.get(envelope.name) ?? this.#owner.fallback(envelope.name)
     const id = this.#replies ? envelope.head.$id : undefined
     if (handler === undefined) {
       this.stats.unhandled++
