@@ -3,13 +3,16 @@
  *
  *   raw-pull | dd-pull          count 100-byte messages; report { count, elapsedMs } (first → last message)
  *   raw-router | dd-rep         echo requests
+ *   codec-router                a raw ROUTER that decodes each dripdrop request and encodes its reply ($re)
  *   mol-server <port> <peer>    a Moleculer 0.15 broker (TCP transporter) with an `echo.echo` action
  *   raw-sub | dd-sub <endpoint> count `tick` publications; say { probed: true } on the first `probe`
  *
- * Messages from the parent: `report` (answered with counts). The child says { ready, endpoint } first.
+ * Messages from the parent: `report` (answered with counts), `cpu` (answered with { cpu: process.cpuUsage() }).
+ * The child says { ready, endpoint } first.
  */
 import moleculer from 'moleculer'
 import * as zmq from 'zeromq'
+import { defaultCodec } from '../../packages/codec/dist/index.js'
 import { Node } from '../../packages/core/dist/index.js'
 import { zmqTransport } from '../../packages/zmq/dist/index.js'
 
@@ -27,6 +30,7 @@ function tick(): void {
 }
 process.on('message', (m: { cmd: string }) => {
   if (m.cmd === 'report') send({ count, elapsedMs: last - first })
+  if (m.cmd === 'cpu') send({ cpu: process.cpuUsage() })
   if (m.cmd === 'exit') process.exit(0)
 })
 process.on('disconnect', () => process.exit(0))
@@ -51,6 +55,17 @@ switch (role) {
     await router.bind('tcp://127.0.0.1:*')
     send({ ready: true, endpoint: router.lastEndpoint })
     for await (const msg of router) await router.send(msg)
+    break
+  }
+  case 'codec-router': {
+    const codec = defaultCodec()
+    const router = new zmq.Router()
+    await router.bind('tcp://127.0.0.1:*')
+    send({ ready: true, endpoint: router.lastEndpoint })
+    for await (const [id, frame] of router) {
+      const e = codec.decodeFrame(frame) as { name: string; head: { $id: number }; body: unknown }
+      await router.send([id, codec.encode({ name: e.name, head: { $re: e.head.$id }, body: e.body })])
+    }
     break
   }
   case 'dd-rep': {

@@ -35,6 +35,11 @@ export const ROUTE_TYPES = Object.keys(LAYOUTS)
 
 /** Route types whose socket sends with `send()` (not only `sendTo()`). */
 export const SENDS = new Set(['pub', 'push', 'req', 'dealer'])
+/**
+ * Sockets whose sends wait for room (a peer, space in its pipe) instead of failing. They are created with a
+ * zero send timeout, for speed, and their writer turns an EAGAIN into a blocking send (see `createSocket`).
+ */
+export const BLOCKS_WHEN_FULL = new Set(['PUSH', 'DEALER'])
 /** Route types whose socket reads. */
 export const RECEIVES = new Set(['sub', 'pull', 'req', 'dealer', 'rep', 'router'])
 
@@ -68,11 +73,14 @@ export function createSocket(type: string, o: FilledZmqOptions): ZmqSocket {
     case 'SUB':
       return new zmq.Subscriber(common)
     case 'PUSH':
-      return new zmq.Push(common)
+      // A zero send timeout spares zeromq.js a ZMQ_EVENTS check (a poll(2) in libzmq) before every send; a full
+      // pipe or no peer yet fails with EAGAIN, and the writer then waits for room with a blocking send
+      // (ZmqRouteSocket, BLOCKS_WHEN_FULL), so backpressure is unchanged.
+      return new zmq.Push({ ...common, sendTimeout: 0 })
     case 'PULL':
       return new zmq.Pull(common)
     case 'DEALER':
-      return new zmq.Dealer(common)
+      return new zmq.Dealer({ ...common, sendTimeout: 0 })
     case 'ROUTER':
       // MANDATORY: a reply to a peer that is gone fails with EHOSTUNREACH (counted) instead of vanishing.
       // A zero send timeout: a peer that stopped reading (its pipe at the high-water mark) gets EAGAIN at
