@@ -195,7 +195,8 @@ export class ZmqRouteSocket implements RouteSocket {
   }
 
   // PUSH and DEALER send with a zero timeout (see wire.ts); an EAGAIN means no peer yet or a full pipe, so wait
-  // for room as a blocking send would. True once sent; false when `err` stands (the caller reports it).
+  // for room as a blocking send would. True when handled here (sent, or the retry's own failure reported);
+  // false when `err` stands and the caller reports it.
   async #sendWhenRoom(err: unknown, parts: Uint8Array[]): Promise<boolean> {
     const socket = this.#socket as zmq.Push
     if ((err as { code?: string }).code !== 'EAGAIN' || !BLOCKS_WHEN_FULL.has(this.#layout.socket))
