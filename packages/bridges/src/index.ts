@@ -8,6 +8,7 @@ export {
   WS_CLOSE,
 } from './errors.js'
 export type { HttpClientOptions } from './http/http-client.js'
+export { HttpReply, type HttpReplyHeaders, httpReply } from './http/http-reply.js'
 export type { HttpHead, HttpServerOptions } from './http/http-server.js'
 export { httpTransport } from './http/http-transport.js'
 export type { RouteTable } from './http/route-table.js'

@@ -23,6 +23,7 @@ import {
   mediaType,
   readBody,
 } from './body.js'
+import { HttpReply } from './http-reply.js'
 import { NO_PARAMS, parseRouteTable, RouteMatcher, type RouteTable } from './route-table.js'
 
 /** Options of an `http-server` route, beside core's route options. */
@@ -286,11 +287,18 @@ export class HttpServerSocket implements RouteSocket {
       const e = envelope.body as ErrorBody
       return this.#respondError(p, statusOfError(e.code, e.data), e)
     }
-    const value = envelope.body
-    if (value === undefined) return this.#respond(p, 204, undefined, undefined)
+    let value = envelope.body
+    let status = 200
+    let extra: readonly (string | readonly string[])[] | undefined
+    if (value instanceof HttpReply) {
+      status = value.status
+      extra = value.flat
+      value = value.body
+      if (value === undefined) return this.#respond(p, status, undefined, undefined, extra)
+    } else if (value === undefined) return this.#respond(p, 204, undefined, undefined, undefined)
     // Encoding may throw (a value JSON cannot carry): the route then answers with that error instead.
-    if (p.msgpack) this.#respond(p, 200, MSGPACK_TYPE, this.#out.msgpack.encodeValue(value))
-    else this.#respond(p, 200, JSON_TYPE, jsonText(this.#out.json, value))
+    if (p.msgpack) this.#respond(p, status, MSGPACK_TYPE, this.#out.msgpack.encodeValue(value), extra)
+    else this.#respond(p, status, JSON_TYPE, jsonText(this.#out.json, value), extra)
   }
 
   #fail(p: Pending, err: HttpStatusError): void {
@@ -309,7 +317,7 @@ export class HttpServerSocket implements RouteSocket {
       delete error.data
       bytes = this.#out.json.encodeValue({ error })
     }
-    this.#respond(p, status, p.msgpack ? MSGPACK_TYPE : JSON_TYPE, bytes)
+    this.#respond(p, status, p.msgpack ? MSGPACK_TYPE : JSON_TYPE, bytes, undefined)
   }
 
   #respond(
@@ -317,6 +325,7 @@ export class HttpServerSocket implements RouteSocket {
     status: number,
     type: string | undefined,
     data: Uint8Array | string | undefined,
+    extra: readonly (string | readonly string[])[] | undefined,
   ): void {
     if (p.done) return
     p.done = true
@@ -325,9 +334,15 @@ export class HttpServerSocket implements RouteSocket {
     if (!res.headersSent && !res.destroyed) {
       const size =
         data === undefined ? 0 : typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength
-      if (type === undefined) res.writeHead(status)
       // The flat array form skips node:http's per-key object walk.
-      else res.writeHead(status, ['content-type', type, 'content-length', String(size)])
+      const headers: (string | readonly string[])[] =
+        type === undefined
+          ? status === 204 || status === 304
+            ? []
+            : ['content-length', '0']
+          : ['content-type', type, 'content-length', String(size)]
+      if (extra !== undefined) for (let i = 0; i < extra.length; i++) headers.push(extra[i])
+      res.writeHead(status, headers as string[])
       res.end(data)
       this.#host.stats.bytesOut += size
     }
