@@ -125,6 +125,29 @@ describe('http-server route', () => {
     expect(api.stats.decodeErrors).toBe(2)
   })
 
+  it('decodes JSON bodies with the codec rules on the fast path and off it', async () => {
+    const { api, start } = await server()
+    api.on('echo', ({ body }) => ({ body, bytes: body?.b instanceof Uint8Array ? [...body.b] : null }))
+    const base = await start()
+    const post = (body: string | Uint8Array, type = 'application/json') =>
+      fetch(`${base}/echo`, { method: 'POST', headers: { 'content-type': type }, body })
+    // Plain ASCII JSON, with and without a content type.
+    expect(await json(await post('{"a":[1,"x"]}'))).toEqual({ body: { a: [1, 'x'] }, bytes: null })
+    expect(await json(await post('{"a":1}', ''))).toEqual({ body: { a: 1 }, bytes: null })
+    // `$bin` tags (also spelled with a \u escape) still become bytes.
+    expect(await json(await post('{"b":{"$bin":"AQI="}}'))).toMatchObject({ bytes: [1, 2] })
+    expect(await json(await post('{"b":{"\\u0024bin":"AQI="}}'))).toMatchObject({ bytes: [1, 2] })
+    // UTF-8 text decodes; invalid UTF-8 and __proto__ keys are refused as the codec refuses them.
+    expect(await json(await post('"héllo ✓"'))).toEqual({ body: 'héllo ✓', bytes: null })
+    const bad = await post(new Uint8Array([0x22, 0xff, 0x22]))
+    expect(bad.status).toBe(400)
+    const proto = await post('{"__proto__":{"x":1}}')
+    expect(proto.status).toBe(400)
+    expect((await json(proto)).error.message).toMatch(/DD_ERR_DECODE_SHAPE/)
+    const broken = await post('{"a":')
+    expect((await json(broken)).error.message).toMatch(/DD_ERR_DECODE_TRUNCATED/)
+  })
+
   it('refuses a chunked body past maxBodyBytes with 413 without reading it all', async () => {
     const { api, start } = await server({ maxBodyBytes: 1000 })
     api.on('echo', ({ body }) => body)

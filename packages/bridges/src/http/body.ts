@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer'
 import type { IncomingMessage } from 'node:http'
 import { DecodeError, JsonCodec, MsgpackCodec } from '@dripdrop/codec'
 import { HttpStatusError } from '../errors.js'
@@ -18,6 +19,8 @@ export function bodyCodecs(maxBodyBytes: number): BodyCodecs {
 /** The media type without parameters, lower case: `application/json; charset=utf-8` → `application/json`. */
 export function mediaType(header: string | undefined): string {
   if (!header) return ''
+  // Most requests say exactly this: skip the slice, trim and lower-casing.
+  if (header === 'application/json') return header
   const semi = header.indexOf(';')
   return (semi === -1 ? header : header.slice(0, semi)).trim().toLowerCase()
 }
@@ -39,6 +42,10 @@ export function isJson(type: string): boolean {
 export function decodeBody(bytes: Buffer, contentType: string | undefined, codecs: BodyCodecs): unknown {
   if (bytes.byteLength === 0) return undefined
   const type = mediaType(contentType)
+  if (type === '' || type === 'application/json') {
+    const value = plainJson(bytes)
+    if (value !== NOT_PLAIN) return value
+  }
   try {
     if (type === '' || isJson(type)) return codecs.json.decodeValue(bytes)
     if (isMsgpack(type)) return codecs.msgpack.decodeValue(bytes)
@@ -57,6 +64,26 @@ export function decodeBody(bytes: Buffer, contentType: string | undefined, codec
     'DD_ERR_HTTP_UNSUPPORTED_MEDIA_TYPE',
     `content type "${type}" is not supported: send application/json, application/msgpack or text/*`,
   )
+}
+
+const NOT_PLAIN = Symbol('not plain JSON')
+
+/**
+ * The JSON codec's answer for the common body, at the cost of a bare `JSON.parse`: ASCII text (so valid UTF-8,
+ * and latin1 decoding, the cheapest, gives the same string) with no `$` (no `$bin`/`$esc` tags), no `\u`
+ * escape (which could spell either) and no `__proto__` key is exactly what the codec would return. Anything
+ * else, including text that does not parse, goes through the codec for its checks and its coded errors.
+ * (The codec's own checks cost ~1 µs per small request: a fatal TextDecoder and three scans.)
+ */
+function plainJson(bytes: Buffer): unknown {
+  if (!isAscii(bytes)) return NOT_PLAIN
+  const text = bytes.toString('latin1')
+  if (text.includes('$') || text.includes('\\u') || text.includes('__proto__')) return NOT_PLAIN
+  try {
+    return JSON.parse(text)
+  } catch {
+    return NOT_PLAIN
+  }
 }
 
 /**
