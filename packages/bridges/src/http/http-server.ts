@@ -59,9 +59,9 @@ export type HttpHead = Head & {
   headers?: Record<string, string>
 }
 
-interface Pending {
+interface Pending extends BodyHeaders {
   readonly res: ServerResponse
-  readonly msgpack: boolean
+  msgpack: boolean
   done: boolean
   /** Counted in #inflight (early answers such as 404 never are). */
   counted: boolean
@@ -188,8 +188,18 @@ export class HttpServerSocket implements RouteSocket {
     const q = url.indexOf('?')
     const pathname = q === -1 ? url : url.slice(0, q)
     const match = this.#matcher.match(req.method ?? 'GET', pathname)
-    const h = bodyHeaders(req)
-    const pending: Pending = { res, msgpack: wantsMsgpack(h), done: false, counted: false }
+    // One record per request: the three body headers, then how to answer.
+    const pending: Pending = bodyHeaders(req, {
+      res,
+      contentType: undefined,
+      contentLength: undefined,
+      accept: undefined,
+      msgpack: false,
+      done: false,
+      counted: false,
+    })
+    const h = pending
+    pending.msgpack = wantsMsgpack(h)
     if (this.#closing) {
       res.shouldKeepAlive = false
       return this.#fail(pending, new HttpStatusError(503, 'DD_ERR_HTTP_OVERLOADED', 'server is closing'))
@@ -385,9 +395,16 @@ const VALUE_AT = '[1,"v",{},'.length
  * headers and the body in one write; bytes would take a second buffer and a writev.
  */
 function jsonText(codec: JsonCodec, value: unknown): string {
-  const text = codec.encodeText({ name: 'v', head: EMPTY_HEAD, body: value })
-  return text.slice(VALUE_AT, -1)
+  // One envelope for every response: encodeText reads it synchronously, and it never holds a value after.
+  WRAP.body = value
+  try {
+    return codec.encodeText(WRAP).slice(VALUE_AT, -1)
+  } finally {
+    WRAP.body = null
+  }
 }
+
+const WRAP: Envelope = { name: 'v', head: EMPTY_HEAD, body: null }
 
 /** Runs a user's fallback; a throw becomes a 500 and a `route:error`, never an uncaught exception. */
 export function runFallback(
