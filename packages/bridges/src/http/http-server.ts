@@ -24,7 +24,7 @@ import {
   readBody,
 } from './body.js'
 import { HttpReply } from './http-reply.js'
-import { NO_PARAMS, parseRouteTable, RouteMatcher, type RouteTable } from './route-table.js'
+import { NO_PARAMS, parseRouteTable, type RouteMatch, RouteMatcher, type RouteTable } from './route-table.js'
 
 /** Options of an `http-server` route, beside core's route options. */
 export interface HttpServerOptions {
@@ -60,7 +60,12 @@ export type HttpHead = Head & {
 }
 
 interface Pending extends BodyHeaders {
+  readonly req: IncomingMessage
   readonly res: ServerResponse
+  /** The request's route-table match, its URL and where the query starts (-1: none). */
+  match: RouteMatch | undefined
+  url: string
+  q: number
   msgpack: boolean
   done: boolean
   /** Counted in #inflight (early answers such as 404 never are). */
@@ -190,7 +195,11 @@ export class HttpServerSocket implements RouteSocket {
     const match = this.#matcher.match(req.method ?? 'GET', pathname)
     // One record per request: the three body headers, then how to answer.
     const pending: Pending = bodyHeaders(req, {
+      req,
       res,
+      match: undefined,
+      url,
+      q,
       contentType: undefined,
       contentLength: undefined,
       accept: undefined,
@@ -225,31 +234,38 @@ export class HttpServerSocket implements RouteSocket {
     pending.counted = true
     // No 'close' listener per request (it costs as much as the routing): a request whose client left is
     // settled by its reply or its deadline like any other, and the write is skipped.
-    readBody(req, h.contentLength, this.#maxBodyBytes, (err, bytes) => {
-      if (err) {
-        // The rest of an oversized body is not read: close the connection after the answer.
-        res.shouldKeepAlive = false
-        return this.#fail(pending, err)
-      }
-      let body: unknown
-      try {
-        body = decodeBody(bytes, h.contentType, this.#codecs)
-      } catch (e) {
-        if ((e as HttpStatusError).status === 400) this.#host.stats.decodeErrors++
-        return this.#fail(pending, e as HttpStatusError)
-      }
-      this.#host.stats.bytesIn += bytes.byteLength
-      const head: Head = {
-        $id: ++this.#seq,
-        params: match.params,
-        query: q === -1 ? NO_PARAMS : parseQuery(url.slice(q + 1)),
-      }
-      if (this.#headers.length > 0) head.headers = pickHeaders(req, this.#headers)
-      // The deadline starts before any wait for a handler slot: a request queued behind stuck handlers gets
-      // its 504 like one whose handler is stuck.
-      this.#deadlines.add(pending, this.#handlerTimeoutMs)
-      this.#dispatch({ name: match.name, head, body: body ?? null }, pending)
-    })
+    pending.match = match
+    readBody(req, h.contentLength, this.#maxBodyBytes, pending, this.#onBody)
+  }
+
+  // One function for every request's body (its state is the Pending record), not a closure per request.
+  readonly #onBody = (pending: Pending, err: HttpStatusError | undefined, bytes: Buffer) => {
+    if (err) {
+      // The rest of an oversized body is not read: close the connection after the answer.
+      pending.res.shouldKeepAlive = false
+      return this.#fail(pending, err)
+    }
+    let body: unknown
+    try {
+      body = decodeBody(bytes, pending.contentType, this.#codecs)
+    } catch (e) {
+      if ((e as HttpStatusError).status === 400) this.#host.stats.decodeErrors++
+      return this.#fail(pending, e as HttpStatusError)
+    }
+    this.#host.stats.bytesIn += bytes.byteLength
+    const match = pending.match!
+    const q = pending.q
+    const head: Head = {
+      $id: ++this.#seq,
+      params: match.params,
+      query: q === -1 ? NO_PARAMS : parseQuery(pending.url.slice(q + 1)),
+    }
+    if (this.#headers.length > 0) head.headers = pickHeaders(pending.req, this.#headers)
+    this.#dispatch({ name: match.name, head, body: body ?? null }, pending)
+    // A synchronous handler has answered already: no deadline to track. Otherwise the deadline starts now,
+    // before any wait for a handler slot: a request queued behind stuck handlers gets its 504 like one whose
+    // handler is stuck.
+    if (!pending.done) this.#deadlines.add(pending, this.#handlerTimeoutMs)
   }
 
   #dispatch(envelope: Envelope, pending: Pending) {
