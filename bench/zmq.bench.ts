@@ -174,6 +174,7 @@ async function requestReply(): Promise<void> {
   const broker = new moleculer.ServiceBroker({
     nodeID: 'client',
     logger: false,
+    // @ts-expect-error moleculer.d.ts types `urls` as a string; its TCP transporter documents and takes a list.
     transporter: {
       type: 'TCP',
       options: {

@@ -83,6 +83,7 @@ switch (role) {
     const broker = new moleculer.ServiceBroker({
       nodeID: 'server',
       logger: false,
+      // @ts-expect-error moleculer.d.ts types `urls` as a string; its TCP transporter documents and takes a list.
       transporter: {
         type: 'TCP',
         options: { udpDiscovery: false, port: Number(port), urls: [peer], useHostname: false },

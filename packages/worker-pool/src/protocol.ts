@@ -1,7 +1,7 @@
 /**
  * Every message between a pool and its workers, for local threads (posted as structured-clone objects) and for
  * remote workers (each message one ZeroMQ frame holding one msgpack envelope, see
- * `docs/protocol-worker-pool.md`). Declared once here; the `type` is the envelope's `name` on the wire.
+ * `docs/protocol.md §10`). Declared once here; the `type` is the envelope's `name` on the wire.
  */
 
 /** The protocol version this build speaks. A peer announcing another version is refused. */

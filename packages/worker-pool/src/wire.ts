@@ -2,7 +2,7 @@ import { type Codec, DecodeError, type Envelope } from '@dripdrop/codec'
 import { PROTOCOL_VERSION, type PoolMessage, type WorkerMessage } from './protocol.js'
 
 // The network form of protocol.ts: one msgpack envelope per ZeroMQ frame, `name` = message type, head `{ v }`,
-// body = the message's fields (see docs/protocol-worker-pool.md for the bytes).
+// body = the message's fields (see docs/protocol.md §10 for the bytes).
 
 const HEAD = Object.freeze({ v: PROTOCOL_VERSION })
 

@@ -6,7 +6,7 @@ import { decodeMessage, encodeMessage, type PoolMessage, type WorkerMessage } fr
 const codec = new MsgpackCodec()
 const hex = (s: string) => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'))
 
-describe('wire format (docs/protocol-worker-pool.md §4)', () => {
+describe('wire format (docs/protocol.md §10.4)', () => {
   const cases: [WorkerMessage | PoolMessage, string][] = [
     [
       { type: 'hello', v: 1, slots: 8, tasks: ['inc'], pid: 4242 },

@@ -1,5 +1,5 @@
 /**
- * The ZeroMQ wire layout of every dripdrop route type, declared once (see `docs/protocol-zmq.md`).
+ * The ZeroMQ wire layout of every dripdrop route type, declared once (see `docs/protocol.md §8`).
  *
  * Every ZeroMQ message that carries dripdrop data has exactly one codec frame, and it is always the **last**
  * part: a single envelope `[1, name, head, body]` or a batch `[2, [1, name, head, body], …]`. The parts before

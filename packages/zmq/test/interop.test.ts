@@ -1,4 +1,4 @@
-// A foreign peer written from docs/protocol-zmq.md alone: raw zeromq sockets and @msgpack/msgpack, no dripdrop
+// A foreign peer written from docs/protocol.md §8 alone: raw zeromq sockets and @msgpack/msgpack, no dripdrop
 // code on that side. Only the node under test is dripdrop.
 import { decode, encode } from '@msgpack/msgpack'
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest'
@@ -20,7 +20,7 @@ function raw<S extends zmq.Socket>(socket: S): S {
   return socket
 }
 
-describe('interop with a raw ZeroMQ + msgpack peer (docs/protocol-zmq.md)', () => {
+describe('interop with a raw ZeroMQ + msgpack peer (docs/protocol.md §8)', () => {
   it('the byte examples of the doc are what msgpack produces', () => {
     expect(hex(single('hi', {}, 7))).toBe('9401a2686980' + '07')
     expect(hex(single('add', { $id: 1 }, { a: 2, b: 3 }))).toBe(

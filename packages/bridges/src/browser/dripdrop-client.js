@@ -1,7 +1,7 @@
 // @ts-check
 /**
  * dripdrop browser client: speaks the envelope `{ name, head, body }` over one WebSocket, as JSON text frames
- * (`[1, name, head, body]`, docs/protocol-bridges.md). A plain ES module with no imports: serve this file as
+ * (`[1, name, head, body]`, docs/protocol.md §9). A plain ES module with no imports: serve this file as
  * is (`ws-server` routes serve it at `/dripdrop-client.js`).
  *
  * @example

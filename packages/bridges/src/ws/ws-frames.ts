@@ -3,7 +3,7 @@ import { JsonCodec, MsgpackCodec } from '@dripdrop/codec'
 
 /**
  * WebSocket frame rules, shared by both ends: a text frame holds one JSON-codec frame, a binary frame one
- * msgpack-codec frame (`[1, name, head, body]` or a batch `[2, …]`, see docs/protocol-bridges.md).
+ * msgpack-codec frame (`[1, name, head, body]` or a batch `[2, …]`, see docs/protocol.md §9).
  */
 export type WsFormat = 'json' | 'msgpack'
 

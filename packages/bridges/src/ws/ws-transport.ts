@@ -11,7 +11,7 @@ import { WsServerSocket } from './ws-server.js'
  * - `ws-client`: connects to a `ws-server` with reconnect and exponential backoff; `send()`, `request()`, and
  *   handlers for what the server sends.
  *
- * Text frames carry the JSON codec, binary frames msgpack (docs/protocol-bridges.md).
+ * Text frames carry the JSON codec, binary frames msgpack (docs/protocol.md §9).
  *
  * @example
  * ```ts
