@@ -1,3 +1,5 @@
+import type { Server } from 'node:http'
+import { AddressInUseError, TransportError } from '@dripdrop/core'
 /** Host, port and path of an `http://` or `ws://` bind address. `*` or `0` as the port means OS-assigned. */
 export interface BindAddress {
   host: string
@@ -41,4 +43,25 @@ export function nonNegativeInt(value: unknown, fallback: number, path: string): 
     throw new TypeError(`${path} must be a non-negative integer`)
   }
   return value
+}
+
+/**
+ * Starts `server` listening on `host:port`; a port taken by another process rejects with
+ * `DD_ERR_ADDRESS_IN_USE`, any other failure with `DD_ERR_TRANSPORT`. `address` is the route's bind address, for
+ * the message.
+ */
+export function listen(server: Server, host: string, port: number, address: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new AddressInUseError(`${address} is already in use`, err)
+          : new TransportError(`cannot listen on ${address}: ${err.message}`, err),
+      )
+    server.once('error', onError)
+    server.listen(port, host, () => {
+      server.off('error', onError)
+      resolve()
+    })
+  })
 }

@@ -2,7 +2,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import { EMPTY_HEAD, type Envelope, type Head, type JsonCodec } from '@dripdrop/codec'
 import {
-  AddressInUseError,
   Deadlines,
   type ErrorBody,
   Queue,
@@ -11,7 +10,7 @@ import {
   type RouteSpec,
   TransportError,
 } from '@dripdrop/core'
-import { formatAddress, nonNegativeInt, parseBind, positiveInt } from '../address.js'
+import { formatAddress, listen, nonNegativeInt, parseBind, positiveInt } from '../address.js'
 import { HttpStatusError, statusOfError } from '../errors.js'
 import {
   type BodyCodecs,
@@ -160,20 +159,7 @@ export class HttpServerSocket implements RouteSocket {
 
   async start(): Promise<void> {
     const { host, port } = parseBind(this.#spec.bind[0], ['http'])
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException) => {
-        reject(
-          err.code === 'EADDRINUSE'
-            ? new AddressInUseError(`${this.#spec.bind[0]} is already in use`, err)
-            : new TransportError(`cannot listen on ${this.#spec.bind[0]}: ${err.message}`, err),
-        )
-      }
-      this.#server.once('error', onError)
-      this.#server.listen(port, host, () => {
-        this.#server.off('error', onError)
-        resolve()
-      })
-    })
+    await listen(this.#server, host, port, this.#spec.bind[0])
     this.#server.on('error', (err) =>
       this.#host.emit({ type: 'error', error: new TransportError(err.message, err) }),
     )

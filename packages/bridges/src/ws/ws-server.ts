@@ -4,7 +4,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net'
 import type { Envelope } from '@dripdrop/codec'
 import {
-  AddressInUseError,
   type DecodeError,
   type RouteHost,
   type RouteSocket,
@@ -13,7 +12,7 @@ import {
   Queue,
 } from '@dripdrop/core'
 import { type WebSocket, WebSocketServer } from 'ws'
-import { formatAddress, nonNegativeInt, parseBind, positiveInt } from '../address.js'
+import { formatAddress, listen, nonNegativeInt, parseBind, positiveInt } from '../address.js'
 import { browserClientSource } from '../browser-client.js'
 import { NoConnectionError, WS_CLOSE } from '../errors.js'
 import { runFallback } from '../http/http-server.js'
@@ -149,19 +148,7 @@ export class WsServerSocket extends EventEmitter<WsServerEventMap> implements Ro
 
   async start(): Promise<void> {
     const { host, port, path } = parseBind(this.#spec.bind[0], ['ws'])
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException) =>
-        reject(
-          err.code === 'EADDRINUSE'
-            ? new AddressInUseError(`${this.#spec.bind[0]} is already in use`, err)
-            : new TransportError(`cannot listen on ${this.#spec.bind[0]}: ${err.message}`, err),
-        )
-      this.#server.once('error', onError)
-      this.#server.listen(port, host, () => {
-        this.#server.off('error', onError)
-        resolve()
-      })
-    })
+    await listen(this.#server, host, port, this.#spec.bind[0])
     this.#endpoints = [formatAddress('ws', host, (this.#server.address() as AddressInfo).port, path)]
     if (this.#heartbeatMs > 0) {
       this.#heartbeat = setInterval(this.#beat, this.#heartbeatMs)
