@@ -56,4 +56,33 @@ console.log(JSON.stringify({ decoded: codec.decode(frame), reply: reply.body }))
       readdirSync(join(app, 'node_modules/@dripdrop/core/dist')).filter((f) => f.endsWith('.d.ts')).length,
     ).toBeGreaterThan(3)
   }, 120_000)
+
+  it('packs the transports and the worker pool too: each installs with its own dependencies and loads', () => {
+    const dir = join(work, 'all')
+    execFileSync('mkdir', ['-p', dir])
+    const names = ['codec', 'core', 'zmq', 'bridges', 'worker-pool']
+    for (const pkg of names) pnpm(['pack', '--pack-destination', dir], join(root, 'packages', pkg))
+    const tarballs = readdirSync(dir).filter((f) => f.endsWith('.tgz'))
+    expect(tarballs).toHaveLength(names.length)
+    const app = join(dir, 'app')
+    execFileSync('mkdir', ['-p', app])
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }))
+    execFileSync(
+      'npm',
+      ['install', '--no-audit', '--no-fund', '--prefer-offline', ...tarballs.map((t) => join(dir, t))],
+      { cwd: app, stdio: 'pipe' },
+    )
+    writeFileSync(
+      join(app, 'main.js'),
+      `import { zmqTransport } from '@dripdrop/zmq'
+import { httpTransport, wsTransport } from '@dripdrop/bridges'
+import { createPool, defineTasks } from '@dripdrop/worker-pool'
+console.log(JSON.stringify([zmqTransport().schemes, httpTransport().schemes, wsTransport().schemes, typeof createPool, typeof defineTasks]))
+`,
+    )
+    const out = execFileSync(process.execPath, ['main.js'], { cwd: app, encoding: 'utf8' })
+    expect(JSON.parse(out)).toEqual([['tcp', 'ipc'], ['http'], ['ws'], 'function', 'function'])
+    // The worker CLI is installed as a bin.
+    expect(readdirSync(join(app, 'node_modules/.bin'))).toContain('dripdrop-worker')
+  }, 180_000)
 })
