@@ -1,30 +1,16 @@
 import { MsgpackCodec } from '@dripdrop/codec'
-import { Node } from '@dripdrop/core'
-import { describe, expect, it, onTestFinished } from 'vitest'
-import { type HttpHead, HttpReply, httpReply, httpTransport } from '../src/index.js'
+import { describe, expect, it } from 'vitest'
+import { type HttpHead, HttpReply, httpReply } from '../src/index.js'
+import { httpServer } from './support/http-server.js'
 
-async function server() {
-  const node = new Node({ name: 'api', transports: [httpTransport()] })
-  onTestFinished(() => {
-    node.destroy()
+const server = async () =>
+  httpServer({
+    'POST /jobs': 'job.create',
+    'GET /jobs/:id': 'job.get',
+    'GET /old/:id': 'job.old',
+    'DELETE /jobs/:id': 'job.delete',
+    'POST /bad': 'bad',
   })
-  const api = node.route('api', {
-    type: 'http-server',
-    bind: 'http://127.0.0.1:0',
-    routes: {
-      'POST /jobs': 'job.create',
-      'GET /jobs/:id': 'job.get',
-      'GET /old/:id': 'job.old',
-      'DELETE /jobs/:id': 'job.delete',
-      'POST /bad': 'bad',
-    },
-  })
-  const start = async () => {
-    await node.start()
-    return api.endpoints[0]
-  }
-  return { node, api, start }
-}
 
 describe('httpReply', () => {
   it('sets the status and headers of a JSON response', async () => {

@@ -4,32 +4,15 @@ import { MsgpackCodec } from '@dripdrop/codec'
 import { Node } from '@dripdrop/core'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { type HttpHead, HttpStatusError, httpTransport } from '../src/index.js'
+import { httpServer } from './support/http-server.js'
 
 const json = (res: Response): Promise<any> => res.json()
 
-async function server(options: Record<string, unknown> = {}) {
-  const node = new Node({ name: 'api', transports: [httpTransport()] })
-  onTestFinished(() => {
-    node.destroy()
-  })
-  const api = node.route('api', {
-    type: 'http-server',
-    bind: 'http://127.0.0.1:0',
-    routes: {
-      'POST /echo': 'echo',
-      'GET /jobs/:id': 'job.get',
-      'POST /jobs': 'job.create',
-      'GET /slow': 'slow',
-    },
-    headers: ['x-trace'],
-    ...options,
-  })
-  const start = async () => {
-    await node.start()
-    return api.endpoints[0]
-  }
-  return { node, api, start }
-}
+const server = async (options: Record<string, unknown> = {}) =>
+  httpServer(
+    { 'POST /echo': 'echo', 'GET /jobs/:id': 'job.get', 'POST /jobs': 'job.create', 'GET /slow': 'slow' },
+    { headers: ['x-trace'], ...options },
+  )
 
 describe('http-server route', () => {
   it('turns a request into an envelope and the reply into a JSON response', async () => {
