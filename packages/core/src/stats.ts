@@ -15,8 +15,12 @@ export class RouteStats {
   batchesIn = 0
   /** Frames that carried more than one envelope, sent. */
   batchesOut = 0
-  /** Transport and handler errors. */
+  /** Transport and handler errors (ours, or a broken peer's). A peer that simply went away is `aborted`. */
   errors = 0
+  /** Requests or connections the peer abandoned: a reset, a client hang-up, an upload cut off mid-body. */
+  aborted = 0
+  /** Requests dropped unanswered because their deadline (`$dl`) had passed before a handler could run. */
+  expired = 0
   /** Frames that failed to decode. */
   decodeErrors = 0
   /** Envelopes dropped: by a PUB high-water mark, by `destroy()`, by a slow consumer being cut off. */
