@@ -13,6 +13,11 @@ const roots = ['packages', 'apps'].flatMap((dir) =>
 
 export default defineConfig({
   test: {
+    // Tests run against the current source, never a stale dist/: packages import each other's dist/, and so
+    // do the threads and processes tests start, so the global setup builds them first (turbo, cached: about a
+    // second when nothing changed). A `source` resolve condition was rejected: it would reach the test
+    // process only, not the worker threads and child processes. See test/global-setup.ts.
+    globalSetup: ['./test/global-setup.ts'],
     projects: [
       ...roots.map((root) => ({
         extends: true as const,
