@@ -55,7 +55,7 @@ await node.close()
 console.log(JSON.stringify({ decoded: codec.decode(frame), reply: reply.body }))
 `,
     )
-    const out = execFileSync(process.execPath, ['main.js'], { cwd: app, encoding: 'utf8' })
+    const out = execFileSync(process.execPath, ['main.js'], { cwd: app, encoding: 'utf8', timeout: 30_000 })
     expect(JSON.parse(out)).toEqual({ decoded: { name: 'hi', head: {}, body: [1, 2] }, reply: 42 })
     // Types ship too.
     expect(
@@ -86,7 +86,7 @@ import { createPool, defineTasks } from '@dripdrop/worker-pool'
 console.log(JSON.stringify([zmqTransport().schemes, httpTransport().schemes, wsTransport().schemes, typeof createPool, typeof defineTasks]))
 `,
     )
-    const out = execFileSync(process.execPath, ['main.js'], { cwd: app, encoding: 'utf8' })
+    const out = execFileSync(process.execPath, ['main.js'], { cwd: app, encoding: 'utf8', timeout: 30_000 })
     expect(JSON.parse(out)).toEqual([['tcp', 'ipc'], ['http'], ['ws'], 'function', 'function'])
     // The worker CLI is installed as a bin.
     expect(readdirSync(join(app, 'node_modules/.bin'))).toContain('dripdrop-worker')
