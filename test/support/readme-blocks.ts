@@ -11,8 +11,11 @@
  *   and `declare const node: Node` a fragment takes from its context); `<!-- doctest: teardown` … `-->` after a
  *   block holds lines put after it (closing what a previous block opened). Keep them to plumbing: what the
  *   reader is meant to learn stays visible.
- * - Blocks that are not code are labelled with what they are: `sh`, `text` (output), `json`, `html`. A bare
+ * - Blocks that are not code are labelled with what they are: `sh`, `text` (output), `json`. A bare
  *   ` ``` ` fence is refused, so nothing escapes the check by omission.
+ * - ` ```html ` blocks are pages; the code of their `<script type="module">` is typechecked like a ts block
+ *   (a setup comment may precede the html block), with an import of the served browser client
+ *   (`…/dripdrop-client.js`) read as `@dripdrop/bridges/browser`, the same file with its types.
  */
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
@@ -93,15 +96,40 @@ export function parseReadme(readme: string, text: string): CodeBlock[] {
       else if (attr.startsWith('file=') && attr.endsWith('.ts')) block.file = attr.slice(5)
       else throw new Error(`${readme}:${i + 1}: unknown code fence attribute ${JSON.stringify(attr)}`)
     }
-    if (pendingSetup && lang !== 'ts')
+    if (pendingSetup && lang !== 'ts' && lang !== 'html')
       throw new Error(`${readme}:${i + 1}: doctest setup before a ${lang} block`)
     block.setup = pendingSetup
     pendingSetup = ''
     blocks.push(block)
+    if (lang === 'html') blocks.push(...moduleScripts(block))
     i = end
   }
   if (pendingSetup) throw new Error(`${readme}: doctest setup after the last block`)
   return blocks
+}
+
+/** The `<script type="module">` elements of an html block, as ts blocks (README lines kept). */
+function moduleScripts(html: CodeBlock): CodeBlock[] {
+  const lines = html.code.split('\n')
+  const scripts: CodeBlock[] = []
+  for (let k = 0; k < lines.length; k++) {
+    if (!/<script type="module">\s*$/.test(lines[k])) continue
+    const end = lines.findIndex((l, j) => j > k && l.includes('</script>'))
+    if (end < 0) throw new Error(`${html.readme}:${html.line + 1 + k}: <script> without </script>`)
+    scripts.push({
+      ...html,
+      lang: 'ts',
+      // The script tag's line stands where a fence would: the code starts on the next line.
+      line: html.line + 1 + k,
+      file: `block-${html.line + 1 + k}-script.ts`,
+      code: lines
+        .slice(k + 1, end)
+        .join('\n')
+        .replace(/(from\s+)'[^']*\/dripdrop-client\.js'/g, "$1'@dripdrop/bridges/browser'"),
+    })
+    k = end
+  }
+  return scripts
 }
 
 /** The module written for a block, and how to map its lines back to the README. */
