@@ -21,20 +21,24 @@ export default function setup(): void {
   const state = globalThis as { [BUILT]?: true }
   if (state[BUILT]) return
   state[BUILT] = true
-  const args = ['run', 'build', '--no-update-notifier', '--output-logs=errors-only']
-  // turbo needs the pnpm binary; `pnpm test` and `pnpm exec vitest` put it on PATH, a bare `vitest` may not.
-  const pnpmOnPath = (process.env.PATH ?? '').split(delimiter).some((dir) => existsSync(join(dir, 'pnpm')))
-  const [cmd, ...argv] = pnpmOnPath
-    ? [join(root, 'node_modules/.bin/turbo'), ...args]
-    : ['npx', '-y', PNPM, 'exec', 'turbo', ...args]
-  const r = spawnSync(cmd, argv, {
-    cwd: root,
-    encoding: 'utf8',
-    env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' },
-  })
+  const r = turbo(['run', 'build', '--output-logs=errors-only'])
   if (r.status !== 0)
     throw new Error(
       `vitest global setup: \`turbo run build\` failed (exit ${r.status}${r.error ? `, ${r.error.message}` : ''}), ` +
         `so the tests would run against a stale dist/. Fix the build first.\n${r.stdout}${r.stderr}`,
     )
+}
+
+/** Runs turbo at the repo root, without telemetry or update notices. */
+export function turbo(args: string[]) {
+  // turbo needs the pnpm binary; `pnpm test` and `pnpm exec vitest` put it on PATH, a bare `vitest` may not.
+  const pnpmOnPath = (process.env.PATH ?? '').split(delimiter).some((dir) => existsSync(join(dir, 'pnpm')))
+  const [cmd, ...argv] = pnpmOnPath
+    ? [join(root, 'node_modules/.bin/turbo'), ...args, '--no-update-notifier']
+    : ['npx', '-y', PNPM, 'exec', 'turbo', ...args, '--no-update-notifier']
+  return spawnSync(cmd, argv, {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' },
+  })
 }

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process'
 import { resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import rootConfig from '../vitest.config.js'
+import { turbo } from './global-setup.js'
 
 const root = resolve(import.meta.dirname, '..')
 const vitest = resolve(root, 'node_modules/vitest/vitest.mjs')
@@ -20,10 +21,16 @@ describe('vitest setup of the repo', () => {
     expect(summary).toMatch(/skipped\.fixture\.ts > cannot run here: ip netns add is not permitted here/)
   }, 70_000)
 
-  it('every project builds the packages first (global setup), so no test sees a stale dist/', () => {
-    const setup = resolve(root, 'test/global-setup.ts')
-    expect(rootConfig.test?.globalSetup).toEqual([setup])
-    // Projects inherit it (extends: true) instead of resolving a relative path from their own root.
+  it('tests run against the current source: every package build is up to date with its src/', () => {
+    // The global setup ran before this file: turbo must find nothing left to build (a MISS is a package
+    // whose src/ changed since its dist/ was built).
+    const r = turbo(['run', 'build', '--dry=json'])
+    expect(r.status, r.stderr).toBe(0)
+    const tasks = (JSON.parse(r.stdout) as { tasks: { taskId: string; cache: { status: string } }[] }).tasks
+    expect(tasks.map((t) => t.taskId)).toContain('@dripdrop/core#build')
+    expect(tasks.filter((t) => t.cache.status !== 'HIT').map((t) => t.taskId)).toEqual([])
+    // Every project gets the setup (extends: true, an absolute path: not resolved from each project's root).
+    expect(rootConfig.test?.globalSetup).toEqual([resolve(root, 'test/global-setup.ts')])
     for (const project of rootConfig.test?.projects ?? []) expect(project).toMatchObject({ extends: true })
   })
 })
