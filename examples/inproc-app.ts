@@ -6,7 +6,14 @@
  *
  * Run: pnpm start   (or: node --import tsx examples/inproc-app.ts)
  */
-import { deferred, Node } from '@dripdrop/core'
+import { Node } from '@dripdrop/core'
+
+/** A promise and the function that resolves it (Node 22 has `Promise.withResolvers()`). */
+function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve!: (value: T) => void
+  const promise = new Promise<T>((r) => (resolve = r))
+  return { promise, resolve }
+}
 
 const ADDR = {
   jobs: 'inproc://jobs',

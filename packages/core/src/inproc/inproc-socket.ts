@@ -29,7 +29,7 @@ interface Blocked {
 /**
  * One route's end of one or more `inproc://` channels. Receivers hold a bounded inbound queue drained on a
  * microtask; senders deliver straight into a receiver's queue, or park the envelope (in order) until a
- * receiver has room.
+ * receiver has room. `pub` never parks: a subscriber without room misses the message (counted).
  */
 export class InprocSocket implements RouteSocket {
   readonly endpoints: readonly string[]
@@ -37,7 +37,6 @@ export class InprocSocket implements RouteSocket {
   readonly #host: RouteHost
   readonly #role: Role
   readonly #capacity: number
-  readonly #dropWhenFull: boolean
   #channels: InprocChannel[] = []
   // Inbound: envelopes and, for responders, who sent them.
   readonly #inbox = new Queue<Envelope>()
@@ -54,7 +53,6 @@ export class InprocSocket implements RouteSocket {
     this.#host = host
     this.#role = ROLES[spec.type]
     this.#capacity = spec.highWaterMark
-    this.#dropWhenFull = spec.options.dropWhenFull === true
     this.#prefixes = [...spec.subscribe]
     this.endpoints = [...spec.bind, ...spec.connect]
   }
@@ -168,14 +166,10 @@ export class InprocSocket implements RouteSocket {
     return false
   }
 
-  // Fan-out waits until every matching subscriber has room, so no subscriber misses a message and order
-  // holds; with `dropWhenFull` a full subscriber misses it instead, and the drop is counted.
+  // Pub never waits (CONTRIBUTING.md, the same on every transport): one slow subscriber must not stall the
+  // publisher nor the other subscribers. A full subscriber misses the message, and the drop is counted.
   #deliverAll(envelope: Envelope): boolean {
     const name = envelope.name
-    if (!this.#dropWhenFull) {
-      for (const c of this.#channels)
-        for (const s of c.subscribers) if (s.#matches(name) && !s.hasRoom()) return false
-    }
     for (const c of this.#channels) {
       for (const s of c.subscribers) {
         if (!s.#matches(name)) continue
