@@ -1,5 +1,5 @@
 import type { Envelope } from '@dripdrop/codec'
-import { AddressInUseError, ClosedError, DestroyedError } from '../errors.js'
+import { AddressInUseError, ClosedError, DestroyedError, UnroutableError } from '../errors.js'
 import { Queue } from '../queue.js'
 import type { RouteHost, RouteSocket, RouteSpec } from '../transport.js'
 import { channelOf, type InprocChannel } from './channel.js'
@@ -83,8 +83,8 @@ export class InprocSocket implements RouteSocket {
   sendTo(to: unknown, envelope: Envelope): void | Promise<void> {
     if (!(to instanceof InprocSocket)) throw new TypeError('sendTo needs the `from` of a received message')
     if (!to.#open) {
-      // The peer went away; like a ZeroMQ router, drop what cannot be routed, but count it.
-      this.#host.stats.dropped++
+      // The peer went away; like a ZeroMQ router, drop what cannot be routed, count it and say so.
+      this.#unroutable()
       return
     }
     // A reply to an idle requester only settles a pending promise, whose callbacks run later anyway: hand it
@@ -100,6 +100,15 @@ export class InprocSocket implements RouteSocket {
     }
     if (this.#blocked.length === 0 && this.#deliver(envelope, to)) return
     return this.#park(envelope, to)
+  }
+
+  // The same drop, count and error as a zmq ROUTER reports for a peer that is gone (DD_ERR_UNROUTABLE).
+  #unroutable(): void {
+    this.#host.stats.dropped++
+    this.#host.emit({
+      type: 'error',
+      error: new UnroutableError(`route "${this.#spec.name}": peer is not connected, 1 dropped`),
+    })
   }
 
   subscribe(prefix: string): void {
@@ -119,7 +128,7 @@ export class InprocSocket implements RouteSocket {
   flush(): void {
     while (this.#blocked.length > 0) {
       const b = this.#blocked.peek()!
-      if (b.to !== undefined && !b.to.#open) this.#host.stats.dropped++
+      if (b.to !== undefined && !b.to.#open) this.#unroutable()
       else if (!this.#deliver(b.envelope, b.to)) return
       this.#blocked.shift()
       b.resolve()
