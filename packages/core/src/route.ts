@@ -241,7 +241,8 @@ export class Route {
     const signal = options?.signal
     if (signal?.aborted)
       return Promise.reject(new AbortError('request aborted before it was sent', signal.reason))
-    const $dl = Date.now() + timeoutMs
+    const now = Date.now()
+    const $dl = now + timeoutMs
     if (this.#socket.request) {
       const head: Head = options?.head ? { ...options.head, $dl } : { $dl }
       this.stats.messagesOut++
@@ -265,7 +266,7 @@ export class Route {
         onAbort: undefined,
       }
       this.#pending.set(id, p)
-      this.#deadlines.add(p, timeoutMs)
+      this.#deadlines.add(p, timeoutMs, now)
       if (signal) {
         p.onAbort = () => this.#settle(p, new AbortError('request aborted', signal.reason))
         signal.addEventListener('abort', p.onAbort, { once: true })
