@@ -104,6 +104,7 @@ export class Route {
   #ready: Deferred | undefined
   #opened: Promise<void> | undefined
   #closed: Promise<void> | undefined
+  #destroyed = false
   #seq = 0
   readonly #pending = new Map<number, Pending>()
   readonly #deadlines = new Deadlines<Pending>(
@@ -447,11 +448,16 @@ export class Route {
   destroy(): number {
     if (this.#state === 'closed') return 0
     this.#state = 'closed'
+    this.#destroyed = true
     const dropped = this.#socket.destroy()
     this.stats.dropped += dropped
     const err = new DestroyedError(`route "${this.name}" was destroyed`)
     for (const p of [...this.#pending.values()]) this.#settle(p, err)
     this.#deadlines.clear()
+    // A close() waiting for stuck handlers ends now too, so its promise settles.
+    const idle = this.#idle
+    this.#idle = undefined
+    idle?.resolve()
     return dropped
   }
 
@@ -580,7 +586,7 @@ export class Route {
   }
 
   #whenIdle(): Promise<void> {
-    if (this.#inflight === 0) return RESOLVED
+    if (this.#inflight === 0 || this.#destroyed) return RESOLVED
     this.#idle ??= deferred()
     return this.#idle.promise
   }

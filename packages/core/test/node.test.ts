@@ -211,6 +211,22 @@ describe('Node lifecycle', () => {
     expect(closed).toEqual([{ node: 'node', dropped: 2 }])
   })
 
+  it('destroy() ends a close() that waits for a stuck handler', async () => {
+    const n = new Node()
+    const a = addr()
+    const push = n.route('push', { type: 'push', bind: a })
+    const pull = n.route('pull', { type: 'pull', connect: a })
+    pull.on('stuck', () => new Promise(() => {}))
+    await n.start()
+    await push.send('stuck', null)
+    await tick()
+    const closing = pull.close()
+    expect(pull.state).toBe('closing')
+    n.destroy()
+    await closing
+    expect(pull.state).toBe('closed')
+  })
+
   it('destroy() rejects pending requests with DD_ERR_DESTROYED and reports what it dropped', async () => {
     const n = new Node()
     const s = addr()
