@@ -7,7 +7,8 @@
  * | --- | --- |
  * | request/reply | value replies, coded handler errors without a stack, DD_ERR_NO_HANDLER, DD_ERR_TIMEOUT, counters |
  * | deadlines | requests that timed out while no rep was there never run when it comes; `stats.expired` counts them |
- * | push/pull | every message delivered once, in order per puller, none dropped; a throwing handler is counted |
+ * | push/pull | every message delivered once, in order, none dropped; a throwing handler, an unhandled name counted |
+ * | close drains | what was sent before `close()` arrives; nothing is dropped |
  * | push backpressure | a stuck puller: sends wait instead of dropping; everything arrives after it resumes |
  * | sub prefixes | prefix filtering, several prefixes, the catch-all |
  * | pub never waits | a stuck subscriber: every publish resolves, what it misses is counted in `stats.dropped` |
@@ -132,15 +133,48 @@ describe.each(PROTOS)('same behaviour over %s', (proto) => {
       seen.push(body as number)
     })
     const handlerErrors: string[] = []
+    const unhandled: string[] = []
     consumer.events.on('handler:error', ({ name }) => void handlerErrors.push(name))
+    consumer.events.on('message:unhandled', ({ name }) => void unhandled.push(name))
     await consumer.start()
     for (let i = 0; i < 50; i++) await push.send('job', i)
-    await until(() => seen.length === 49, 10_000, '49 jobs')
-    expect({ seen, dropped: push.stats.dropped, errors: pull.stats.errors, handlerErrors }).toEqual({
-      seen: Array.from({ length: 50 }, (_, i) => i).filter((i) => i !== 3),
+    await push.send('nobody', null)
+    await push.send('job', 50)
+    await until(() => seen.length === 50, 10_000, '50 jobs')
+    expect({
+      seen,
+      dropped: push.stats.dropped,
+      errors: pull.stats.errors,
+      handlerErrors,
+      unhandled,
+      unhandledCount: pull.stats.unhandled,
+    }).toEqual({
+      seen: Array.from({ length: 51 }, (_, i) => i).filter((i) => i !== 3),
       dropped: 0,
       errors: 1,
       handlerErrors: ['job'],
+      unhandled: ['nobody'],
+      unhandledCount: 1,
+    })
+  })
+
+  it('close drains: what was sent before close() arrives, nothing is dropped', async () => {
+    const consumer = node(proto, 'consumer')
+    const seen: number[] = []
+    const pull = consumer.route('pull', { type: 'pull', bind: address(proto) })
+    pull.on('job', ({ body }) => void seen.push(body as number))
+    await consumer.start()
+    const producer = node(proto, 'producer')
+    const push = producer.route('push', { type: 'push', connect: endpoint(pull), lingerMs: 5000 })
+    await producer.start()
+    const sends = Array.from({ length: 200 }, (_, i) => push.send('job', i))
+    await producer.close()
+    await Promise.all(sends)
+    await until(() => seen.length === 200, 10_000, '200 jobs')
+    expect({ seen, dropped: push.stats.dropped, state: push.state }).toEqual({
+      seen: Array.from({ length: 200 }, (_, i) => i),
+      dropped: 0,
+      state: 'closed',
     })
   })
 
