@@ -219,7 +219,13 @@ export class Route {
     if (!this.#socket.sendTo)
       return Promise.reject(new TypeError(`route "${this.name}" (${this.type}) cannot sendTo`))
     this.stats.messagesOut++
-    return this.#socket.sendTo(to, envelope) ?? RESOLVED
+    try {
+      return this.#socket.sendTo(to, envelope) ?? RESOLVED
+    } catch (err) {
+      // e.g. a `to` that is not a peer of this transport: a rejection, like every other failure of a send.
+      this.stats.messagesOut--
+      return Promise.reject(err)
+    }
   }
 
   /**

@@ -175,6 +175,27 @@ describe('inproc router/dealer', () => {
     ])
   })
 
+  it('sendTo() a peer that is gone or not a peer at all: counted as dropped and DD_ERR_UNROUTABLE, or rejected', async () => {
+    const node = started()
+    const a = addr('gone')
+    const router = node.route('router', { type: 'router', bind: a })
+    const dealer = node.route('dealer', { type: 'dealer', connect: a })
+    let from: unknown
+    router.on('hello', (_m, ctx) => {
+      from = ctx.from
+    })
+    const codes: string[] = []
+    node.events.on('route:error', ({ error }) => void codes.push(error.code))
+    await node.start()
+    await dealer.send('hello', null)
+    await tick()
+    await dealer.close()
+    await router.sendTo(from, 'late', null)
+    expect(router.stats.dropped).toBe(1)
+    expect(codes).toEqual(['DD_ERR_UNROUTABLE'])
+    await expect(router.sendTo('nobody', 'x', null)).rejects.toThrow('sendTo needs the `from`')
+  })
+
   it('counts a reply whose request id is unknown and keeps working', async () => {
     const node = started()
     const a = addr('bogus')

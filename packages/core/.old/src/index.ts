@@ -1,0 +1,45 @@
+export type { Codec, Envelope, Head, HeadValue } from '@dripdrop/codec'
+export { createCodec, EMPTY_HEAD, envelope, JsonCodec, MsgpackCodec } from '@dripdrop/codec'
+export { Deadlines } from './deadlines.js'
+export { type Deferred, deferred } from './deferred.js'
+export {
+  AbortError,
+  AddressInUseError,
+  ClosedError,
+  DecodeError,
+  DestroyedError,
+  DripdropError,
+  EncodeError,
+  type ErrorBody,
+  fromErrorBody,
+  NoHandlerError,
+  NoTransportError,
+  RemoteError,
+  TimeoutError,
+  TransportError,
+  toErrorBody,
+} from './errors.js'
+export { type NodeEventMap, NodeEvents } from './events.js'
+export { inprocTransport } from './inproc/inproc-transport.js'
+export { Node, type NodeOptions } from './node.js'
+export { Queue } from './queue.js'
+export {
+  type Handler,
+  type MessageContext,
+  type RequestOptions,
+  Route,
+  type RouteOptions,
+  type RouteState,
+} from './route.js'
+export { RouteStats, type RouteStatsSnapshot } from './stats.js'
+export {
+  type RouteHost,
+  type RouteSocket,
+  type RouteSpec,
+  type RouteType,
+  registeredTransport,
+  registerTransport,
+  schemeOf,
+  type TransportEvent,
+  type TransportFactory,
+} from './transport.js'

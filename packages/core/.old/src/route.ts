@@ -1,0 +1,553 @@
+import type { Codec, Envelope, Head } from '@dripdrop/codec'
+import { EMPTY_HEAD } from '@dripdrop/codec'
+import { Deadlines } from './deadlines.js'
+import { HandlerTable } from './handler-table.js'
+import { type Deferred, deferred } from './deferred.js'
+import {
+  AbortError,
+  ClosedError,
+  DestroyedError,
+  type DripdropError,
+  fromErrorBody,
+  NoHandlerError,
+  TimeoutError,
+  toErrorBody,
+} from './errors.js'
+import type { NodeEventMap } from './events.js'
+import { RouteStats } from './stats.js'
+import type { RouteHost, RouteSocket, RouteSpec, RouteType, TransportEvent } from './transport.js'
+
+/** Lifecycle of a route (and of a node). */
+export type RouteState = 'idle' | 'opening' | 'open' | 'closing' | 'closed'
+
+/** What a handler gets beside the message. */
+export interface MessageContext {
+  /** The route the message came in on. */
+  readonly route: Route
+  /** The sending peer, for `route.sendTo()` (set on `rep` and `router` routes). */
+  readonly from: unknown
+}
+
+/**
+ * Handles one message. On `rep` and `router` routes, a message that carries a request id (`$id`) is answered
+ * with the handler's return value (or the error it throws). Async handlers count against the route's
+ * `concurrency`; when all slots are busy the route stops reading, which pushes back on the senders.
+ */
+export type Handler<B = any, R = unknown> = (message: Envelope<B>, context: MessageContext) => R | Promise<R>
+
+/** Options of `node.route(name, options)`. */
+export interface RouteOptions {
+  /** The route type: `pub`, `sub`, `push`, `pull`, `req`, `rep`, `dealer`, `router`, or a transport's own. */
+  type: RouteType
+  /** Address(es) to bind, e.g. `inproc://jobs`, `tcp://127.0.0.1:*`. */
+  bind?: string | readonly string[]
+  /** Address(es) to connect to. */
+  connect?: string | readonly string[]
+  /** `sub` only: name prefixes to receive. @default [''] (everything) */
+  subscribe?: string | readonly string[]
+  /** Bound of the outbound and inbound queues, in envelopes. @default 1000 */
+  highWaterMark?: number
+  /** Async handlers in flight at once before the route stops reading. @default 100 */
+  concurrency?: number
+  /** Default timeout of `request()` on this route, in ms. @default 10000 */
+  timeoutMs?: number
+  /** How long `close()` waits to flush queued envelopes, in ms. @default 1000 */
+  lingerMs?: number
+  /** Codec for frames on this route. @default the node's codec (msgpack) */
+  codec?: Codec
+  /** Include stacks in error replies sent to the requester. @default true */
+  exposeErrorStacks?: boolean
+  /** Transport-specific options. */
+  [option: string]: unknown
+}
+
+/** Options of one `request()`. */
+export interface RequestOptions {
+  /** Overrides the route's `timeoutMs`. */
+  timeoutMs?: number
+  /** Extra head fields. */
+  head?: Head
+  /** Rejects the request with `DD_ERR_ABORTED` when aborted. */
+  signal?: AbortSignal
+}
+
+/** @internal what a route needs from its node */
+export interface RouteOwner {
+  emit<K extends keyof NodeEventMap>(event: K, payload: NodeEventMap[K]): void
+  fallback(name: string): Handler | undefined
+}
+
+interface Pending {
+  id: number
+  resolve: (reply: Envelope) => void
+  reject: (err: Error) => void
+  timeoutMs: number
+  settled: boolean
+  signal: AbortSignal | undefined
+  onAbort: (() => void) | undefined
+}
+
+const RESOLVED: Promise<void> = Promise.resolve()
+const SENDS = new Set<RouteType>(['pub', 'push', 'req', 'dealer', 'router', 'rep'])
+const REPLIES = new Set<RouteType>(['rep', 'router'])
+const CORRELATES = new Set<RouteType>(['req', 'dealer'])
+
+/**
+ * A named socket of a node: sends, receives, requests. Create routes with `node.route()`.
+ *
+ * @example
+ * ```ts
+ * const jobs = node.route('jobs', { type: 'push', bind: 'inproc://jobs' })
+ * await jobs.send('resize', { url })
+ * ```
+ */
+export class Route implements RouteHost {
+  readonly name: string
+  readonly type: RouteType
+  readonly stats = new RouteStats()
+  readonly spec: RouteSpec
+  #state: RouteState = 'idle'
+  #socket!: RouteSocket
+  readonly #owner: RouteOwner
+  readonly #handlers = new HandlerTable()
+  readonly #concurrency: number
+  readonly #timeoutMs: number
+  readonly #lingerMs: number
+  readonly #exposeStacks: boolean
+  #replies: boolean
+  readonly #correlates: boolean
+  #inflight = 0
+  #slot: Deferred | undefined
+  #idle: Deferred | undefined
+  #drained: Deferred | undefined
+  #ready: Deferred | undefined
+  #opened: Promise<void> | undefined
+  #seq = 0
+  readonly #pending = new Map<number, Pending>()
+  readonly #deadlines = new Deadlines<Pending>(
+    (p) => !p.settled,
+    (p) => this.#expire(p),
+  )
+
+  /** @internal use `node.route()` */
+  constructor(spec: RouteSpec, owner: RouteOwner, concurrency: number, timeoutMs: number, lingerMs: number) {
+    this.name = spec.name
+    this.type = spec.type
+    this.spec = spec
+    this.#owner = owner
+    this.#concurrency = concurrency
+    this.#timeoutMs = timeoutMs
+    this.#lingerMs = lingerMs
+    this.#exposeStacks = spec.options.exposeErrorStacks !== false
+    this.#replies = REPLIES.has(spec.type)
+    this.#correlates = CORRELATES.has(spec.type)
+  }
+
+  /** @internal */
+  attach(socket: RouteSocket): void {
+    this.#socket = socket
+    if (socket.replies === true) this.#replies = true
+  }
+
+  /** `idle`, `opening`, `open`, `closing` or `closed`. */
+  get state(): RouteState {
+    return this.#state
+  }
+
+  /** The real endpoints once open (a bound `tcp://…:*` shows its port). */
+  get endpoints(): readonly string[] {
+    return this.#socket.endpoints
+  }
+
+  /** Requests waiting for a reply. */
+  get pendingRequests(): number {
+    return this.#pending.size
+  }
+
+  /** Async handlers running now. */
+  get inflight(): number {
+    return this.#inflight
+  }
+
+  /**
+   * Registers a handler for a message name, or `'*'` for every name without its own handler.
+   * Returns the route, so calls chain.
+   */
+  on<B = any, R = unknown>(name: string, handler: Handler<B, R>): this {
+    this.#handlers.set(name, handler as Handler)
+    return this
+  }
+
+  /** Removes the handler of a name (or the catch-all with `'*'`). */
+  off(name: string): this {
+    this.#handlers.delete(name)
+    return this
+  }
+
+  /**
+   * Sends one envelope: resolves when the transport admitted it (waits while the queue is full).
+   * Accepts an envelope or its parts.
+   *
+   * @example
+   * ```ts
+   * await route.send('tick', { n: 1 })
+   * await route.send({ name: 'tick', head: { trace: 'a1' }, body: { n: 1 } })
+   * ```
+   */
+  send<B>(name: string | Envelope<B>, body?: B, head?: Head): Promise<void> {
+    const envelope: Envelope =
+      typeof name === 'string' ? { name, head: head ?? EMPTY_HEAD, body } : (name as Envelope)
+    if (this.#state !== 'open') return this.#sendLater(envelope)
+    this.stats.messagesOut++
+    try {
+      return this.#socket.send(envelope) ?? RESOLVED
+    } catch (err) {
+      this.stats.messagesOut--
+      return Promise.reject(err)
+    }
+  }
+
+  /** Same as {@link Route.send}; reads better on `pub` routes. */
+  publish<B>(name: string | Envelope<B>, body?: B, head?: Head): Promise<void> {
+    return this.send(name, body, head)
+  }
+
+  /**
+   * Sends to one peer: a `from` that a handler's context gave (raw `router` routes).
+   */
+  sendTo<B>(to: unknown, name: string | Envelope<B>, body?: B, head?: Head): Promise<void> {
+    const envelope: Envelope =
+      typeof name === 'string' ? { name, head: head ?? EMPTY_HEAD, body } : (name as Envelope)
+    if (this.#state !== 'open') return Promise.reject(this.#notOpen())
+    if (!this.#socket.sendTo)
+      return Promise.reject(new TypeError(`route "${this.name}" (${this.type}) cannot sendTo`))
+    this.stats.messagesOut++
+    return this.#socket.sendTo(to, envelope) ?? RESOLVED
+  }
+
+  /**
+   * Sends a request and resolves with the reply envelope. Many requests may be in flight at once; each has
+   * its own timeout (`DD_ERR_TIMEOUT`). A handler error on the other side rejects with a `RemoteError`
+   * carrying the remote code.
+   *
+   * @example
+   * ```ts
+   * const reply = await users.request('user.get', { id: 7 }, { timeoutMs: 500 })
+   * ```
+   */
+  request<R = any, B = unknown>(name: string, body?: B, options?: RequestOptions): Promise<Envelope<R>> {
+    const timeoutMs = options?.timeoutMs ?? this.#timeoutMs
+    if (this.#state !== 'open') {
+      if (this.#state === 'idle' || this.#state === 'opening') {
+        return this.#whenOpen().then(() => this.request<R, B>(name, body, options))
+      }
+      return Promise.reject(this.#notOpen())
+    }
+    const signal = options?.signal
+    if (signal?.aborted)
+      return Promise.reject(new AbortError('request aborted before it was sent', signal.reason))
+    if (this.#socket.request) {
+      const head = options?.head ?? EMPTY_HEAD
+      this.stats.messagesOut++
+      return this.#socket.request({ name, head, body }, { timeoutMs, signal }) as Promise<Envelope<R>>
+    }
+    if (!this.#correlates) {
+      return Promise.reject(
+        new TypeError(`route "${this.name}" is a ${this.type} route: request() needs req or dealer`),
+      )
+    }
+    const id = ++this.#seq
+    const head: Head = options?.head ? { ...options.head, $id: id } : { $id: id }
+    return new Promise<Envelope<R>>((resolve, reject) => {
+      const p: Pending = {
+        id,
+        resolve: resolve as (e: Envelope) => void,
+        reject,
+        timeoutMs,
+        settled: false,
+        signal,
+        onAbort: undefined,
+      }
+      this.#pending.set(id, p)
+      this.#deadlines.add(p, timeoutMs)
+      if (signal) {
+        p.onAbort = () => this.#settle(p, new AbortError('request aborted', signal.reason))
+        signal.addEventListener('abort', p.onAbort, { once: true })
+      }
+      this.stats.messagesOut++
+      let admitted: void | Promise<void>
+      try {
+        admitted = this.#socket.send({ name, head, body })
+      } catch (err) {
+        this.#settle(p, err as Error)
+        return
+      }
+      if (admitted) admitted.catch((err: Error) => this.#settle(p, err))
+    })
+  }
+
+  /** `sub` routes: also receive names starting with `prefix`. */
+  subscribe(prefix: string): this {
+    if (!this.#socket.subscribe) throw new TypeError(`route "${this.name}" (${this.type}) cannot subscribe`)
+    this.#socket.subscribe(prefix)
+    return this
+  }
+
+  /** `sub` routes: stop receiving names starting with `prefix`. */
+  unsubscribe(prefix: string): this {
+    if (!this.#socket.unsubscribe)
+      throw new TypeError(`route "${this.name}" (${this.type}) cannot unsubscribe`)
+    this.#socket.unsubscribe(prefix)
+    return this
+  }
+
+  // ---- RouteHost: called by the transport ----
+
+  /** @internal */
+  receive(envelope: Envelope, from?: unknown): void | Promise<void> {
+    this.stats.messagesIn++
+    if (this.#correlates) {
+      const re = envelope.head.$re
+      if (re !== undefined) {
+        this.#onReply(re, envelope)
+        return
+      }
+    }
+    const handler = this.#handlers.get(envelope.name) ?? this.#owner.fallback(envelope.name)
+    const id = this.#replies ? envelope.head.$id : undefined
+    if (handler === undefined) {
+      this.stats.unhandled++
+      this.#owner.emit('message:unhandled', { route: this.name, name: envelope.name })
+      if (id !== undefined) {
+        this.#reply(
+          from,
+          envelope,
+          id,
+          new NoHandlerError(`no handler for "${envelope.name}" on route "${this.name}"`),
+          true,
+        )
+      }
+      return
+    }
+    let result: unknown
+    try {
+      result = handler(envelope, { route: this, from })
+    } catch (err) {
+      this.#handlerFailed(envelope, from, id, err)
+      return
+    }
+    if (
+      result !== null &&
+      typeof result === 'object' &&
+      typeof (result as Promise<unknown>).then === 'function'
+    ) {
+      this.#inflight++
+      ;(result as Promise<unknown>).then(
+        (value) => {
+          this.#release()
+          if (id !== undefined) this.#reply(from, envelope, id, value, false)
+        },
+        (err) => {
+          this.#release()
+          this.#handlerFailed(envelope, from, id, err)
+        },
+      )
+      if (this.#inflight >= this.#concurrency) return this.#waitForSlot()
+      return
+    }
+    if (id !== undefined) this.#reply(from, envelope, id, result, false)
+  }
+
+  /** @internal */
+  emit(event: TransportEvent): void {
+    const owner = this.#owner
+    switch (event.type) {
+      case 'error':
+        this.stats.errors++
+        if (event.error.code.startsWith('DD_ERR_DECODE')) this.stats.decodeErrors++
+        owner.emit('route:error', { route: this.name, error: event.error, endpoint: event.endpoint })
+        break
+      case 'connect':
+        owner.emit('route:connect', { route: this.name, endpoint: event.endpoint })
+        break
+      case 'disconnect':
+        owner.emit('route:disconnect', { route: this.name, endpoint: event.endpoint })
+        break
+      case 'listening':
+        owner.emit('route:listening', { route: this.name, endpoint: event.endpoint })
+        break
+    }
+  }
+
+  // ---- lifecycle, driven by the node ----
+
+  /** @internal */
+  async open(): Promise<void> {
+    if (this.#state !== 'idle') return this.#opened
+    this.#state = 'opening'
+    this.#opened = this.#socket.start().then(
+      () => {
+        if (this.#state === 'opening') this.#state = 'open'
+        this.#ready?.resolve()
+        this.#owner.emit('route:open', { route: this.name, endpoints: this.#socket.endpoints })
+      },
+      (err: unknown) => {
+        this.#state = 'closed'
+        this.#ready?.reject(err)
+        throw err
+      },
+    )
+    return this.#opened
+  }
+
+  /**
+   * Graceful close: takes no new sends, waits for pending requests (each within its timeout) and running
+   * handlers, then lets the transport flush for up to `lingerMs`.
+   */
+  async close(): Promise<void> {
+    if (this.#state === 'closed' || this.#state === 'closing') return
+    const wasOpen = this.#state === 'open'
+    this.#state = 'closing'
+    if (wasOpen) {
+      if (this.#pending.size > 0) {
+        this.#drained = deferred()
+        await this.#drained.promise
+      }
+      await this.#whenIdle()
+      await this.#socket.close(this.#lingerMs)
+      await this.#whenIdle()
+    } else {
+      this.#socket.destroy()
+      this.#ready?.reject(this.#notOpen())
+    }
+    this.#deadlines.clear()
+    this.#state = 'closed'
+  }
+
+  /** Forceful close: drops queued envelopes and rejects pending requests with `DD_ERR_DESTROYED`. */
+  destroy(): number {
+    if (this.#state === 'closed') return 0
+    this.#state = 'closed'
+    const dropped = this.#socket.destroy()
+    this.stats.dropped += dropped
+    const err = new DestroyedError(`route "${this.name}" was destroyed`)
+    for (const p of [...this.#pending.values()]) this.#settle(p, err)
+    this.#deadlines.clear()
+    return dropped
+  }
+
+  // ---- internals ----
+
+  #sendLater(envelope: Envelope): Promise<void> {
+    if (this.#state === 'idle' || this.#state === 'opening')
+      return this.#whenOpen().then(() => this.send(envelope))
+    return Promise.reject(this.#notOpen())
+  }
+
+  // Sends and requests made before node.start() wait here until the route opens.
+  #whenOpen(): Promise<void> {
+    if (this.#opened) return this.#opened
+    this.#ready ??= deferred()
+    return this.#ready.promise
+  }
+
+  #notOpen(): ClosedError {
+    return new ClosedError(`route "${this.name}" is ${this.#state}`)
+  }
+
+  #onReply(re: unknown, envelope: Envelope): void {
+    const p = typeof re === 'number' ? this.#pending.get(re) : undefined
+    if (p === undefined) {
+      this.stats.unmatchedReplies++
+      this.#owner.emit('reply:unmatched', { route: this.name, id: re })
+      return
+    }
+    if (envelope.head.$err === true) this.#settle(p, fromErrorBody(envelope.body))
+    else this.#settle(p, undefined, envelope)
+  }
+
+  #settle(p: Pending, err: Error | undefined, reply?: Envelope): void {
+    if (p.settled) return
+    p.settled = true
+    this.#pending.delete(p.id)
+    if (this.#drained && this.#pending.size === 0) this.#drained.resolve()
+    if (p.onAbort) p.signal!.removeEventListener('abort', p.onAbort)
+    if (err) p.reject(err)
+    else p.resolve(reply!)
+  }
+
+  #expire(p: Pending): void {
+    this.stats.timeouts++
+    this.#settle(
+      p,
+      new TimeoutError(
+        `request ${p.id} on route "${this.name}" timed out after ${p.timeoutMs} ms`,
+        p.timeoutMs,
+      ),
+    )
+  }
+
+  #reply(from: unknown, request: Envelope, id: unknown, value: unknown, isError: boolean): void {
+    const head: Head = isError ? { $re: id as number, $err: true } : { $re: id as number }
+    const body = isError ? toErrorBody(value, this.#exposeStacks) : value
+    if (!this.#socket.sendTo || this.#state === 'closed') return
+    this.stats.messagesOut++
+    try {
+      const admitted = this.#socket.sendTo(from, { name: request.name, head, body })
+      if (admitted) {
+        this.#inflight++
+        admitted.then(
+          () => this.#release(),
+          (err) => {
+            this.#release()
+            this.#transportError(err)
+          },
+        )
+      }
+    } catch (err) {
+      // The reply itself could not be encoded (e.g. a handler returned a function): tell the requester.
+      if (!isError) this.#reply(from, request, id, err, true)
+      else this.#transportError(err)
+    }
+  }
+
+  #handlerFailed(envelope: Envelope, from: unknown, id: unknown, err: unknown): void {
+    this.stats.errors++
+    this.#owner.emit('handler:error', { route: this.name, name: envelope.name, error: err })
+    if (id !== undefined) this.#reply(from, envelope, id, err, true)
+  }
+
+  #transportError(err: unknown): void {
+    this.emit({ type: 'error', error: err as DripdropError })
+  }
+
+  #release(): void {
+    this.#inflight--
+    if (this.#slot && this.#inflight < this.#concurrency) {
+      const s = this.#slot
+      this.#slot = undefined
+      s.resolve()
+    }
+    if (this.#idle && this.#inflight === 0) {
+      const s = this.#idle
+      this.#idle = undefined
+      s.resolve()
+    }
+  }
+
+  #waitForSlot(): Promise<void> {
+    this.#slot ??= deferred()
+    return this.#slot.promise
+  }
+
+  #whenIdle(): Promise<void> {
+    if (this.#inflight === 0) return RESOLVED
+    this.#idle ??= deferred()
+    return this.#idle.promise
+  }
+}
+
+/** @internal route types that send (closed after the receiving ones). */
+export function isSender(type: RouteType): boolean {
+  return SENDS.has(type) && !REPLIES.has(type)
+}
