@@ -13,7 +13,7 @@ import { Node } from '../packages/core/dist/index.js'
 import { closedLoop, compare, measure, rate, section } from './harness.js'
 
 const MS = Number(process.env.BENCH_MS ?? 1500)
-const ROUNDS = 3
+const ROUNDS = 5
 const TURN_MS = Math.max(100, Math.round(MS / ROUNDS))
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
@@ -96,7 +96,7 @@ async function moleculerEmit(): Promise<number> {
   return r
 }
 
-section('core: in-process request/reply vs Moleculer local broker.call (interleaved, median of 3 turns)')
+section('core: in-process request/reply vs Moleculer local broker.call (interleaved, median of 5 turns)')
 for (const c of [1, 100]) {
   const r = await interleaved(
     () => moleculerRequests(c),
