@@ -52,6 +52,33 @@ describe('request deadlines ($dl)', () => {
     expect(rep.stats.expired).toBe(N)
   })
 
+  it('a request that times out while queued behind busy handlers is dropped when its turn comes', async () => {
+    const a = addr()
+    const n = node('n')
+    const rep = n.route('rep', { type: 'rep', bind: a, concurrency: 1 })
+    const req = n.route('req', { type: 'req', connect: a })
+    let release!: () => void
+    const gate = new Promise<void>((r) => (release = r))
+    const ran: string[] = []
+    rep.on('work', async ({ body }) => {
+      ran.push(body as string)
+      await gate
+      return body
+    })
+    const expired = expiredEvents(n, 1)
+    await n.start()
+    const first = req.request('work', 'first', { timeoutMs: 5000 })
+    // Queued behind 'first' (concurrency 1): it times out before the rep reads it.
+    await expect(req.request('work', 'queued', { timeoutMs: 30 })).rejects.toMatchObject({
+      code: 'DD_ERR_TIMEOUT',
+    })
+    release()
+    expect((await first).body).toBe('first')
+    await expired
+    expect(ran).toEqual(['first'])
+    expect(rep.stats.expired).toBe(1)
+  })
+
   it('drops an expired request on a router too, and ignores a $dl that is not a usable deadline', async () => {
     const a = addr()
     const n = node('n')
