@@ -22,7 +22,7 @@ import { ZmqRouteSocket } from './zmq-route-socket.js'
  * ```
  */
 export function zmqTransport(options?: ZmqOptions): TransportFactory {
-  const filled = fillOptions(options as Record<string, unknown> | undefined, ZMQ_DEFAULTS, 'options')
+  const filled = fillOptions(options as Record<string, unknown> | undefined, ZMQ_DEFAULTS, 'options', true)
   return {
     name: 'zmq',
     schemes: ['tcp', 'ipc'],

@@ -31,7 +31,7 @@ async function freezableRelay(targetPort: number) {
 
 describe('ZMTP heartbeats', () => {
   it('drop a silent peer (no FIN, no RST) after the heartbeat timeout, then reconnect', async () => {
-    const hb = { heartbeatIntervalMs: 100, heartbeatTimeoutMs: 300, reconnectIntervalMs: 50 }
+    const hb = { heartbeatIntervalMs: 100, heartbeatTimeoutMs: 300, reconnectMinMs: 50 }
     const server = zmqNode('server', hb)
     const got: number[] = []
     const pull = server.route('in', { type: 'pull', bind: 'tcp://127.0.0.1:*' }).on('n', ({ body }) => {

@@ -245,7 +245,8 @@ describe('events, errors and options', () => {
 
 describe('a requester that stops reading', () => {
   it('has its replies dropped and counted (DD_ERR_UNROUTABLE), while other requesters are served', async () => {
-    const node = zmqNode('svc', { socketHighWaterMark: 4 })
+    // Replies that find the peer's pipe full wait within maxPeerQueueBytes (1 MiB here), then are dropped.
+    const node = zmqNode('svc', { socketHighWaterMark: 4, maxPeerQueueBytes: 1 << 20 })
     const codes = new Set<string>()
     node.events.on('route:error', ({ error }) => codes.add(error.code))
     const rep = node.route('svc', { type: 'rep', bind: 'tcp://127.0.0.1:*' })
