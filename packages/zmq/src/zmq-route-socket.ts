@@ -88,7 +88,8 @@ export class ZmqRouteSocket implements RouteSocket {
   }
 
   async #start(): Promise<void> {
-    if (this.#state !== 'idle') throw new ClosedError(`zmq socket of route "${this.#spec.name}" is ${this.#state}`)
+    if (this.#state !== 'idle')
+      throw new ClosedError(`zmq socket of route "${this.#spec.name}" is ${this.#state}`)
     this.#state = 'starting'
     const socket = createSocket(this.#spec.type, this.#options, this.#codec.maxMessageBytes)
     this.#socket = socket
