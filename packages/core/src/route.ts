@@ -286,6 +286,35 @@ export class Route implements RouteHost {
     })
   }
 
+  /**
+   * Resolves once the route has at least `peers` live connections (default 1), or rejects with
+   * `DD_ERR_TIMEOUT` after `timeoutMs` (default: the route's `timeoutMs`). Requests sent before every peer is
+   * connected all go to the peers already there, so wait here first when the spread matters.
+   *
+   * @example
+   * ```ts
+   * const api = node.route('api', { type: 'req', connect: [a, b] })
+   * await node.start()
+   * await api.connected({ peers: 2, timeoutMs: 5000 })
+   * ```
+   */
+  async connected(options: { peers?: number; timeoutMs?: number } = {}): Promise<void> {
+    const peers = options.peers ?? 1
+    const timeoutMs = options.timeoutMs ?? this.#timeoutMs
+    if (this.#state === 'idle' || this.#state === 'opening') await this.#whenOpen()
+    if (this.#state !== 'open') throw this.#notOpen()
+    if (!this.#socket.connected)
+      throw new TypeError(`route "${this.name}" (${this.type}): its transport does not report connections`)
+    const signal = AbortSignal.timeout(timeoutMs)
+    await this.#socket.connected(peers, signal).catch((err: unknown) => {
+      if (!signal.aborted) throw err
+      throw new TimeoutError(
+        `route "${this.name}": ${peers} peer(s) not connected after ${timeoutMs} ms`,
+        timeoutMs,
+      )
+    })
+  }
+
   /** `sub` routes: also receive names starting with `prefix`. */
   subscribe(prefix: string): this {
     if (!this.#socket.subscribe) throw new TypeError(`route "${this.name}" (${this.type}) cannot subscribe`)

@@ -15,6 +15,7 @@ import type { FilledZmqOptions } from './options.js'
 import { InboundLedger } from './inbound-ledger.js'
 import { Outbox } from './outbox.js'
 import { ParkedReplies, peerKey } from './parked-replies.js'
+import { type Lane, Spreader } from './spreader.js'
 import { asDripdropError, readLoop } from './reader.js'
 import { forwardEvents } from './socket-events.js'
 import {
@@ -67,6 +68,23 @@ export class ZmqRouteSocket implements RouteSocket {
   readonly #parked: ParkedReplies | undefined
   #retryDue = false
   #retryTimer: NodeJS.Timeout | undefined
+  // Every libzmq socket of the route: one, or one per lane when it spreads over several connect addresses.
+  readonly #sockets: ZmqSocket[] = []
+  // req/dealer/push connected to several addresses: one socket per address, the lane chosen per envelope.
+  #spreader: Spreader | undefined
+  // Batches already encoded for other lanes in the same writer pass, sent before taking more.
+  readonly #ready: { socket: ZmqSocket; parts: Uint8Array[] }[] = []
+  // Where the parts #take() returned go.
+  #target: ZmqSocket | undefined
+  // Live connections of the (non-spreading) socket: a PUSH/DEALER with several cuts a burst into one batch
+  // per peer (libzmq round robin); connected() waits on it.
+  #peers = 0
+  readonly #peerWaiters = new Set<() => void>()
+  #cutSize = 0
+  #cutLeft = 0
+  #whenUp: (() => void) | undefined
+  // A spreading req/dealer route: replies take their request out of its lane's count before the route sees them.
+  readonly #replyWatcher: RouteHost
 
   constructor(spec: RouteSpec, host: RouteHost, options: FilledZmqOptions) {
     this.#spec = spec
@@ -76,6 +94,15 @@ export class ZmqRouteSocket implements RouteSocket {
     this.#layout = LAYOUTS[spec.type]
     this.#outbox = new Outbox(spec.highWaterMark)
     this.#batchLimit = options.batchMaxMessages
+    this.#replyWatcher = {
+      stats: host.stats,
+      receive: (envelope, from) => {
+        const re = envelope.head.$re
+        if (re !== undefined) this.#spreader!.answered(re)
+        return host.receive(envelope, from)
+      },
+      emit: (event) => host.emit(event),
+    }
     if (this.#layout.socket === 'ROUTER') {
       this.#ledger = new InboundLedger(options.maxQueueBytes, options.maxPeerQueueBytes)
       this.#parked = new ParkedReplies(options.maxPeerQueueBytes)
@@ -91,11 +118,13 @@ export class ZmqRouteSocket implements RouteSocket {
     if (this.#state !== 'idle')
       throw new ClosedError(`zmq socket of route "${this.#spec.name}" is ${this.#state}`)
     this.#state = 'starting'
-    const socket = createSocket(this.#spec.type, this.#options, this.#codec.maxMessageBytes)
+    const spec = this.#spec
+    const spreads = BLOCKS_WHEN_FULL.has(this.#layout.socket) && spec.connect.length > 1
+    if (spreads) this.#spreader = new Spreader(2 * ((spec.options.timeoutMs as number | undefined) ?? 10_000))
+    const socket = this.#open(spreads ? 'bind' : undefined)
     this.#socket = socket
-    forwardEvents(socket, this.#host)
     try {
-      for (const address of this.#spec.bind) {
+      for (const address of spec.bind) {
         await socket.bind(address)
         const endpoint = socket.lastEndpoint ?? address
         this.#bound.push(endpoint)
@@ -106,33 +135,104 @@ export class ZmqRouteSocket implements RouteSocket {
         this.#host.emit({ type: 'listening', endpoint })
       }
       if (this.#state === 'starting') {
-        for (const address of this.#spec.connect) {
-          socket.connect(address)
+        for (const address of spec.connect) {
+          // Spreading: the first address shares the bind socket only when there is no bind.
+          const lane = spreads && (spec.bind.length > 0 || address !== spec.connect[0])
+          ;(lane ? this.#open(address) : socket).connect(address)
+          if (spreads && !lane) this.#spreader!.lanes[0].address = address
           this.endpoints.push(address)
         }
       }
     } catch (err) {
       this.#state = 'closed'
-      await this.#release(socket, 0)
-      throw bindError(this.#spec.name, err)
+      await this.#releaseAll(0)
+      throw bindError(spec.name, err)
     }
     if (this.#state !== 'starting') {
-      await this.#release(socket, 0)
-      throw new DestroyedError(`route "${this.#spec.name}" was destroyed while starting`)
+      await this.#releaseAll(0)
+      throw new DestroyedError(`route "${spec.name}" was destroyed while starting`)
     }
     if (this.#layout.socket === 'SUB') for (const p of this.#spec.subscribe) this.subscribe(p)
     this.#state = 'open'
     if (RECEIVES.has(this.#spec.type)) {
-      this.#readerDone = readLoop(socket as zmq.Pull, {
-        host: this.#host,
-        codec: this.#codec,
-        route: this.#spec.name,
-        routed: this.#layout.socket === 'ROUTER',
-        isOpen: () => this.#state === 'open',
-        ledger: this.#ledger,
-        refuse: (envelope, from, bytes) => this.#refuse(envelope, from, bytes),
+      const readers = this.#sockets.map((sock) =>
+        readLoop(sock as zmq.Pull, {
+          host: this.#spreader === undefined ? this.#host : this.#replyWatcher,
+          codec: this.#codec,
+          route: this.#spec.name,
+          routed: this.#layout.socket === 'ROUTER',
+          isOpen: () => this.#state === 'open',
+          ledger: this.#ledger,
+          refuse: (envelope, from, bytes) => this.#refuse(envelope, from, bytes),
+        }),
+      )
+      this.#readerDone = readers.length === 1 ? readers[0] : Promise.all(readers).then(() => {})
+    }
+  }
+
+  // Creates one libzmq socket of the route; with `lane`, a lane of a spreading route that tracks its peers.
+  #open(lane: string | undefined): ZmqSocket {
+    const socket = createSocket(this.#spec.type, this.#options, this.#codec.maxMessageBytes)
+    this.#sockets.push(socket)
+    forwardEvents(socket, this.#host)
+    if (lane !== undefined) {
+      const spreader = this.#spreader!
+      const entry: Lane = { socket, address: lane, peers: 0, inflight: 0 }
+      spreader.lanes.push(entry)
+      const up = () => {
+        entry.peers++
+        this.#whenUp?.()
+        for (const w of this.#peerWaiters) w()
+      }
+      socket.events.on('connect', up)
+      socket.events.on('accept', up)
+      socket.events.on('disconnect', () => {
+        entry.peers = Math.max(0, entry.peers - 1)
+        if (entry.peers === 0) spreader.down(entry)
+      })
+    } else {
+      const up = () => {
+        this.#peers++
+        for (const w of this.#peerWaiters) w()
+      }
+      socket.events.on('connect', up)
+      socket.events.on('accept', up)
+      socket.events.on('disconnect', () => {
+        this.#peers = Math.max(0, this.#peers - 1)
       })
     }
+    return socket
+  }
+
+  /** Live connections to peers now (accepted and connected; a spreading route sums its lanes). */
+  get peers(): number {
+    if (this.#spreader === undefined) return this.#peers
+    let n = 0
+    for (const lane of this.#spreader.lanes) n += lane.peers
+    return n
+  }
+
+  /** Resolves once at least `peers` connections are up; rejects with the signal's reason when it aborts. */
+  connected(peers: number, signal?: AbortSignal): Promise<void> {
+    if (this.peers >= peers) return Promise.resolve()
+    return new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (this.peers < peers) return
+        done()
+        resolve()
+      }
+      const abort = () => {
+        done()
+        reject(signal!.reason)
+      }
+      const done = () => {
+        this.#peerWaiters.delete(check)
+        signal?.removeEventListener('abort', abort)
+      }
+      this.#peerWaiters.add(check)
+      if (signal?.aborted) abort()
+      else signal?.addEventListener('abort', abort, { once: true })
+    })
   }
 
   // ---- sending ----
@@ -184,7 +284,7 @@ export class ZmqRouteSocket implements RouteSocket {
     outbox.push(envelope, to)
     if (this.#writing) return
     this.#writing = true
-    if (this.#sentThisTurn) {
+    if (this.#sentThisTurn || (this.#spreader !== undefined && !this.#spreader.anyUp)) {
       // A second envelope in the same event-loop turn: a burst. The writer waits for the end of the turn and
       // sends everything queued by then as one batch.
       void this.#write(undefined)
@@ -213,12 +313,12 @@ export class ZmqRouteSocket implements RouteSocket {
   // The single writer of this socket: zeromq.js allows one send in progress per socket, so everything queued
   // while a send runs goes out in the next one, as a batch.
   async #write(parts: Uint8Array[] | undefined): Promise<void> {
-    const socket = this.#socket as zmq.Push
     const outbox = this.#outbox
     let unyielded = 0
     try {
       for (;;) {
-        if (parts !== undefined) {
+        if (parts !== undefined && parts.length > 0) {
+          const socket = this.#target as zmq.Push
           const parked = this.#parked
           if (parked !== undefined && parked.size > 0 && parked.has(peerKey(parts[0]))) this.#park(parts)
           else {
@@ -227,16 +327,24 @@ export class ZmqRouteSocket implements RouteSocket {
             } catch (err) {
               if (parked !== undefined && (err as { code?: string }).code === 'EAGAIN' && !socket.closed)
                 this.#park(parts)
-              else if (!(await this.#sendWhenRoom(err, parts))) this.#sendFailed(err, parts)
+              else if (!(await this.#sendWhenRoom(err, parts, socket))) this.#sendFailed(err, parts)
               if (socket.closed) return
             }
           }
         }
         if (this.#retryDue) {
           this.#retryDue = false
-          await this.#parked!.retry(socket as unknown as zmq.Router, (p, err) => this.#sendFailed(err, p))
+          const socket = this.#socket as zmq.Router
+          await this.#parked!.retry(socket, (p, err) => this.#sendFailed(err, p))
           if (socket.closed) return
           if (this.#parked!.size > 0) this.#scheduleRetry()
+        }
+        const ready = this.#ready.shift()
+        if (ready !== undefined) {
+          // Another lane's batch from the same pass.
+          this.#target = ready.socket
+          parts = ready.parts
+          continue
         }
         if (outbox.envelopes.length === 0 && parts !== undefined) return
         if (outbox.envelopes.length < this.#batchLimit || ++unyielded >= MAX_SENDS_WITHOUT_YIELD) {
@@ -250,6 +358,16 @@ export class ZmqRouteSocket implements RouteSocket {
           await new Promise<void>(setImmediate as (cb: () => void) => void)
           outbox.refill()
           if (outbox.envelopes.length === 0 || this.#state === 'closed') return
+        }
+        if (this.#spreader !== undefined && !this.#spreader.anyUp) {
+          // No lane connected yet: wait for one rather than block on a lane that may never come up.
+          await new Promise<void>((resolve) => {
+            this.#whenUp = () => {
+              this.#whenUp = undefined
+              resolve()
+            }
+          })
+          if (this.#state === 'closed') return
         }
         parts = this.#takeSafely()
       }
@@ -285,11 +403,21 @@ export class ZmqRouteSocket implements RouteSocket {
   // PUSH and DEALER send with a zero timeout (see wire.ts); an EAGAIN means no peer yet or a full pipe, so wait
   // for room as a blocking send would. True when handled here (sent, or the retry's own failure reported);
   // false when `err` stands and the caller reports it.
-  async #sendWhenRoom(err: unknown, parts: Uint8Array[]): Promise<boolean> {
-    const socket = this.#socket as zmq.Push
+  async #sendWhenRoom(err: unknown, parts: Uint8Array[], socket: zmq.Push): Promise<boolean> {
     if ((err as { code?: string }).code !== 'EAGAIN' || !BLOCKS_WHEN_FULL.has(this.#layout.socket))
       return false
     if (socket.closed) return false
+    // A spreading route first tries the other connected lanes (libzmq's own PUSH/DEALER skips a full pipe
+    // the same way); only when every lane is full does it wait on this one.
+    if (this.#spreader !== undefined) {
+      for (const lane of this.#spreader.lanes) {
+        if (lane.socket === socket || lane.peers === 0) continue
+        try {
+          await (lane.socket as zmq.Push).send(parts)
+          return true
+        } catch {}
+      }
+    }
     socket.sendTimeout = -1
     try {
       await socket.send(parts)
@@ -318,10 +446,23 @@ export class ZmqRouteSocket implements RouteSocket {
    * share the same routing (PUB: topic, ROUTER: peer), bounded by count and bytes.
    */
   #take(): Uint8Array[] {
+    this.#target = this.#socket
+    if (this.#spreader !== undefined) return this.#takeSpread()
     const { envelopes, targets } = this.#outbox
     const first = envelopes.peek()!
     const firstTo = targets.peek()
     let n = Math.min(this.#batchLimit, envelopes.length)
+    // A bound PUSH/DEALER with several peers: libzmq round-robins whole frames, so a burst is cut into one
+    // batch per peer and the round robin stays per envelope.
+    if (n > 1 && this.#peers > 1 && BLOCKS_WHEN_FULL.has(this.#layout.socket)) {
+      // One round: `peers` frames of an equal share of what is queued at its start.
+      if (this.#cutLeft <= 0) {
+        this.#cutSize = Math.ceil(envelopes.length / this.#peers)
+        this.#cutLeft = this.#peers
+      }
+      this.#cutLeft--
+      n = Math.min(n, this.#cutSize)
+    }
     if (n > 1 && this.#layout.socket === 'PUB') n = this.#sameName(first.name, n)
     else if (n > 1 && firstTo !== undefined) n = this.#sameTarget(n)
     const stats = this.#host.stats
@@ -345,6 +486,53 @@ export class ZmqRouteSocket implements RouteSocket {
     if (firstTo !== undefined) return [...firstTo, frame]
     if (this.#layout.socket === 'PUB') return [this.#topic(first.name), frame]
     return [frame]
+  }
+
+  /**
+   * A spreading route's take: up to a batch of envelopes, each given its lane by the {@link Spreader}; one
+   * frame per lane. Returns the first lane's frame (and sets #target); the others wait in #ready.
+   */
+  #takeSpread(): Uint8Array[] {
+    const { envelopes, targets } = this.#outbox
+    const spreader = this.#spreader!
+    const n = Math.min(this.#batchLimit, envelopes.length)
+    const groups = new Map<Lane, Envelope[]>()
+    for (let i = 0; i < n; i++) {
+      const e = envelopes.shift()
+      targets.shift()
+      const lane = spreader.pick(e)
+      const group = groups.get(lane)
+      if (group === undefined) groups.set(lane, [e])
+      else group.push(e)
+    }
+    const stats = this.#host.stats
+    for (const [lane, group] of groups) {
+      let frame: Uint8Array
+      if (group.length === 1) {
+        if (n === 1)
+          frame = this.#codec.encode(group[0]) // a lone envelope's error goes to its sender
+        else {
+          try {
+            frame = this.#codec.encode(group[0])
+          } catch (err) {
+            stats.dropped++
+            this.#host.emit({ type: 'error', error: asDripdropError(err, this.#spec.name) })
+            continue
+          }
+        }
+      } else {
+        const encoded = this.#encodeBatch(group)
+        frame = encoded.frame
+        if (encoded.count > 1) stats.batchesOut++
+      }
+      stats.bytesOut += frame.byteLength
+      this.#ready.push({ socket: lane.socket, parts: [frame] })
+    }
+    this.#outbox.refill()
+    const first = this.#ready.shift()
+    if (first === undefined) return [] // every envelope failed to encode: each was reported above
+    this.#target = first.socket
+    return first.parts
   }
 
   // A PUB batch carries one topic, so it only groups consecutive envelopes of the same name.
@@ -460,8 +648,13 @@ export class ZmqRouteSocket implements RouteSocket {
     const dropped = this.#outbox.clear(new ClosedError(`route "${this.#spec.name}" closed before sending`))
     this.#host.stats.dropped += dropped + this.#dropParked()
     this.#state = 'closed'
-    await this.#release(socket, this.#options.socketLingerMs > 0 ? this.#options.socketLingerMs : left)
+    this.#whenUp?.()
+    await this.#releaseAll(this.#options.socketLingerMs > 0 ? this.#options.socketLingerMs : left)
     await this.#readerDone
+  }
+
+  async #releaseAll(lingerMs: number): Promise<void> {
+    await Promise.all(this.#sockets.map((socket) => this.#release(socket, lingerMs)))
   }
 
   // Unbinds every bound endpoint and waits for libzmq to report its listener closed (ZMQ_EVENT_CLOSED),
@@ -510,10 +703,14 @@ export class ZmqRouteSocket implements RouteSocket {
     this.#state = 'closed'
     const dropped = this.#outbox.clear(new DestroyedError(`route "${this.#spec.name}" was destroyed`))
     this.#host.stats.dropped += this.#dropParked()
+    this.#whenUp?.()
     // A socket still binding is closed by #start() once its bind returns (zeromq.js refuses a close then).
-    if (!wasStarting && this.#socket && !this.#socket.closed) {
-      this.#socket.linger = 0
-      this.#socket.close()
+    if (!wasStarting) {
+      for (const socket of this.#sockets) {
+        if (socket.closed) continue
+        socket.linger = 0
+        socket.close()
+      }
     }
     return dropped
   }
