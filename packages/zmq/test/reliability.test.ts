@@ -269,3 +269,35 @@ describe('a requester that stops reading', () => {
     expect((await req.request('echo', 'still here')).body.body).toBe('still here')
   })
 })
+
+describe('a requester that went away', () => {
+  it('is counted in stats.aborted, not stats.errors, when its reply cannot be delivered', async () => {
+    const node = zmqNode('svc')
+    const errors: string[] = []
+    node.events.on('route:error', ({ error }) => errors.push(error.code))
+    let release!: () => void
+    const released = new Promise<void>((r) => {
+      release = r
+    })
+    const rep = node.route('svc', { type: 'rep', bind: 'tcp://127.0.0.1:*' })
+    let started = false
+    rep.on('slow', async () => {
+      started = true
+      await released
+      return 'too late'
+    })
+    const gone = new Promise<void>((r) => node.events.on('route:disconnect', () => r()))
+    await node.start()
+    const peer = new zmq.Dealer({ linger: 0 })
+    peer.connect(rep.endpoints[0])
+    const { encode } = await import('@msgpack/msgpack')
+    await peer.send(encode([1, 'slow', { $id: 1 }, null]))
+    await until(() => started, 5000, 'the handler to start')
+    peer.close()
+    await gone
+    release()
+    await until(() => rep.stats.aborted === 1, 5000, 'the reply to the gone peer to be counted')
+    expect(rep.stats.errors).toBe(0)
+    expect(errors).toEqual([])
+  })
+})
