@@ -7,8 +7,11 @@
  * 2. request/reply at concurrency 1, 10, 100: dripdrop req/rep vs a raw zeromq.js DEALER/ROUTER echo vs
  *    Moleculer's `broker.call` over its TCP transporter. calls/s and p50 latency.
  * 3. pub/sub fan-out to 4 subscriber processes: envelopes delivered per second, summed over subscribers.
+ * 4. spreading over two uneven workers (1 ms and 10 ms per request, one at a time each), concurrency 8:
+ *    dripdrop `req` connected to both (fewest requests in flight) vs a raw zeromq.js DEALER connected to both
+ *    (libzmq's blind round robin). p99 latency and calls/s.
  *
- * Run: node --import tsx bench/zmq.bench.ts [push|reqrep|pubsub]   (or `pnpm bench zmq`).
+ * Run: node --import tsx bench/zmq.bench.ts [push|reqrep|pubsub|spread]   (or `pnpm bench zmq`).
  */
 import { type ChildProcess, fork } from 'node:child_process'
 import { createServer } from 'node:net'
@@ -114,9 +117,9 @@ async function pushPull(): Promise<void> {
 }
 
 /** A raw DEALER client: one send in progress at a time (zeromq.js's rule), requests correlated by a 4-byte id. */
-function rawDealer(endpoint: string): { call: () => Promise<unknown>; close: () => void } {
+function rawDealer(...endpoints: string[]): { call: () => Promise<unknown>; close: () => void } {
   const dealer = new zmq.Dealer()
-  dealer.connect(endpoint)
+  for (const endpoint of endpoints) dealer.connect(endpoint)
   const pending = new Map<number, (v: unknown) => void>()
   const queue: Buffer[][] = []
   let sending = false
@@ -298,11 +301,52 @@ async function pubSub(): Promise<void> {
   console.log(`  (dripdrop PUB counted ${dropped} envelopes dropped at subscriber high-water marks)`)
 }
 
+async function spread(): Promise<void> {
+  section('spreading over 2 uneven workers (1 ms and 10 ms per request, one at a time), concurrency 8')
+  const [fastMs, slowMs, c] = [1, 10, 8]
+  const ddFast = await child('dd-rep-slow', String(fastMs))
+  const ddSlow = await child('dd-rep-slow', String(slowMs))
+  const node = new Node({ transports: [zmqTransport()] })
+  const req = node.route('svc', {
+    type: 'req',
+    connect: [ddSlow.ready.endpoint!, ddFast.ready.endpoint!],
+    timeoutMs: 30_000,
+  })
+  await node.start()
+  await req.connected({ peers: 2, timeoutMs: 10_000 })
+  const rawFast = await child('raw-router-slow', String(fastMs))
+  const rawSlow = await child('raw-router-slow', String(slowMs))
+  const raw = rawDealer(rawSlow.ready.endpoint!, rawFast.ready.endpoint!)
+  await sleep(200) // both raw connections up (a raw DEALER has no way to say)
+  const body = { s: TEXT }
+  const dd = await closedLoop(() => req.request('echo', body), c, MS, 300)
+  const rw = await closedLoop(raw.call, c, MS, 300)
+  await node.close()
+  raw.close()
+  await Promise.all([ddFast, ddSlow, rawFast, rawSlow].map(stop))
+  compare({
+    bench: 'zmq.spread.uneven.c8.p99',
+    unit: 'us',
+    better: 'lower',
+    dripdrop: dd.p99,
+    peer: 'zeromq.js-rr',
+    peerValue: rw.p99,
+  })
+  compare({
+    bench: 'zmq.spread.uneven.c8',
+    unit: 'calls/s',
+    dripdrop: dd.rate,
+    peer: 'zeromq.js-rr',
+    peerValue: rw.rate,
+  })
+}
+
 try {
   const only = process.argv[2]
   if (!only || only === 'push') await pushPull()
   if (!only || only === 'reqrep') await requestReply()
   if (!only || only === 'pubsub') await pubSub()
+  if (!only || only === 'spread') await spread()
 } finally {
   for (const c of children) c.kill('SIGKILL')
 }

@@ -10,18 +10,30 @@ export interface Lane {
   peers: number
   /** Requests sent on this lane and not answered yet (`$id` sent, `$re` not back). */
   inflight: number
+  /**
+   * Estimated time one request takes there, in ms: a moving average of each reply's latency divided by the
+   * requests that were in flight on the lane when it was sent (0 until the first reply).
+   */
+  serviceMs: number
 }
 
 interface Sent {
   lane: Lane
   at: number
+  depth: number
 }
+
+// One request in this many goes to an idle lane whatever its estimate, so a lane that was slow once (a GC
+// pause, a cold cache) is measured again instead of being starved for ever.
+const PROBE_EVERY = 256
 
 /**
  * Chooses, per envelope, which lane of a `req`, `dealer` or `push` route connected to several addresses
- * carries it. A request (`$id`) goes to the connected lane with the fewest requests in flight, as the
- * worker pool does with credit, so a slow peer gets less work; anything else goes round robin over the
- * connected lanes. Envelopes chosen for the same lane in one writer pass leave in one batch frame.
+ * carries it. A request (`$id`) goes to the connected lane where it should be answered first: the fewest
+ * requests in flight, weighted by the lane's measured time per request (`(inflight + 1) × serviceMs`), so a
+ * peer 10x slower gets work only when the fast one has 10x more queued; before any reply, the fewest in
+ * flight. Anything else goes round robin over the connected lanes. Envelopes chosen for the same lane in one
+ * writer pass leave in one batch frame.
  */
 export class Spreader {
   readonly lanes: Lane[] = []
@@ -29,6 +41,7 @@ export class Spreader {
   readonly #forgetAfterMs: number
   #next = 0
   #lastSweep = 0
+  #picks = 0
 
   /** @param forgetAfterMs a request with no reply after this long is no longer counted in flight */
   constructor(forgetAfterMs: number) {
@@ -49,14 +62,20 @@ export class Spreader {
     this.#next = (start + 1) % n
     const id = envelope.head.$id
     let best: Lane | undefined
+    let bestCost = 0
+    const probe = id !== undefined && ++this.#picks % PROBE_EVERY === 0
     for (let i = 0; i < n; i++) {
       const lane = lanes[(start + i) % n]
       if (lane.peers === 0) continue
-      if (id === undefined) {
+      if (id === undefined || (probe && lane.inflight === 0)) {
         best = lane
         break
       }
-      if (best === undefined || lane.inflight < best.inflight) best = lane
+      const cost = (lane.inflight + 1) * lane.serviceMs
+      if (best === undefined || cost < bestCost || (cost === bestCost && lane.inflight < best.inflight)) {
+        best = lane
+        bestCost = cost
+      }
     }
     best ??= lanes[start]
     if (id !== undefined) {
@@ -64,8 +83,8 @@ export class Spreader {
       if (now - this.#lastSweep > 1000) this.#sweep(now)
       const old = this.#sent.get(id)
       if (old !== undefined) old.lane.inflight--
-      this.#sent.set(id, { lane: best, at: now })
       best.inflight++
+      this.#sent.set(id, { lane: best, at: now, depth: best.inflight })
     }
     return best
   }
@@ -75,7 +94,10 @@ export class Spreader {
     const sent = this.#sent.get(re)
     if (sent === undefined) return
     this.#sent.delete(re)
-    sent.lane.inflight--
+    const lane = sent.lane
+    lane.inflight--
+    const sample = (performance.now() - sent.at) / sent.depth
+    lane.serviceMs = lane.serviceMs === 0 ? sample : lane.serviceMs * 0.8 + sample * 0.2
   }
 
   /** A lane lost its connection: what was in flight on it will not be answered from there. */

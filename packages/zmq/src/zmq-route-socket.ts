@@ -177,7 +177,7 @@ export class ZmqRouteSocket implements RouteSocket {
     forwardEvents(socket, this.#host)
     if (lane !== undefined) {
       const spreader = this.#spreader!
-      const entry: Lane = { socket, address: lane, peers: 0, inflight: 0 }
+      const entry: Lane = { socket, address: lane, peers: 0, inflight: 0, serviceMs: 0 }
       spreader.lanes.push(entry)
       const up = () => {
         entry.peers++
