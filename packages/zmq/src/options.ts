@@ -46,7 +46,7 @@ export interface ZmqOptions {
    * Bytes of work one route may hold (`maxQueueBytes`, CONTRIBUTING.md): inbound, requests handed to handlers
    * and not answered yet (a `rep`/`router` route stops reading past it, which pushes back on every sender);
    * outbound, the estimated size of envelopes queued for sending (`send()` waits past it, like
-   * `highWaterMark`).
+   * `highWaterMark`; the estimate counts bytes and strings in the body, one level deep).
    * @default 67108864 (64 MiB)
    */
   maxQueueBytes?: number

@@ -92,7 +92,7 @@ export class ZmqRouteSocket implements RouteSocket {
     this.#options = options
     this.#codec = spec.codec
     this.#layout = LAYOUTS[spec.type]
-    this.#outbox = new Outbox(spec.highWaterMark)
+    this.#outbox = new Outbox(spec.highWaterMark, options.maxQueueBytes)
     this.#batchLimit = options.batchMaxMessages
     this.#replyWatcher = {
       stats: host.stats,
@@ -470,12 +470,10 @@ export class ZmqRouteSocket implements RouteSocket {
     let count = n
     if (n === 1) {
       frame = this.#codec.encode(first)
-      envelopes.shift()
-      targets.shift()
+      this.#outbox.take()
     } else {
       const batch = new Array<Envelope>(n)
-      for (let i = 0; i < n; i++) batch[i] = envelopes.shift()
-      for (let i = 0; i < n; i++) targets.shift()
+      for (let i = 0; i < n; i++) batch[i] = this.#outbox.take()
       const encoded = this.#encodeBatch(batch)
       frame = encoded.frame
       count = encoded.count
@@ -493,13 +491,12 @@ export class ZmqRouteSocket implements RouteSocket {
    * frame per lane. Returns the first lane's frame (and sets #target); the others wait in #ready.
    */
   #takeSpread(): Uint8Array[] {
-    const { envelopes, targets } = this.#outbox
+    const { envelopes } = this.#outbox
     const spreader = this.#spreader!
     const n = Math.min(this.#batchLimit, envelopes.length)
     const groups = new Map<Lane, Envelope[]>()
     for (let i = 0; i < n; i++) {
-      const e = envelopes.shift()
-      targets.shift()
+      const e = this.#outbox.take()
       const lane = spreader.pick(e)
       const group = groups.get(lane)
       if (group === undefined) groups.set(lane, [e])
