@@ -7,13 +7,17 @@
  * 2. request/reply at concurrency 1, 10, 100: dripdrop req/rep vs a raw zeromq.js DEALER/ROUTER echo vs
  *    Moleculer's `broker.call` over its TCP transporter. calls/s and p50 latency.
  * 3. pub/sub fan-out to 4 subscriber processes: envelopes delivered per second, summed over subscribers.
+ * 5. libzmq's own floor at concurrency 1: a C DEALER/ROUTER ping-pong (bench/zmq/floor.c, built with `cc` against
+ *    libzmq3-dev when both are there) against dripdrop's c1 p50, interleaved, medians of 3.
  * 4. spreading over two uneven workers (1 ms and 10 ms per request, one at a time each), concurrency 8:
  *    dripdrop `req` connected to both (fewest requests in flight) vs a raw zeromq.js DEALER connected to both
  *    (libzmq's blind round robin). p99 latency and calls/s.
  *
- * Run: node --import tsx bench/zmq.bench.ts [push|reqrep|pubsub|spread]   (or `pnpm bench zmq`).
+ * Run: node --import tsx bench/zmq.bench.ts [push|reqrep|pubsub|spread|floor]   (or `pnpm bench zmq`).
  */
-import { type ChildProcess, fork } from 'node:child_process'
+import { type ChildProcess, execFileSync, fork, spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { createServer } from 'node:net'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -341,12 +345,82 @@ async function spread(): Promise<void> {
   })
 }
 
+/** Builds bench/zmq/floor.c; undefined (and says why) when there is no C compiler or no libzmq headers. */
+function buildFloor(): string | undefined {
+  const source = join(dirname(fileURLToPath(import.meta.url)), 'zmq/floor.c')
+  const binary = join(tmpdir(), `dd-zmq-floor-${process.pid}`)
+  if (!existsSync('/usr/include/zmq.h')) {
+    console.log('  (libzmq floor skipped: no /usr/include/zmq.h; apt-get install libzmq3-dev)')
+    return undefined
+  }
+  try {
+    execFileSync('cc', ['-O2', source, '-lzmq', '-o', binary], { stdio: 'pipe' })
+    return binary
+  } catch (err) {
+    console.log(`  (libzmq floor skipped: cc failed: ${(err as Error).message.split('\n')[0]})`)
+    return undefined
+  }
+}
+
+async function floor(): Promise<void> {
+  section(
+    'request/reply c1 p50 against libzmq itself (C DEALER/ROUTER ping-pong, 2 processes; 3 rounds, medians)',
+  )
+  const binary = buildFloor()
+  if (binary === undefined) return
+  const server = spawn(binary, ['server'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  children.add(server)
+  const endpoint = await new Promise<string>((resolve) =>
+    server.stdout!.once('data', (d) => resolve(String(d).trim())),
+  )
+  const cClient = () =>
+    new Promise<number>((resolve, reject) => {
+      // 122 bytes: the size of the dripdrop request frame below.
+      const c = spawn(binary, ['client', endpoint, String(MS / 2), '122'], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      })
+      let out = ''
+      c.stdout!.on('data', (d) => {
+        out += d
+      })
+      c.once('exit', (code) =>
+        code === 0 ? resolve(Number(/p50_us ([\d.]+)/.exec(out)![1])) : reject(new Error(out)),
+      )
+    })
+  const ddRep = await child('dd-rep')
+  const node = new Node({ transports: [zmqTransport()] })
+  const req = node.route('svc', { type: 'req', connect: ddRep.ready.endpoint!, timeoutMs: 30_000 })
+  await node.start()
+  const body = { s: TEXT }
+  const dd: number[] = []
+  const c: number[] = []
+  for (let round = 0; round < 3; round++) {
+    dd.push((await closedLoop(() => req.request('echo', body), 1, MS / 2, 200)).p50)
+    c.push(await cClient())
+  }
+  await node.close()
+  await stop(ddRep)
+  server.kill('SIGKILL')
+  children.delete(server)
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[1]
+  compare({
+    bench: 'zmq.reqrep.c1.p50',
+    unit: 'us',
+    better: 'lower',
+    dripdrop: median(dd),
+    peer: 'libzmq-c',
+    peerValue: median(c),
+    target: Math.round(100 / 1.15) / 100,
+  })
+}
+
 try {
   const only = process.argv[2]
   if (!only || only === 'push') await pushPull()
   if (!only || only === 'reqrep') await requestReply()
   if (!only || only === 'pubsub') await pubSub()
   if (!only || only === 'spread') await spread()
+  if (!only || only === 'floor') await floor()
 } finally {
   for (const c of children) c.kill('SIGKILL')
 }
