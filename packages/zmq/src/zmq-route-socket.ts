@@ -2,19 +2,13 @@ import type { Codec, Envelope } from '@dripdrop/codec'
 import { toErrorBody } from '@dripdrop/core'
 import type * as zmq from 'zeromq'
 import type { RouteHost, RouteSocket, RouteSpec } from '@dripdrop/core'
-import {
-  AddressInUseError,
-  ClosedError,
-  DestroyedError,
-  type DripdropError,
-  PeerQueueFullError,
-  TransportError,
-  UnroutableError,
-} from './errors.js'
+import { ClosedError, DestroyedError, PeerQueueFullError, TransportError, UnroutableError } from './errors.js'
 import type { FilledZmqOptions } from './options.js'
 import { InboundLedger } from './inbound-ledger.js'
 import { Outbox } from './outbox.js'
 import { ParkedReplies, peerKey } from './parked-replies.js'
+import { bindError, countEnvelopes, isRouting, sameRouting } from './routing.js'
+import { releaseSocket } from './socket-release.js'
 import { type Lane, Spreader } from './spreader.js'
 import { asDripdropError, readLoop } from './reader.js'
 import { forwardEvents } from './socket-events.js'
@@ -654,34 +648,9 @@ export class ZmqRouteSocket implements RouteSocket {
     await Promise.all(this.#sockets.map((socket) => this.#release(socket, lingerMs)))
   }
 
-  // Unbinds every bound endpoint and waits for libzmq to report its listener closed (ZMQ_EVENT_CLOSED),
-  // then closes the socket: a plain close() frees the port later, on libzmq's I/O thread, and a bind of
-  // the same port right after it fails with EADDRINUSE (measured: 34 times in 50).
-  async #release(socket: ZmqSocket, lingerMs: number): Promise<void> {
-    if (socket.closed) return
-    socket.linger = lingerMs
-    const bound = this.#bound.splice(0)
-    if (bound.length > 0) {
-      const left = new Set(bound)
-      let timer: NodeJS.Timeout | undefined
-      const listenersClosed = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, Math.max(1000, lingerMs))
-        socket.events.on('close', (e) => {
-          left.delete(e.address)
-          if (left.size === 0) resolve()
-        })
-      })
-      for (const endpoint of bound) {
-        try {
-          await socket.unbind(endpoint)
-        } catch {
-          left.delete(endpoint) // nothing bound there any more
-        }
-      }
-      if (left.size > 0) await listenersClosed
-      clearTimeout(timer)
-    }
-    if (!socket.closed) socket.close()
+  // Frees the bound ports first (see releaseSocket): `close()` resolves when they can be bound again.
+  #release(socket: ZmqSocket, lingerMs: number): Promise<void> {
+    return releaseSocket(socket, this.#bound.splice(0), lingerMs)
   }
 
   // Forgets the byte budget and the replies waiting for a pipe; returns the envelopes in those replies.
@@ -724,31 +693,4 @@ export class ZmqRouteSocket implements RouteSocket {
       this.#writerIdle = done
     })
   }
-}
-
-function isRouting(to: unknown): to is Routing {
-  return Array.isArray(to) && to.length > 0 && to.every((p) => p instanceof Uint8Array)
-}
-
-function sameRouting(a: Routing, b: Routing | undefined): boolean {
-  if (a === b) return true
-  if (b === undefined || a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++)
-    if (!Buffer.from(a[i].buffer, a[i].byteOffset, a[i].byteLength).equals(b[i])) return false
-  return true
-}
-
-// msgpack: a batch frame starts with an array header whose first element is 2; count its elements.
-function countEnvelopes(frame: Uint8Array): number {
-  const b0 = frame[0]
-  if (b0 >= 0x92 && b0 <= 0x9f && frame[1] === 2) return (b0 & 0x0f) - 1
-  if (b0 === 0xdc && frame[3] === 2) return ((frame[1] << 8) | frame[2]) - 1
-  return 1
-}
-
-function bindError(route: string, err: unknown): DripdropError {
-  const e = err as { code?: string; address?: string; message?: string }
-  if (e.code === 'EADDRINUSE')
-    return new AddressInUseError(`route "${route}": ${e.address ?? 'address'} is already in use`, err)
-  return new TransportError(`route "${route}": bind/connect failed: ${e.message ?? String(err)}`, err)
 }
