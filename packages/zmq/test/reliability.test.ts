@@ -304,3 +304,36 @@ describe('a requester that went away', () => {
     expect(errors).toEqual([])
   })
 })
+
+describe('byte budget of a rep route', () => {
+  it('refuses a request past maxPeerQueueBytes with DD_ERR_PEER_QUEUE_FULL, while another peer is served', async () => {
+    const node = zmqNode('svc', { maxPeerQueueBytes: 1000 })
+    const g = gate()
+    const rep = node.route('svc', { type: 'rep', bind: 'tcp://127.0.0.1:*' })
+    let running = 0
+    rep.on('hold', async () => {
+      running++
+      await g.opened
+      return 'done'
+    })
+    rep.on('ping', () => 'pong')
+    await node.start()
+    const greedy = zmqNode('greedy')
+    const a = greedy.route('svc', { type: 'req', connect: rep.endpoints[0], timeoutMs: 5000 })
+    await greedy.start()
+    const body = 'x'.repeat(600)
+    const first = a.request('hold', body)
+    await until(() => running === 1, 5000, 'the first request to be in its handler')
+    // 600 + 600 bytes > 1000: refused at once, not queued behind the first.
+    await expect(a.request('hold', body)).rejects.toMatchObject({ code: 'DD_ERR_PEER_QUEUE_FULL' })
+    expect(rep.stats.dropped).toBe(1)
+    const other = zmqNode('other')
+    const b = other.route('svc', { type: 'req', connect: rep.endpoints[0], timeoutMs: 5000 })
+    await other.start()
+    expect((await b.request('ping', null)).body).toBe('pong')
+    g.open()
+    expect((await first).body).toBe('done')
+    // The budget is released with the reply: the same peer is served again.
+    expect((await a.request('ping', body)).body).toBe('pong')
+  })
+})

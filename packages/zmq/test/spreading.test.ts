@@ -86,6 +86,27 @@ describe('spreading over several peers', () => {
     expect(got.b).toBeGreaterThanOrEqual(80)
   })
 
+  it('dealer connected to two routers spreads plain sends per envelope too', async () => {
+    const got = { a: 0, b: 0 }
+    const endpoints: string[] = []
+    for (const name of ['a', 'b'] as const) {
+      const node = zmqNode(`router-${name}`)
+      const router = node.route('hub', { type: 'router', bind: 'tcp://127.0.0.1:*' }).on('m', () => {
+        got[name]++
+      })
+      await node.start()
+      endpoints.push(router.endpoints[0])
+    }
+    const client = zmqNode('dealer')
+    const dealer = client.route('hub', { type: 'dealer', connect: endpoints })
+    await client.start()
+    await dealer.connected({ peers: 2, timeoutMs: 5000 })
+    await Promise.all(Array.from({ length: 200 }, (_, i) => dealer.send('m', i)))
+    await until(() => got.a + got.b === 200, 5000, 'every message')
+    expect(got.a).toBeGreaterThanOrEqual(80)
+    expect(got.b).toBeGreaterThanOrEqual(80)
+  })
+
   it('connected() rejects with DD_ERR_TIMEOUT when the peers do not come', async () => {
     const client = zmqNode('client')
     const req = client.route('work', { type: 'req', connect: ['tcp://127.0.0.1:1', 'tcp://127.0.0.1:2'] })
