@@ -301,18 +301,23 @@ export class Route implements RouteHost {
   async connected(options: { peers?: number; timeoutMs?: number } = {}): Promise<void> {
     const peers = options.peers ?? 1
     const timeoutMs = options.timeoutMs ?? this.#timeoutMs
-    if (this.#state === 'idle' || this.#state === 'opening') await this.#whenOpen()
+    const signal = AbortSignal.timeout(timeoutMs)
+    const timedOut = new Promise<never>((_, reject) =>
+      signal.addEventListener('abort', () =>
+        reject(
+          new TimeoutError(
+            `route "${this.name}": ${peers} peer(s) not connected after ${timeoutMs} ms`,
+            timeoutMs,
+          ),
+        ),
+      ),
+    )
+    timedOut.catch(() => {})
+    if (this.#state === 'idle' || this.#state === 'opening') await Promise.race([this.#whenOpen(), timedOut])
     if (this.#state !== 'open') throw this.#notOpen()
     if (!this.#socket.connected)
       throw new TypeError(`route "${this.name}" (${this.type}): its transport does not report connections`)
-    const signal = AbortSignal.timeout(timeoutMs)
-    await this.#socket.connected(peers, signal).catch((err: unknown) => {
-      if (!signal.aborted) throw err
-      throw new TimeoutError(
-        `route "${this.name}": ${peers} peer(s) not connected after ${timeoutMs} ms`,
-        timeoutMs,
-      )
-    })
+    await Promise.race([this.#socket.connected(peers, signal), timedOut])
   }
 
   /** `sub` routes: also receive names starting with `prefix`. */
