@@ -115,4 +115,16 @@ describe('spreading over several peers', () => {
       code: 'DD_ERR_TIMEOUT',
     })
   })
+
+  it('connected() before the node starts waits for the start, within the same timeout', async () => {
+    const server = zmqNode('server')
+    const rep = server.route('work', { type: 'rep', bind: 'tcp://127.0.0.1:*' })
+    await server.start()
+    const client = zmqNode('client')
+    const req = client.route('work', { type: 'req', connect: rep.endpoints[0] })
+    await expect(req.connected({ timeoutMs: 100 })).rejects.toMatchObject({ code: 'DD_ERR_TIMEOUT' })
+    const waiting = req.connected({ timeoutMs: 5000 })
+    await client.start()
+    await expect(waiting).resolves.toBeUndefined()
+  })
 })
