@@ -3,14 +3,24 @@
  * always across two processes on 127.0.0.1 (the far side is bench/zmq/child.ts):
  *
  * 1. one-way push -> pull, 100-byte bodies, `await send` per message: dripdrop (envelope included) vs raw
- *    zeromq.js frames. Rate measured at the receiver (first -> last message).
- * 2. request/reply at concurrency 1, 10, 100: dripdrop req/rep vs a raw zeromq.js DEALER/ROUTER echo vs
- *    Moleculer's `broker.call` over its TCP transporter. calls/s and p50 latency.
+ *    zeromq.js frames (`sendTimeout: 0`), and vs a raw PUSH that packs each turn's messages into frames
+ *    itself. Rate measured at the receiver (first -> last message).
+ * 2. request/reply at concurrency 1, 10, 100: dripdrop req/rep vs a raw zeromq.js DEALER/ROUTER echo (as a
+ *    competent user writes it: `sendTimeout: 0`, a blocking send only on EAGAIN), the same raw DEALER packing
+ *    what queues during a send into one frame itself, and Moleculer's `broker.call` over its TCP transporter.
+ *    calls/s and p50 latency.
  * 3. pub/sub fan-out to 4 subscriber processes: envelopes delivered per second, summed over subscribers.
+ * 5. libzmq's own floor at concurrency 1: a C DEALER/ROUTER ping-pong (bench/zmq/floor.c, built with `cc` against
+ *    libzmq3-dev when both are there) against dripdrop's c1 p50, interleaved, medians of 3.
+ * 4. spreading over two uneven workers (1 ms and 10 ms per request, one at a time each), concurrency 8:
+ *    dripdrop `req` connected to both (fewest requests in flight) vs a raw zeromq.js DEALER connected to both
+ *    (libzmq's blind round robin). p99 latency and calls/s.
  *
- * Run: node --import tsx bench/zmq.bench.ts [push|reqrep|pubsub]   (or `pnpm bench zmq`).
+ * Run: node --import tsx bench/zmq.bench.ts [push|reqrep|pubsub|spread|floor]   (or `pnpm bench zmq`).
  */
-import { type ChildProcess, fork } from 'node:child_process'
+import { type ChildProcess, execFileSync, fork, spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { createServer } from 'node:net'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -71,6 +81,67 @@ async function stop(c: Child): Promise<void> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
+/**
+ * A send as a competent zeromq.js user writes it: `sendTimeout: 0` on the socket (no ZMQ_EVENTS check before
+ * each send, as dripdrop does), and only on EAGAIN (full pipe) a blocking send.
+ */
+async function sendOrWait(
+  socket: zmq.Push | zmq.Dealer,
+  message: zmq.MessageLike | zmq.MessageLike[],
+): Promise<void> {
+  try {
+    await socket.send(message)
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'EAGAIN') throw err
+    socket.sendTimeout = -1
+    try {
+      await socket.send(message)
+    } finally {
+      socket.sendTimeout = 0
+    }
+  }
+}
+
+/** Packs messages into one frame: each as [u32 LE length][bytes]. */
+function pack(messages: Uint8Array[]): Buffer {
+  let size = 0
+  for (const m of messages) size += 4 + m.byteLength
+  const frame = Buffer.allocUnsafe(size)
+  let at = 0
+  for (const m of messages) {
+    frame.writeUInt32LE(m.byteLength, at)
+    frame.set(m, at + 4)
+    at += 4 + m.byteLength
+  }
+  return frame
+}
+
+/**
+ * A raw PUSH that packs what is sent in one event-loop turn into one frame itself (what a user who wants
+ * batching without dripdrop writes): sends resolve at once until 4096 wait, then with the next flush.
+ */
+function packedPush(endpoint: string): { send: (m: Uint8Array) => Promise<void>; close: () => void } {
+  const push = new zmq.Push({ sendTimeout: 0 })
+  push.connect(endpoint)
+  const queued: Uint8Array[] = []
+  let flushing: Promise<void> | undefined
+  const flush = async () => {
+    while (queued.length > 0) {
+      const batch = queued.splice(0, 256)
+      await sendOrWait(push, pack(batch))
+    }
+    flushing = undefined
+  }
+  return {
+    send(m) {
+      queued.push(m)
+      flushing ??= new Promise<void>((r) => setImmediate(r)).then(flush)
+      return queued.length >= 4096 ? flushing : Promise.resolve()
+    },
+    close: () => push.close(),
+  }
+}
+
 /** Sends for MS (bounded by MAX_MESSAGES), waits until the receiver has everything, returns its msg/s. */
 async function oneWay(pull: Child, sendOne: () => Promise<unknown>): Promise<number> {
   let sent = 0
@@ -90,11 +161,17 @@ async function oneWay(pull: Child, sendOne: () => Promise<unknown>): Promise<num
 async function pushPull(): Promise<void> {
   section('push -> pull across 2 processes, 100-byte body, await send per message')
   const rawPull = await child('raw-pull')
-  const push = new zmq.Push()
+  const push = new zmq.Push({ sendTimeout: 0 })
   push.connect(rawPull.ready.endpoint!)
-  const raw = await oneWay(rawPull, () => push.send(BODY))
+  const raw = await oneWay(rawPull, () => sendOrWait(push, BODY))
   push.close()
   await stop(rawPull)
+
+  const packedPull = await child('raw-pull-packed')
+  const packed = packedPush(packedPull.ready.endpoint!)
+  const rawPacked = await oneWay(packedPull, () => packed.send(BODY))
+  packed.close()
+  await stop(packedPull)
 
   const ddPull = await child('dd-pull')
   const node = new Node({ transports: [zmqTransport()] })
@@ -111,27 +188,60 @@ async function pushPull(): Promise<void> {
     peerValue: raw,
     target: 2,
   })
+  compare({
+    bench: 'zmq.push-pull.100B',
+    unit: 'msg/s',
+    dripdrop: dd,
+    peer: 'zeromq.js-packed',
+    peerValue: rawPacked,
+  })
 }
 
-/** A raw DEALER client: one send in progress at a time (zeromq.js's rule), requests correlated by a 4-byte id. */
-function rawDealer(endpoint: string): { call: () => Promise<unknown>; close: () => void } {
-  const dealer = new zmq.Dealer()
-  dealer.connect(endpoint)
+/**
+ * A raw DEALER client: one send in progress at a time (zeromq.js's rule), `sendTimeout: 0`, requests
+ * correlated by a 4-byte id. `packed`: what queued during a send leaves as one frame of
+ * [u32 id][u32 length][payload] entries (the echo server returns the frame as is).
+ */
+function rawDealer(
+  endpoints: string | string[],
+  packed = false,
+): { call: () => Promise<unknown>; close: () => void } {
+  const dealer = new zmq.Dealer({ sendTimeout: 0 })
+  for (const endpoint of [endpoints].flat()) dealer.connect(endpoint)
   const pending = new Map<number, (v: unknown) => void>()
   const queue: Buffer[][] = []
   let sending = false
   let seq = 0
   const pump = async () => {
     sending = true
-    while (queue.length > 0) await dealer.send(queue.shift()!)
+    while (queue.length > 0) {
+      if (!packed) await sendOrWait(dealer, queue.shift()!)
+      else {
+        const batch = queue.splice(0, 256)
+        const entries: Uint8Array[] = []
+        for (const [id, payload] of batch) entries.push(Buffer.concat([id, pack([payload])]))
+        await sendOrWait(dealer, Buffer.concat(entries))
+      }
+    }
     sending = false
   }
   void (async () => {
     try {
-      for await (const [id, payload] of dealer) {
-        const k = id.readUInt32LE(0)
-        pending.get(k)?.(payload)
-        pending.delete(k)
+      for await (const parts of dealer) {
+        if (!packed) {
+          const k = parts[0].readUInt32LE(0)
+          pending.get(k)?.(parts[1])
+          pending.delete(k)
+          continue
+        }
+        const frame = parts[0]
+        for (let at = 0; at < frame.length; ) {
+          const k = frame.readUInt32LE(at)
+          const len = frame.readUInt32LE(at + 4)
+          pending.get(k)?.(frame.subarray(at + 8, at + 8 + len))
+          pending.delete(k)
+          at += 8 + len
+        }
       }
     } catch {}
   })()
@@ -169,6 +279,8 @@ async function requestReply(): Promise<void> {
   await node.start()
   const rawRouter = await child('raw-router')
   const raw = rawDealer(rawRouter.ready.endpoint!)
+  const rawPackedRouter = await child('raw-router')
+  const rawPacked = rawDealer(rawPackedRouter.ready.endpoint!, true)
   const [serverPort, clientPort] = [await freePort(), await freePort()]
   const server = await child('mol-server', String(serverPort), `127.0.0.1:${clientPort}/client`)
   const broker = new moleculer.ServiceBroker({
@@ -187,29 +299,31 @@ async function requestReply(): Promise<void> {
   })
   await broker.start()
   await broker.waitForServices('echo', 10_000)
-  const peers: Record<'dd' | 'raw' | 'mol', () => Promise<unknown>> = {
+  const peers: Record<'dd' | 'raw' | 'rawp' | 'mol', () => Promise<unknown>> = {
     dd: () => req.request('echo', body),
     raw: raw.call,
+    rawp: rawPacked.call,
     mol: () => broker.call('echo.echo', body),
   }
   type Result = { rate: number; p50: number }
-  const runs = { dd: [] as Result[][], raw: [] as Result[][], mol: [] as Result[][] }
+  const runs = { dd: [] as Result[][], raw: [] as Result[][], rawp: [] as Result[][], mol: [] as Result[][] }
   for (const [i, c] of levels.entries()) {
-    for (const k of ['dd', 'raw', 'mol'] as const) runs[k][i] = []
+    for (const k of ['dd', 'raw', 'rawp', 'mol'] as const) runs[k][i] = []
     for (let round = 0; round < 3; round++)
-      for (const k of ['dd', 'raw', 'mol'] as const)
+      for (const k of ['dd', 'raw', 'rawp', 'mol'] as const)
         runs[k][i].push(await closedLoop(peers[k], c, MS / 2, 200))
   }
   const median = (rs: Result[], key: keyof Result) => rs.map((r) => r[key]).sort((a, b) => a - b)[1]
-  const pick = (k: 'dd' | 'raw' | 'mol') =>
+  const pick = (k: 'dd' | 'raw' | 'rawp' | 'mol') =>
     levels.map((_, i) => ({ rate: median(runs[k][i], 'rate'), p50: median(runs[k][i], 'p50') }))
-  const [dd, rw, mol] = [pick('dd'), pick('raw'), pick('mol')]
+  const [dd, rw, rwp, mol] = [pick('dd'), pick('raw'), pick('rawp'), pick('mol')]
   const repStats = await ddRep.ask<{ dropped: number; errors: number }>('stats')
   const { timeouts } = req.stats
   await node.close()
   raw.close()
+  rawPacked.close()
   await broker.stop()
-  await Promise.all([ddRep, rawRouter, server].map(stop))
+  await Promise.all([ddRep, rawRouter, rawPackedRouter, server].map(stop))
 
   console.log(
     `  (dripdrop: ${timeouts} requests timed out, the rep route dropped ${repStats.dropped} replies, ${repStats.errors} errors)`,
@@ -222,6 +336,13 @@ async function requestReply(): Promise<void> {
       dripdrop: dd[i].rate,
       peer: 'zeromq.js',
       peerValue: rw[i].rate,
+    })
+    compare({
+      bench: `zmq.reqrep.c${c}`,
+      unit: 'calls/s',
+      dripdrop: dd[i].rate,
+      peer: 'zeromq.js-packed',
+      peerValue: rwp[i].rate,
     })
     compare({
       bench: `zmq.reqrep.c${c}`,
@@ -298,11 +419,122 @@ async function pubSub(): Promise<void> {
   console.log(`  (dripdrop PUB counted ${dropped} envelopes dropped at subscriber high-water marks)`)
 }
 
+async function spread(): Promise<void> {
+  section('spreading over 2 uneven workers (1 ms and 10 ms per request, one at a time), concurrency 8')
+  const [fastMs, slowMs, c] = [1, 10, 8]
+  const ddFast = await child('dd-rep-slow', String(fastMs))
+  const ddSlow = await child('dd-rep-slow', String(slowMs))
+  const node = new Node({ transports: [zmqTransport()] })
+  const req = node.route('svc', {
+    type: 'req',
+    connect: [ddSlow.ready.endpoint!, ddFast.ready.endpoint!],
+    timeoutMs: 30_000,
+  })
+  await node.start()
+  await req.connected({ peers: 2, timeoutMs: 10_000 })
+  const rawFast = await child('raw-router-slow', String(fastMs))
+  const rawSlow = await child('raw-router-slow', String(slowMs))
+  const raw = rawDealer([rawSlow.ready.endpoint!, rawFast.ready.endpoint!])
+  await sleep(200) // both raw connections up (a raw DEALER has no way to say)
+  const body = { s: TEXT }
+  const dd = await closedLoop(() => req.request('echo', body), c, MS, 300)
+  const rw = await closedLoop(raw.call, c, MS, 300)
+  await node.close()
+  raw.close()
+  await Promise.all([ddFast, ddSlow, rawFast, rawSlow].map(stop))
+  compare({
+    bench: 'zmq.spread.uneven.c8.p99',
+    unit: 'us',
+    better: 'lower',
+    dripdrop: dd.p99,
+    peer: 'zeromq.js-rr',
+    peerValue: rw.p99,
+  })
+  compare({
+    bench: 'zmq.spread.uneven.c8',
+    unit: 'calls/s',
+    dripdrop: dd.rate,
+    peer: 'zeromq.js-rr',
+    peerValue: rw.rate,
+  })
+}
+
+/** Builds bench/zmq/floor.c; undefined (and says why) when there is no C compiler or no libzmq headers. */
+function buildFloor(): string | undefined {
+  const source = join(dirname(fileURLToPath(import.meta.url)), 'zmq/floor.c')
+  const binary = join(tmpdir(), `dd-zmq-floor-${process.pid}`)
+  if (!existsSync('/usr/include/zmq.h')) {
+    console.log('  (libzmq floor skipped: no /usr/include/zmq.h; apt-get install libzmq3-dev)')
+    return undefined
+  }
+  try {
+    execFileSync('cc', ['-O2', source, '-lzmq', '-o', binary], { stdio: 'pipe' })
+    return binary
+  } catch (err) {
+    console.log(`  (libzmq floor skipped: cc failed: ${(err as Error).message.split('\n')[0]})`)
+    return undefined
+  }
+}
+
+async function floor(): Promise<void> {
+  section(
+    'request/reply c1 p50 against libzmq itself (C DEALER/ROUTER ping-pong, 2 processes; 3 rounds, medians)',
+  )
+  const binary = buildFloor()
+  if (binary === undefined) return
+  const server = spawn(binary, ['server'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  children.add(server)
+  const endpoint = await new Promise<string>((resolve) =>
+    server.stdout!.once('data', (d) => resolve(String(d).trim())),
+  )
+  const cClient = () =>
+    new Promise<number>((resolve, reject) => {
+      // 122 bytes: the size of the dripdrop request frame below.
+      const c = spawn(binary, ['client', endpoint, String(MS / 2), '122'], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      })
+      let out = ''
+      c.stdout!.on('data', (d) => {
+        out += d
+      })
+      c.once('exit', (code) =>
+        code === 0 ? resolve(Number(/p50_us ([\d.]+)/.exec(out)![1])) : reject(new Error(out)),
+      )
+    })
+  const ddRep = await child('dd-rep')
+  const node = new Node({ transports: [zmqTransport()] })
+  const req = node.route('svc', { type: 'req', connect: ddRep.ready.endpoint!, timeoutMs: 30_000 })
+  await node.start()
+  const body = { s: TEXT }
+  const dd: number[] = []
+  const c: number[] = []
+  for (let round = 0; round < 3; round++) {
+    dd.push((await closedLoop(() => req.request('echo', body), 1, MS / 2, 200)).p50)
+    c.push(await cClient())
+  }
+  await node.close()
+  await stop(ddRep)
+  server.kill('SIGKILL')
+  children.delete(server)
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[1]
+  compare({
+    bench: 'zmq.reqrep.c1.p50',
+    unit: 'us',
+    better: 'lower',
+    dripdrop: median(dd),
+    peer: 'libzmq-c',
+    peerValue: median(c),
+    target: Math.round(100 / 1.15) / 100,
+  })
+}
+
 try {
   const only = process.argv[2]
   if (!only || only === 'push') await pushPull()
   if (!only || only === 'reqrep') await requestReply()
   if (!only || only === 'pubsub') await pubSub()
+  if (!only || only === 'spread') await spread()
+  if (!only || only === 'floor') await floor()
 } finally {
   for (const c of children) c.kill('SIGKILL')
 }

@@ -2,10 +2,12 @@
  * The far side of the zmq benchmarks, one role per process (forked by bench/zmq.bench.ts with an IPC channel):
  *
  *   raw-pull | dd-pull          count 100-byte messages; report { count, elapsedMs } (first → last message)
+ *   raw-pull-packed             the same, each frame packing [u32 length][bytes] messages
  *   raw-router | dd-rep         echo requests
  *   codec-router                a raw ROUTER that decodes each dripdrop request and encodes its reply ($re)
  *   mol-server <port> <peer>    a Moleculer 0.15 broker (TCP transporter) with an `echo.echo` action
  *   raw-sub | dd-sub <endpoint> count `tick` publications; say { probed: true } on the first `probe`
+ *   raw-router-slow | dd-rep-slow <ms>   a worker with one core: one request at a time, each taking <ms>
  *
  * Messages from the parent: `report` (answered with counts), `cpu` (answered with { cpu: process.cpuUsage() }).
  * The child says { ready, endpoint } first.
@@ -43,6 +45,15 @@ switch (role) {
     for await (const _ of pull) tick()
     break
   }
+  case 'raw-pull-packed': {
+    const pull = new zmq.Pull()
+    await pull.bind('tcp://127.0.0.1:*')
+    send({ ready: true, endpoint: pull.lastEndpoint })
+    for await (const [frame] of pull) {
+      for (let at = 0; at < frame.length; at += 4 + frame.readUInt32LE(at)) tick()
+    }
+    break
+  }
   case 'dd-pull': {
     const node = new Node({ transports: [zmqTransport()] })
     const pull = node.route('in', { type: 'pull', bind: 'tcp://127.0.0.1:*' }).on('m', tick)
@@ -51,7 +62,7 @@ switch (role) {
     break
   }
   case 'raw-router': {
-    const router = new zmq.Router()
+    const router = new zmq.Router({ sendTimeout: 0 })
     await router.bind('tcp://127.0.0.1:*')
     send({ ready: true, endpoint: router.lastEndpoint })
     for await (const msg of router) await router.send(msg)
@@ -75,6 +86,29 @@ switch (role) {
     process.on('message', (m: { cmd: string }) => {
       if (m.cmd === 'stats') send(rep.stats.snapshot())
     })
+    send({ ready: true, endpoint: rep.endpoints[0] })
+    break
+  }
+  case 'raw-router-slow': {
+    const ms = Number(args[0])
+    const router = new zmq.Router()
+    await router.bind('tcp://127.0.0.1:*')
+    send({ ready: true, endpoint: router.lastEndpoint })
+    for await (const msg of router) {
+      await new Promise((r) => setTimeout(r, ms))
+      await router.send(msg)
+    }
+    break
+  }
+  case 'dd-rep-slow': {
+    const ms = Number(args[0])
+    const node = new Node({ transports: [zmqTransport()] })
+    const rep = node.route('svc', { type: 'rep', bind: 'tcp://127.0.0.1:*', concurrency: 1 })
+    rep.on('echo', async ({ body }) => {
+      await new Promise((r) => setTimeout(r, ms))
+      return body
+    })
+    await node.start()
     send({ ready: true, endpoint: rep.endpoints[0] })
     break
   }

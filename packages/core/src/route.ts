@@ -291,6 +291,40 @@ export class Route {
     })
   }
 
+  /**
+   * Resolves once the route has at least `peers` live connections (default 1), or rejects with
+   * `DD_ERR_TIMEOUT` after `timeoutMs` (default: the route's `timeoutMs`). Requests sent before every peer is
+   * connected all go to the peers already there, so wait here first when the spread matters.
+   *
+   * @example
+   * ```ts
+   * const api = node.route('api', { type: 'req', connect: [a, b] })
+   * await node.start()
+   * await api.connected({ peers: 2, timeoutMs: 5000 })
+   * ```
+   */
+  async connected(options: { peers?: number; timeoutMs?: number } = {}): Promise<void> {
+    const peers = options.peers ?? 1
+    const timeoutMs = options.timeoutMs ?? this.#timeoutMs
+    const signal = AbortSignal.timeout(timeoutMs)
+    const timedOut = new Promise<never>((_, reject) =>
+      signal.addEventListener('abort', () =>
+        reject(
+          new TimeoutError(
+            `route "${this.name}": ${peers} peer(s) not connected after ${timeoutMs} ms`,
+            timeoutMs,
+          ),
+        ),
+      ),
+    )
+    timedOut.catch(() => {})
+    if (this.#state === 'idle' || this.#state === 'opening') await Promise.race([this.#whenOpen(), timedOut])
+    if (this.#state !== 'open') throw this.#notOpen()
+    if (!this.#socket.connected)
+      throw new TypeError(`route "${this.name}" (${this.type}): its transport does not report connections`)
+    await Promise.race([this.#socket.connected(peers, signal), timedOut])
+  }
+
   /** `sub` routes: also receive names starting with `prefix`. */
   subscribe(prefix: string): this {
     if (!this.#socket.subscribe) throw new TypeError(`route "${this.name}" (${this.type}) cannot subscribe`)

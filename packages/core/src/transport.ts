@@ -90,6 +90,11 @@ export interface RouteSocket {
    * correlates requests and replies by `$id`/`$re` over `send()` and `receive()`.
    */
   request?(envelope: Envelope, options: { timeoutMs: number; signal?: AbortSignal }): Promise<Envelope>
+  /**
+   * Resolves once at least `peers` connections to peers are up; rejects with the signal's reason when it
+   * aborts. Transports that know their connections implement it (`route.connected()` delegates here).
+   */
+  connected?(peers: number, signal: AbortSignal): Promise<void>
   /** `sub` routes: starts receiving names with this prefix. */
   subscribe?(prefix: string): void
   /** `sub` routes: stops receiving names with this prefix. */

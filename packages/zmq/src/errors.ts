@@ -39,3 +39,14 @@ export class UnroutableError extends TransportError {
 export function isDripdropError(err: unknown): err is DripdropError {
   return err instanceof DripdropError
 }
+
+/**
+ * A request was refused because its peer already holds `maxPeerQueueBytes` of unanswered requests on the
+ * route (`DD_ERR_PEER_QUEUE_FULL`). The requester gets it as an error reply at once; the route counts it in
+ * `stats.dropped` and reports it as `route:error`, and goes on serving the other peers.
+ */
+export class PeerQueueFullError extends TransportError {
+  constructor(message: string) {
+    super(message, undefined, 'DD_ERR_PEER_QUEUE_FULL')
+  }
+}

@@ -24,13 +24,13 @@ export interface ZmqOptions {
    * First delay before reconnecting to a peer that went away (`ZMQ_RECONNECT_IVL`), in ms.
    * @default 100 (ms)
    */
-  reconnectIntervalMs?: number
+  reconnectMinMs?: number
   /**
    * Upper bound of the exponential reconnect back-off (`ZMQ_RECONNECT_IVL_MAX`), in ms. `0` keeps
-   * `reconnectIntervalMs` fixed.
+   * `reconnectMinMs` fixed.
    * @default 2000 (ms)
    */
-  reconnectMaxIntervalMs?: number
+  reconnectMaxMs?: number
   /**
    * Most envelopes one batch frame carries.
    * @default 256
@@ -43,26 +43,58 @@ export interface ZmqOptions {
    */
   batchMaxBytes?: number
   /**
-   * ZeroMQ's own queue bound per peer, in ZeroMQ messages (each a frame that may be a batch)
-   * (`ZMQ_SNDHWM` / `ZMQ_RCVHWM`).
-   * @default 1000
+   * Bytes of work one route may hold (`maxQueueBytes`, CONTRIBUTING.md): inbound, requests handed to handlers
+   * and not answered yet (a `rep`/`router` route stops reading past it, which pushes back on every sender);
+   * outbound, the estimated size of envelopes queued for sending (`send()` waits past it, like
+   * `highWaterMark`; the estimate counts bytes and strings in the body, one level deep).
+   * @default 67108864 (64 MiB)
+   */
+  maxQueueBytes?: number
+  /**
+   * Bytes one peer may hold on a route (`maxPeerQueueBytes`, CONTRIBUTING.md). Inbound, on `rep`/`router`
+   * routes: a request from a peer whose unanswered requests already hold this much is refused at once (an
+   * error reply with `DD_ERR_PEER_QUEUE_FULL`, `stats.dropped`, a `route:error`), so one peer cannot take the
+   * route from the others. Outbound, a reply or `sendTo` for a peer that already has this much queued is
+   * dropped the same way. Also sets the default {@link ZmqOptions.socketHighWaterMark}. One request is
+   * always admitted, whatever its size (up to the codec's `maxMessageBytes`).
+   * @default 33554432 (32 MiB)
+   */
+  maxPeerQueueBytes?: number
+  /**
+   * ZeroMQ's own queue bound per peer and direction, in ZeroMQ messages (each a frame that may be a batch)
+   * (`ZMQ_SNDHWM` / `ZMQ_RCVHWM`). libzmq counts messages, not bytes, and a message may be as large as the
+   * codec's `maxMessageBytes`, so the default is derived from bytes:
+   * `clamp(floor(maxPeerQueueBytes / maxMessageBytes), 2, 1000)` (2 with the 16 MiB codec default, 1000
+   * with `maxMessageBytes` of 32 KiB or less). libzmq then holds at most about `maxPeerQueueBytes` per peer
+   * and direction. `0` means no limit.
+   * @default derived from maxPeerQueueBytes and the codec's maxMessageBytes (see above)
    */
   socketHighWaterMark?: number
 }
 
-/** {@link ZmqOptions} validated and filled. */
-export type FilledZmqOptions = Required<ZmqOptions>
+/** {@link ZmqOptions} validated and filled; `socketHighWaterMark` stays `undefined` when it is derived. */
+export type FilledZmqOptions = Required<Omit<ZmqOptions, 'socketHighWaterMark'>> & {
+  socketHighWaterMark: number | undefined
+}
+
+/** The libzmq high-water mark used for a route: the option, or derived from the byte budget. */
+export function socketHighWaterMark(o: FilledZmqOptions, maxMessageBytes: number): number {
+  if (o.socketHighWaterMark !== undefined) return o.socketHighWaterMark
+  return Math.min(1000, Math.max(2, Math.floor(o.maxPeerQueueBytes / maxMessageBytes)))
+}
 
 /** The defaults of {@link ZmqOptions}. */
 export const ZMQ_DEFAULTS: FilledZmqOptions = Object.freeze({
   heartbeatIntervalMs: 1000,
   heartbeatTimeoutMs: 5000,
   socketLingerMs: 0,
-  reconnectIntervalMs: 100,
-  reconnectMaxIntervalMs: 2000,
+  reconnectMinMs: 100,
+  reconnectMaxMs: 2000,
   batchMaxMessages: 256,
   batchMaxBytes: 256 * 1024,
-  socketHighWaterMark: 1000,
+  maxQueueBytes: 64 * 1024 * 1024,
+  maxPeerQueueBytes: 32 * 1024 * 1024,
+  socketHighWaterMark: undefined,
 })
 
 type Rule = (value: number) => boolean
@@ -70,10 +102,12 @@ const RULES: { [K in keyof FilledZmqOptions]: [Rule, string] } = {
   heartbeatIntervalMs: [(v) => Number.isInteger(v) && v >= 0, 'a non-negative integer (ms)'],
   heartbeatTimeoutMs: [(v) => Number.isInteger(v) && v > 0, 'a positive integer (ms)'],
   socketLingerMs: [(v) => Number.isInteger(v) && v >= -1, 'an integer >= -1 (ms)'],
-  reconnectIntervalMs: [(v) => Number.isInteger(v) && v > 0, 'a positive integer (ms)'],
-  reconnectMaxIntervalMs: [(v) => Number.isInteger(v) && v >= 0, 'a non-negative integer (ms)'],
+  reconnectMinMs: [(v) => Number.isInteger(v) && v > 0, 'a positive integer (ms)'],
+  reconnectMaxMs: [(v) => Number.isInteger(v) && v >= 0, 'a non-negative integer (ms)'],
   batchMaxMessages: [(v) => Number.isInteger(v) && v >= 1, 'a positive integer'],
   batchMaxBytes: [(v) => Number.isInteger(v) && v >= 1, 'a positive integer (bytes)'],
+  maxQueueBytes: [(v) => Number.isInteger(v) && v >= 1, 'a positive integer (bytes)'],
+  maxPeerQueueBytes: [(v) => Number.isInteger(v) && v >= 1, 'a positive integer (bytes)'],
   socketHighWaterMark: [(v) => Number.isInteger(v) && v >= 0, 'a non-negative integer'],
 }
 
@@ -85,9 +119,13 @@ export function fillOptions(
   source: Readonly<Record<string, unknown>> | undefined,
   base: FilledZmqOptions,
   path: string,
+  strict = false,
 ): FilledZmqOptions {
   if (source === undefined) return base
   if (source === null || typeof source !== 'object') throw new TypeError(`${path} must be an object`)
+  if (strict)
+    for (const key of Object.keys(source))
+      if (!(key in RULES)) throw new TypeError(`${path}.${key} is not an option of the zmq transport`)
   const out = { ...base }
   for (const key of Object.keys(RULES) as (keyof FilledZmqOptions)[]) {
     const value = source[key]

@@ -2,6 +2,9 @@ import type { Codec, Envelope } from '@dripdrop/codec'
 import type { RouteHost } from '@dripdrop/core'
 import type * as zmq from 'zeromq'
 import { DecodeError, DripdropError, TransportError } from './errors.js'
+import type { InboundLedger } from './inbound-ledger.js'
+import { peerKey } from './parked-replies.js'
+import type { Routing } from './wire.js'
 
 /** What the reader of one socket needs. */
 export interface ReaderContext {
@@ -13,6 +16,10 @@ export interface ReaderContext {
   routed: boolean
   /** False once the socket is closing: the loop ends at the next message or when the socket closes. */
   isOpen: () => boolean
+  /** ROUTER sockets: the byte budget of unanswered requests, per peer and for the route. */
+  ledger?: InboundLedger
+  /** Answers a request refused by the ledger (its peer is over `maxPeerQueueBytes`). */
+  refuse?: (envelope: Envelope, from: Routing, bytes: number) => void
 }
 
 /**
@@ -51,15 +58,59 @@ export async function readLoop(socket: zmq.Pull | zmq.Router, ctx: ReaderContext
     }
     if (Array.isArray(decoded)) {
       stats.batchesIn++
+      const bytes = Math.ceil(frame.byteLength / Math.max(1, decoded.length))
       for (let i = 0; i < decoded.length; i++) {
-        const wait = host.receive(decoded[i], from)
+        const wait = deliver(decoded[i], from, bytes, ctx)
         if (wait !== undefined) await wait
       }
     } else {
-      const wait = host.receive(decoded, from)
+      const wait = deliver(decoded, from, frame.byteLength, ctx)
       if (wait !== undefined) await wait
     }
   }
+}
+
+// Hands one envelope to the route. A request on a ROUTER goes through the byte budget first: refused when its
+// peer is over budget, held (the loop stops reading) while the route is.
+function deliver(
+  envelope: Envelope,
+  from: Routing | undefined,
+  bytes: number,
+  ctx: ReaderContext,
+): void | Promise<void> {
+  const id = envelope.head.$id
+  const ledger = ctx.ledger
+  if (ledger === undefined || from === undefined || id === undefined) return ctx.host.receive(envelope, from)
+  const peer = peerKey(from[0])
+  const admission = ledger.admit(peer, id, bytes)
+  if (admission === 'ok') return handOver(envelope, from, peer, id, ctx)
+  if (admission === 'peer-full') {
+    ctx.refuse?.(envelope, from, bytes)
+    return
+  }
+  return (async () => {
+    while (ctx.isOpen()) {
+      await ledger.whenReleased()
+      const again = ledger.admit(peer, id, bytes)
+      if (again === 'ok') return handOver(envelope, from, peer, id, ctx)
+      if (again === 'peer-full') return ctx.refuse?.(envelope, from, bytes)
+    }
+  })()
+}
+
+function handOver(
+  envelope: Envelope,
+  from: Routing,
+  peer: string,
+  id: unknown,
+  ctx: ReaderContext,
+): void | Promise<void> {
+  const stats = ctx.host.stats
+  const expired = stats.expired
+  const wait = ctx.host.receive(envelope, from)
+  // Dropped unanswered (its deadline had passed): no reply will release it.
+  if (stats.expired !== expired) ctx.ledger!.release(peer, id)
+  return wait
 }
 
 /** A coded error as is; anything else wrapped in a `TransportError` (`DD_ERR_TRANSPORT`). */

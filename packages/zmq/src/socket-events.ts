@@ -11,7 +11,7 @@ import { HandshakeError } from './errors.js'
  * | `disconnect` | `route:disconnect` |
  * | `handshake:error:protocol`, `handshake:error:auth`, `handshake:error:other` | `route:error` with a `HandshakeError` (`DD_ERR_HANDSHAKE`) |
  *
- * Reconnects are libzmq's own (`reconnectIntervalMs` … `reconnectMaxIntervalMs`); a peer that restarts shows
+ * Reconnects are libzmq's own (`reconnectMinMs` … `reconnectMaxMs`); a peer that restarts shows
  * as `route:disconnect` then `route:connect` again.
  */
 export function forwardEvents(socket: zmq.Socket, host: RouteHost): void {

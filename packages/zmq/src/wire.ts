@@ -7,7 +7,7 @@
  * socket).
  */
 import * as zmq from 'zeromq'
-import type { FilledZmqOptions } from './options.js'
+import { type FilledZmqOptions, socketHighWaterMark } from './options.js'
 
 /** The ZeroMQ socket behind each dripdrop route type, and how its messages are laid out. */
 export type WireLayout =
@@ -48,13 +48,25 @@ export type Routing = readonly Uint8Array[]
 
 export type ZmqSocket = zmq.Publisher | zmq.Subscriber | zmq.Push | zmq.Pull | zmq.Dealer | zmq.Router
 
-/** Creates the ZeroMQ socket of a route type with the transport's options applied. */
-export function createSocket(type: string, o: FilledZmqOptions): ZmqSocket {
+/**
+ * Bytes allowed above the codec's `maxMessageBytes` in one received ZeroMQ message part (`ZMQ_MAXMSGSIZE`):
+ * the codec frame is a part of its own, so this is only a margin; routing parts are a few bytes.
+ */
+export const FRAME_SLACK_BYTES = 1024
+
+/**
+ * Creates the ZeroMQ socket of a route type with the transport's options applied. `maxMessageBytes` is the
+ * route codec's: libzmq refuses a larger incoming part before buffering it (`ZMQ_MAXMSGSIZE`, the
+ * connection is dropped), and the default high-water marks are derived from it (see `socketHighWaterMark`).
+ */
+export function createSocket(type: string, o: FilledZmqOptions, maxMessageBytes: number): ZmqSocket {
   const socket = LAYOUTS[type].socket
+  const hwm = socketHighWaterMark(o, maxMessageBytes)
   const common: Record<string, number | boolean> = {
     linger: o.socketLingerMs,
-    reconnectInterval: o.reconnectIntervalMs,
-    reconnectMaxInterval: o.reconnectMaxIntervalMs,
+    reconnectInterval: o.reconnectMinMs,
+    reconnectMaxInterval: o.reconnectMaxMs,
+    maxMessageSize: maxMessageBytes + FRAME_SLACK_BYTES,
   }
   if (o.heartbeatIntervalMs > 0) {
     common.heartbeatInterval = o.heartbeatIntervalMs
@@ -63,8 +75,11 @@ export function createSocket(type: string, o: FilledZmqOptions): ZmqSocket {
     common.heartbeatTimeToLive = Math.max(100, Math.floor(o.heartbeatTimeoutMs / 100) * 100)
   }
   // zeromq.js refuses options a socket type does not have (a PUB has no receive high-water mark).
-  if (socket !== 'SUB' && socket !== 'PULL') common.sendHighWaterMark = o.socketHighWaterMark
-  if (socket !== 'PUB' && socket !== 'PUSH') common.receiveHighWaterMark = o.socketHighWaterMark
+  // A PUB drops what a subscriber's pipe has no room for, so a bound derived for 16 MiB messages (2) would
+  // drop ordinary bursts: its send side keeps 1000 unless set. Its frames are the publisher's own.
+  if (socket === 'PUB') common.sendHighWaterMark = o.socketHighWaterMark ?? 1000
+  else if (socket !== 'SUB' && socket !== 'PULL') common.sendHighWaterMark = hwm
+  if (socket !== 'PUB' && socket !== 'PUSH') common.receiveHighWaterMark = hwm
   switch (socket) {
     case 'PUB':
       // NODROP + a zero send timeout: a full subscriber pipe makes send() fail at once with EAGAIN instead of

@@ -1,16 +1,15 @@
 import type { Codec, Envelope } from '@dripdrop/codec'
+import { toErrorBody } from '@dripdrop/core'
 import type * as zmq from 'zeromq'
 import type { RouteHost, RouteSocket, RouteSpec } from '@dripdrop/core'
-import {
-  AddressInUseError,
-  ClosedError,
-  DestroyedError,
-  type DripdropError,
-  TransportError,
-  UnroutableError,
-} from './errors.js'
+import { ClosedError, DestroyedError, PeerQueueFullError, TransportError, UnroutableError } from './errors.js'
 import type { FilledZmqOptions } from './options.js'
+import { InboundLedger } from './inbound-ledger.js'
 import { Outbox } from './outbox.js'
+import { ParkedReplies, peerKey } from './parked-replies.js'
+import { bindError, countEnvelopes, isRouting, sameRouting } from './routing.js'
+import { releaseSocket } from './socket-release.js'
+import { type Lane, Spreader } from './spreader.js'
 import { asDripdropError, readLoop } from './reader.js'
 import { forwardEvents } from './socket-events.js'
 import {
@@ -24,7 +23,7 @@ import {
   type ZmqSocket,
 } from './wire.js'
 
-type State = 'idle' | 'open' | 'closing' | 'closed'
+type State = 'idle' | 'starting' | 'open' | 'closing' | 'closed'
 
 const TOPIC_CACHE_MAX = 1024
 // Sends in a row before the writer yields a macrotask: with a zero send timeout zeromq.js resolves every send
@@ -53,7 +52,33 @@ export class ZmqRouteSocket implements RouteSocket {
   #batchLimit: number
   #writerIdle: (() => void) | undefined
   #readerDone: Promise<void> | undefined
+  #started: Promise<void> | undefined
+  #closed: Promise<void> | undefined
+  // Endpoints this socket really bound: unbound one by one on close so their ports are free when it resolves.
+  readonly #bound: string[] = []
   readonly #topics = new Map<string, Buffer>()
+  // ROUTER only: the byte budget of requests in the handlers, and replies waiting for a full pipe.
+  readonly #ledger: InboundLedger | undefined
+  readonly #parked: ParkedReplies | undefined
+  #retryDue = false
+  #retryTimer: NodeJS.Timeout | undefined
+  // Every libzmq socket of the route: one, or one per lane when it spreads over several connect addresses.
+  readonly #sockets: ZmqSocket[] = []
+  // req/dealer/push connected to several addresses: one socket per address, the lane chosen per envelope.
+  #spreader: Spreader | undefined
+  // Batches already encoded for other lanes in the same writer pass, sent before taking more.
+  readonly #ready: { socket: ZmqSocket; parts: Uint8Array[] }[] = []
+  // Where the parts #take() returned go.
+  #target: ZmqSocket | undefined
+  // Live connections of the (non-spreading) socket: a PUSH/DEALER with several cuts a burst into one batch
+  // per peer (libzmq round robin); connected() waits on it.
+  #peers = 0
+  readonly #peerWaiters = new Set<() => void>()
+  #cutSize = 0
+  #cutLeft = 0
+  #whenUp: (() => void) | undefined
+  // A spreading req/dealer route: replies take their request out of its lane's count before the route sees them.
+  readonly #replyWatcher: RouteHost
 
   constructor(spec: RouteSpec, host: RouteHost, options: FilledZmqOptions) {
     this.#spec = spec
@@ -61,42 +86,147 @@ export class ZmqRouteSocket implements RouteSocket {
     this.#options = options
     this.#codec = spec.codec
     this.#layout = LAYOUTS[spec.type]
-    this.#outbox = new Outbox(spec.highWaterMark)
+    this.#outbox = new Outbox(spec.highWaterMark, options.maxQueueBytes)
     this.#batchLimit = options.batchMaxMessages
+    this.#replyWatcher = {
+      stats: host.stats,
+      receive: (envelope, from) => {
+        const re = envelope.head.$re
+        if (re !== undefined) this.#spreader!.answered(re)
+        return host.receive(envelope, from)
+      },
+      emit: (event) => host.emit(event),
+    }
+    if (this.#layout.socket === 'ROUTER') {
+      this.#ledger = new InboundLedger(options.maxQueueBytes, options.maxPeerQueueBytes)
+      this.#parked = new ParkedReplies(options.maxPeerQueueBytes)
+    }
   }
 
-  async start(): Promise<void> {
-    const socket = createSocket(this.#spec.type, this.#options)
+  start(): Promise<void> {
+    this.#started ??= this.#start()
+    return this.#started
+  }
+
+  async #start(): Promise<void> {
+    if (this.#state !== 'idle')
+      throw new ClosedError(`zmq socket of route "${this.#spec.name}" is ${this.#state}`)
+    this.#state = 'starting'
+    const spec = this.#spec
+    const spreads = BLOCKS_WHEN_FULL.has(this.#layout.socket) && spec.connect.length > 1
+    if (spreads) this.#spreader = new Spreader(2 * ((spec.options.timeoutMs as number | undefined) ?? 10_000))
+    const socket = this.#open(spreads ? 'bind' : undefined)
     this.#socket = socket
-    forwardEvents(socket, this.#host)
     try {
-      for (const address of this.#spec.bind) {
+      for (const address of spec.bind) {
         await socket.bind(address)
         const endpoint = socket.lastEndpoint ?? address
+        this.#bound.push(endpoint)
         this.endpoints.push(endpoint)
+        // destroy() while a bind was in progress: it could not close a socket busy binding, so do it here,
+        // or the bound port would keep accepting (and keep the process alive) after the node reports closed.
+        if (this.#state !== 'starting') break
         this.#host.emit({ type: 'listening', endpoint })
       }
-      for (const address of this.#spec.connect) {
-        socket.connect(address)
-        this.endpoints.push(address)
+      if (this.#state === 'starting') {
+        for (const address of spec.connect) {
+          // Spreading: the first address shares the bind socket only when there is no bind.
+          const lane = spreads && (spec.bind.length > 0 || address !== spec.connect[0])
+          ;(lane ? this.#open(address) : socket).connect(address)
+          if (spreads && !lane) this.#spreader!.lanes[0].address = address
+          this.endpoints.push(address)
+        }
       }
     } catch (err) {
-      socket.linger = 0
-      socket.close()
       this.#state = 'closed'
-      throw bindError(this.#spec.name, err)
+      await this.#releaseAll(0)
+      throw bindError(spec.name, err)
+    }
+    if (this.#state !== 'starting') {
+      await this.#releaseAll(0)
+      throw new DestroyedError(`route "${spec.name}" was destroyed while starting`)
     }
     if (this.#layout.socket === 'SUB') for (const p of this.#spec.subscribe) this.subscribe(p)
     this.#state = 'open'
     if (RECEIVES.has(this.#spec.type)) {
-      this.#readerDone = readLoop(socket as zmq.Pull, {
-        host: this.#host,
-        codec: this.#codec,
-        route: this.#spec.name,
-        routed: this.#layout.socket === 'ROUTER',
-        isOpen: () => this.#state === 'open',
+      const readers = this.#sockets.map((sock) =>
+        readLoop(sock as zmq.Pull, {
+          host: this.#spreader === undefined ? this.#host : this.#replyWatcher,
+          codec: this.#codec,
+          route: this.#spec.name,
+          routed: this.#layout.socket === 'ROUTER',
+          isOpen: () => this.#state === 'open',
+          ledger: this.#ledger,
+          refuse: (envelope, from, bytes) => this.#refuse(envelope, from, bytes),
+        }),
+      )
+      this.#readerDone = readers.length === 1 ? readers[0] : Promise.all(readers).then(() => {})
+    }
+  }
+
+  // Creates one libzmq socket of the route; with `lane`, a lane of a spreading route that tracks its peers.
+  #open(lane: string | undefined): ZmqSocket {
+    const socket = createSocket(this.#spec.type, this.#options, this.#codec.maxMessageBytes)
+    this.#sockets.push(socket)
+    forwardEvents(socket, this.#host)
+    if (lane !== undefined) {
+      const spreader = this.#spreader!
+      const entry: Lane = { socket, address: lane, peers: 0, inflight: 0, serviceMs: 0 }
+      spreader.lanes.push(entry)
+      const up = () => {
+        entry.peers++
+        this.#whenUp?.()
+        for (const w of this.#peerWaiters) w()
+      }
+      socket.events.on('connect', up)
+      socket.events.on('accept', up)
+      socket.events.on('disconnect', () => {
+        entry.peers = Math.max(0, entry.peers - 1)
+        if (entry.peers === 0) spreader.down(entry)
+      })
+    } else {
+      const up = () => {
+        this.#peers++
+        for (const w of this.#peerWaiters) w()
+      }
+      socket.events.on('connect', up)
+      socket.events.on('accept', up)
+      socket.events.on('disconnect', () => {
+        this.#peers = Math.max(0, this.#peers - 1)
       })
     }
+    return socket
+  }
+
+  /** Live connections to peers now (accepted and connected; a spreading route sums its lanes). */
+  get peers(): number {
+    if (this.#spreader === undefined) return this.#peers
+    let n = 0
+    for (const lane of this.#spreader.lanes) n += lane.peers
+    return n
+  }
+
+  /** Resolves once at least `peers` connections are up; rejects with the signal's reason when it aborts. */
+  connected(peers: number, signal?: AbortSignal): Promise<void> {
+    if (this.peers >= peers) return Promise.resolve()
+    return new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (this.peers < peers) return
+        done()
+        resolve()
+      }
+      const abort = () => {
+        done()
+        reject(signal!.reason)
+      }
+      const done = () => {
+        this.#peerWaiters.delete(check)
+        signal?.removeEventListener('abort', abort)
+      }
+      this.#peerWaiters.add(check)
+      if (signal?.aborted) abort()
+      else signal?.addEventListener('abort', abort, { once: true })
+    })
   }
 
   // ---- sending ----
@@ -110,6 +240,8 @@ export class ZmqRouteSocket implements RouteSocket {
     if (this.#layout.socket !== 'ROUTER')
       throw new TypeError(`a ${this.#spec.type} route cannot sendTo: use a rep or router route`)
     if (!isRouting(to)) throw new TypeError('sendTo needs the `from` a received message gave (routing parts)')
+    const re = envelope.head.$re
+    if (re !== undefined) this.#ledger?.release(peerKey(to[0]), re)
     return this.#enqueue(envelope, to)
   }
 
@@ -123,6 +255,21 @@ export class ZmqRouteSocket implements RouteSocket {
     ;(this.#socket as zmq.Subscriber).unsubscribe(prefix)
   }
 
+  // A request from a peer over its byte budget: answered at once with DD_ERR_PEER_QUEUE_FULL, counted.
+  #refuse(envelope: Envelope, from: Routing, bytes: number): void {
+    const route = this.#spec.name
+    const error = new PeerQueueFullError(
+      `route "${route}": a peer holds maxPeerQueueBytes (${this.#options.maxPeerQueueBytes}) of unanswered requests; a request of ${bytes} bytes was refused`,
+    )
+    this.#host.stats.dropped++
+    this.#host.emit({ type: 'error', error })
+    if (this.#state !== 'open') return
+    const head = { $re: envelope.head.$id as number, $err: true }
+    void Promise.resolve(
+      this.#enqueue({ name: envelope.name, head, body: toErrorBody(error, false) }, from),
+    ).catch(() => {})
+  }
+
   #enqueue(envelope: Envelope, to: Routing | undefined): void | Promise<void> {
     if (this.#state !== 'open')
       return Promise.reject(new ClosedError(`zmq socket of route "${this.#spec.name}" is ${this.#state}`))
@@ -131,7 +278,7 @@ export class ZmqRouteSocket implements RouteSocket {
     outbox.push(envelope, to)
     if (this.#writing) return
     this.#writing = true
-    if (this.#sentThisTurn) {
+    if (this.#sentThisTurn || (this.#spreader !== undefined && !this.#spreader.anyUp)) {
       // A second envelope in the same event-loop turn: a burst. The writer waits for the end of the turn and
       // sends everything queued by then as one batch.
       void this.#write(undefined)
@@ -160,18 +307,38 @@ export class ZmqRouteSocket implements RouteSocket {
   // The single writer of this socket: zeromq.js allows one send in progress per socket, so everything queued
   // while a send runs goes out in the next one, as a batch.
   async #write(parts: Uint8Array[] | undefined): Promise<void> {
-    const socket = this.#socket as zmq.Push
     const outbox = this.#outbox
     let unyielded = 0
     try {
       for (;;) {
-        if (parts !== undefined) {
-          try {
-            await socket.send(parts)
-          } catch (err) {
-            if (!(await this.#sendWhenRoom(err, parts))) this.#sendFailed(err, parts)
-            if (socket.closed) return
+        if (parts !== undefined && parts.length > 0) {
+          const socket = this.#target as zmq.Push
+          const parked = this.#parked
+          if (parked !== undefined && parked.size > 0 && parked.has(peerKey(parts[0]))) this.#park(parts)
+          else {
+            try {
+              await socket.send(parts)
+            } catch (err) {
+              if (parked !== undefined && (err as { code?: string }).code === 'EAGAIN' && !socket.closed)
+                this.#park(parts)
+              else if (!(await this.#sendWhenRoom(err, parts, socket))) this.#sendFailed(err, parts)
+              if (socket.closed) return
+            }
           }
+        }
+        if (this.#retryDue) {
+          this.#retryDue = false
+          const socket = this.#socket as zmq.Router
+          await this.#parked!.retry(socket, (p, err) => this.#sendFailed(err, p))
+          if (socket.closed) return
+          if (this.#parked!.size > 0) this.#scheduleRetry()
+        }
+        const ready = this.#ready.shift()
+        if (ready !== undefined) {
+          // Another lane's batch from the same pass.
+          this.#target = ready.socket
+          parts = ready.parts
+          continue
         }
         if (outbox.envelopes.length === 0 && parts !== undefined) return
         if (outbox.envelopes.length < this.#batchLimit || ++unyielded >= MAX_SENDS_WITHOUT_YIELD) {
@@ -186,6 +353,16 @@ export class ZmqRouteSocket implements RouteSocket {
           outbox.refill()
           if (outbox.envelopes.length === 0 || this.#state === 'closed') return
         }
+        if (this.#spreader !== undefined && !this.#spreader.anyUp) {
+          // No lane connected yet: wait for one rather than block on a lane that may never come up.
+          await new Promise<void>((resolve) => {
+            this.#whenUp = () => {
+              this.#whenUp = undefined
+              resolve()
+            }
+          })
+          if (this.#state === 'closed') return
+        }
         parts = this.#takeSafely()
       }
     } finally {
@@ -194,14 +371,47 @@ export class ZmqRouteSocket implements RouteSocket {
     }
   }
 
+  // A reply the peer's pipe has no room for: kept in order within the peer's byte budget and retried soon;
+  // past the budget the peer is taken as not reading and the reply is dropped and counted.
+  #park(parts: Uint8Array[]): void {
+    if (!this.#parked!.park(peerKey(parts[0]), parts)) {
+      this.#sendFailed(Object.assign(new Error('peer pipe full'), { code: 'EAGAIN' }), parts)
+      return
+    }
+    this.#scheduleRetry()
+  }
+
+  #scheduleRetry(): void {
+    if (this.#retryTimer !== undefined || this.#state !== 'open') return
+    this.#retryTimer = setTimeout(this.#retry, 2)
+  }
+
+  readonly #retry = (): void => {
+    this.#retryTimer = undefined
+    this.#retryDue = true
+    if (this.#writing || this.#state !== 'open') return
+    this.#writing = true
+    void this.#write(undefined)
+  }
+
   // PUSH and DEALER send with a zero timeout (see wire.ts); an EAGAIN means no peer yet or a full pipe, so wait
   // for room as a blocking send would. True when handled here (sent, or the retry's own failure reported);
   // false when `err` stands and the caller reports it.
-  async #sendWhenRoom(err: unknown, parts: Uint8Array[]): Promise<boolean> {
-    const socket = this.#socket as zmq.Push
+  async #sendWhenRoom(err: unknown, parts: Uint8Array[], socket: zmq.Push): Promise<boolean> {
     if ((err as { code?: string }).code !== 'EAGAIN' || !BLOCKS_WHEN_FULL.has(this.#layout.socket))
       return false
     if (socket.closed) return false
+    // A spreading route first tries the other connected lanes (libzmq's own PUSH/DEALER skips a full pipe
+    // the same way); only when every lane is full does it wait on this one.
+    if (this.#spreader !== undefined) {
+      for (const lane of this.#spreader.lanes) {
+        if (lane.socket === socket || lane.peers === 0) continue
+        try {
+          await (lane.socket as zmq.Push).send(parts)
+          return true
+        } catch {}
+      }
+    }
     socket.sendTimeout = -1
     try {
       await socket.send(parts)
@@ -230,10 +440,23 @@ export class ZmqRouteSocket implements RouteSocket {
    * share the same routing (PUB: topic, ROUTER: peer), bounded by count and bytes.
    */
   #take(): Uint8Array[] {
+    this.#target = this.#socket
+    if (this.#spreader !== undefined) return this.#takeSpread()
     const { envelopes, targets } = this.#outbox
     const first = envelopes.peek()!
     const firstTo = targets.peek()
     let n = Math.min(this.#batchLimit, envelopes.length)
+    // A bound PUSH/DEALER with several peers: libzmq round-robins whole frames, so a burst is cut into one
+    // batch per peer and the round robin stays per envelope.
+    if (n > 1 && this.#peers > 1 && BLOCKS_WHEN_FULL.has(this.#layout.socket)) {
+      // One round: `peers` frames of an equal share of what is queued at its start.
+      if (this.#cutLeft <= 0) {
+        this.#cutSize = Math.ceil(envelopes.length / this.#peers)
+        this.#cutLeft = this.#peers
+      }
+      this.#cutLeft--
+      n = Math.min(n, this.#cutSize)
+    }
     if (n > 1 && this.#layout.socket === 'PUB') n = this.#sameName(first.name, n)
     else if (n > 1 && firstTo !== undefined) n = this.#sameTarget(n)
     const stats = this.#host.stats
@@ -241,12 +464,10 @@ export class ZmqRouteSocket implements RouteSocket {
     let count = n
     if (n === 1) {
       frame = this.#codec.encode(first)
-      envelopes.shift()
-      targets.shift()
+      this.#outbox.take()
     } else {
       const batch = new Array<Envelope>(n)
-      for (let i = 0; i < n; i++) batch[i] = envelopes.shift()
-      for (let i = 0; i < n; i++) targets.shift()
+      for (let i = 0; i < n; i++) batch[i] = this.#outbox.take()
       const encoded = this.#encodeBatch(batch)
       frame = encoded.frame
       count = encoded.count
@@ -257,6 +478,52 @@ export class ZmqRouteSocket implements RouteSocket {
     if (firstTo !== undefined) return [...firstTo, frame]
     if (this.#layout.socket === 'PUB') return [this.#topic(first.name), frame]
     return [frame]
+  }
+
+  /**
+   * A spreading route's take: up to a batch of envelopes, each given its lane by the {@link Spreader}; one
+   * frame per lane. Returns the first lane's frame (and sets #target); the others wait in #ready.
+   */
+  #takeSpread(): Uint8Array[] {
+    const { envelopes } = this.#outbox
+    const spreader = this.#spreader!
+    const n = Math.min(this.#batchLimit, envelopes.length)
+    const groups = new Map<Lane, Envelope[]>()
+    for (let i = 0; i < n; i++) {
+      const e = this.#outbox.take()
+      const lane = spreader.pick(e)
+      const group = groups.get(lane)
+      if (group === undefined) groups.set(lane, [e])
+      else group.push(e)
+    }
+    const stats = this.#host.stats
+    for (const [lane, group] of groups) {
+      let frame: Uint8Array
+      if (group.length === 1) {
+        if (n === 1)
+          frame = this.#codec.encode(group[0]) // a lone envelope's error goes to its sender
+        else {
+          try {
+            frame = this.#codec.encode(group[0])
+          } catch (err) {
+            stats.dropped++
+            this.#host.emit({ type: 'error', error: asDripdropError(err, this.#spec.name) })
+            continue
+          }
+        }
+      } else {
+        const encoded = this.#encodeBatch(group)
+        frame = encoded.frame
+        if (encoded.count > 1) stats.batchesOut++
+      }
+      stats.bytesOut += frame.byteLength
+      this.#ready.push({ socket: lane.socket, parts: [frame] })
+    }
+    this.#outbox.refill()
+    const first = this.#ready.shift()
+    if (first === undefined) return [] // every envelope failed to encode: each was reported above
+    this.#target = first.socket
+    return first.parts
   }
 
   // A PUB batch carries one topic, so it only groups consecutive envelopes of the same name.
@@ -315,6 +582,12 @@ export class ZmqRouteSocket implements RouteSocket {
     const count = countEnvelopes(frame)
     const code = (err as { code?: string }).code
     const stats = this.#host.stats
+    // A reply to a peer that went away (disconnected with requests in flight): the peer hung up, nothing of
+    // ours failed, so it is counted as aborted (CONTRIBUTING.md), not as an error or a drop.
+    if (code === 'EHOSTUNREACH' && this.#layout.socket === 'ROUTER') {
+      stats.aborted += count
+      return
+    }
     stats.dropped += count
     if (code === 'EAGAIN' && this.#layout.socket === 'PUB') return // a subscriber at its high-water mark
     if (this.#state !== 'open') return // closed under a pending send: counted as dropped above
@@ -343,9 +616,16 @@ export class ZmqRouteSocket implements RouteSocket {
 
   // ---- lifecycle ----
 
-  async close(lingerMs: number): Promise<void> {
+  /** Flushes for at most `lingerMs`, then closes; resolves when every bound port is free. Called again, returns the same promise. */
+  close(lingerMs: number): Promise<void> {
+    this.#closed ??= this.#close(lingerMs)
+    return this.#closed
+  }
+
+  async #close(lingerMs: number): Promise<void> {
+    if (this.#state === 'starting') await this.#started?.catch(() => {})
     if (this.#state !== 'open') {
-      if (this.#state === 'idle') this.#state = 'closed'
+      this.#state = 'closed'
       return
     }
     this.#state = 'closing'
@@ -353,22 +633,50 @@ export class ZmqRouteSocket implements RouteSocket {
     if (this.#writing) await this.#untilWriterIdle(lingerMs)
     const socket = this.#socket!
     const left = Math.max(0, Math.ceil(lingerMs - (performance.now() - started)))
+    // Replies still waiting for a full pipe get one last try, then count as dropped.
+    if (this.#parked !== undefined && this.#parked.size > 0 && !this.#writing)
+      await this.#parked.retry(socket as zmq.Router, () => {})
     const dropped = this.#outbox.clear(new ClosedError(`route "${this.#spec.name}" closed before sending`))
-    this.#host.stats.dropped += dropped
+    this.#host.stats.dropped += dropped + this.#dropParked()
     this.#state = 'closed'
-    socket.linger = this.#options.socketLingerMs > 0 ? this.#options.socketLingerMs : left
-    socket.close()
+    this.#whenUp?.()
+    await this.#releaseAll(this.#options.socketLingerMs > 0 ? this.#options.socketLingerMs : left)
     await this.#readerDone
+  }
+
+  async #releaseAll(lingerMs: number): Promise<void> {
+    await Promise.all(this.#sockets.map((socket) => this.#release(socket, lingerMs)))
+  }
+
+  // Frees the bound ports first (see releaseSocket): `close()` resolves when they can be bound again.
+  #release(socket: ZmqSocket, lingerMs: number): Promise<void> {
+    return releaseSocket(socket, this.#bound.splice(0), lingerMs)
+  }
+
+  // Forgets the byte budget and the replies waiting for a pipe; returns the envelopes in those replies.
+  #dropParked(): number {
+    clearTimeout(this.#retryTimer)
+    this.#retryTimer = undefined
+    this.#ledger?.clear()
+    let n = 0
+    for (const parts of this.#parked?.clear() ?? []) n += countEnvelopes(parts[parts.length - 1])
+    return n
   }
 
   destroy(): number {
     if (this.#state === 'closed') return 0
-    const wasIdle = this.#state === 'idle'
+    const wasStarting = this.#state === 'starting' || this.#state === 'idle'
     this.#state = 'closed'
     const dropped = this.#outbox.clear(new DestroyedError(`route "${this.#spec.name}" was destroyed`))
-    if (!wasIdle && this.#socket && !this.#socket.closed) {
-      this.#socket.linger = 0
-      this.#socket.close()
+    this.#host.stats.dropped += this.#dropParked()
+    this.#whenUp?.()
+    // A socket still binding is closed by #start() once its bind returns (zeromq.js refuses a close then).
+    if (!wasStarting) {
+      for (const socket of this.#sockets) {
+        if (socket.closed) continue
+        socket.linger = 0
+        socket.close()
+      }
     }
     return dropped
   }
@@ -385,31 +693,4 @@ export class ZmqRouteSocket implements RouteSocket {
       this.#writerIdle = done
     })
   }
-}
-
-function isRouting(to: unknown): to is Routing {
-  return Array.isArray(to) && to.length > 0 && to.every((p) => p instanceof Uint8Array)
-}
-
-function sameRouting(a: Routing, b: Routing | undefined): boolean {
-  if (a === b) return true
-  if (b === undefined || a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++)
-    if (!Buffer.from(a[i].buffer, a[i].byteOffset, a[i].byteLength).equals(b[i])) return false
-  return true
-}
-
-// msgpack: a batch frame starts with an array header whose first element is 2; count its elements.
-function countEnvelopes(frame: Uint8Array): number {
-  const b0 = frame[0]
-  if (b0 >= 0x92 && b0 <= 0x9f && frame[1] === 2) return (b0 & 0x0f) - 1
-  if (b0 === 0xdc && frame[3] === 2) return ((frame[1] << 8) | frame[2]) - 1
-  return 1
-}
-
-function bindError(route: string, err: unknown): DripdropError {
-  const e = err as { code?: string; address?: string; message?: string }
-  if (e.code === 'EADDRINUSE')
-    return new AddressInUseError(`route "${route}": ${e.address ?? 'address'} is already in use`, err)
-  return new TransportError(`route "${route}": bind/connect failed: ${e.message ?? String(err)}`, err)
 }

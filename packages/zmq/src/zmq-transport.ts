@@ -37,7 +37,7 @@ const OPTION_KEYS: readonly string[] = Object.keys(ZMQ_DEFAULTS)
  * ```
  */
 export function zmqTransport(options?: ZmqOptions): TransportFactory {
-  const filled = fillOptions(options as Record<string, unknown> | undefined, ZMQ_DEFAULTS, 'options')
+  const filled = fillOptions(options as Record<string, unknown> | undefined, ZMQ_DEFAULTS, 'options', true)
   return {
     name: 'zmq',
     schemes: ['tcp', 'ipc'],

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { zmqTransport } from '../src/index.js'
 import { fillOptions, ZMQ_DEFAULTS } from '../src/options.js'
 
 describe('fillOptions', () => {
@@ -17,15 +18,24 @@ describe('fillOptions', () => {
       ],
       [{ heartbeatTimeoutMs: 0 }, /^options\.heartbeatTimeoutMs must be a positive integer/],
       [{ socketLingerMs: -2 }, /^options\.socketLingerMs must be an integer >= -1/],
-      [{ reconnectIntervalMs: 1.5 }, /^options\.reconnectIntervalMs/],
-      [{ reconnectMaxIntervalMs: '1' }, /^options\.reconnectMaxIntervalMs/],
+      [{ reconnectMinMs: 1.5 }, /^options\.reconnectMinMs/],
+      [{ reconnectMaxMs: '1' }, /^options\.reconnectMaxMs/],
       [{ batchMaxMessages: 0 }, /^options\.batchMaxMessages must be a positive integer/],
       [{ batchMaxBytes: Number.NaN }, /^options\.batchMaxBytes/],
       [{ socketHighWaterMark: -1 }, /^options\.socketHighWaterMark/],
+      [{ maxQueueBytes: 0 }, /^options\.maxQueueBytes must be a positive integer \(bytes\)/],
+      [{ maxPeerQueueBytes: 1.5 }, /^options\.maxPeerQueueBytes must be a positive integer \(bytes\)/],
     ]
     for (const [given, message] of cases) {
       expect(() => fillOptions(given, ZMQ_DEFAULTS, 'options')).toThrow(message)
     }
     expect(() => fillOptions(null as never, ZMQ_DEFAULTS, 'options')).toThrow(/^options must be an object/)
+  })
+
+  it('zmqTransport() refuses an unknown option by name (the old reconnectIntervalMs among them)', () => {
+    expect(() => zmqTransport({ reconnectIntervalMs: 50 } as never)).toThrow(
+      /^options\.reconnectIntervalMs is not an option of the zmq transport$/,
+    )
+    expect(() => zmqTransport({ reconnectMinMs: 50, reconnectMaxMs: 500 })).not.toThrow()
   })
 })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { Outbox } from '../src/outbox.js'
+import { estimateBytes, Outbox } from '../src/outbox.js'
 
 const env = (n: number) => ({ name: 'n', head: {}, body: n })
 
@@ -35,5 +35,29 @@ describe('Outbox', () => {
     await expect(waiting).rejects.toThrow('gone')
     expect(box.length).toBe(0)
     expect(box.hasRoom()).toBe(true)
+  })
+
+  it('is bounded in bytes too: past maxBytes a sender waits, even with room in envelopes; one always fits', async () => {
+    const big = (n: number) => ({ name: 'b', head: {}, body: new Uint8Array(1000 * n) })
+    expect(estimateBytes(big(1))).toBeGreaterThanOrEqual(1000)
+    expect(
+      estimateBytes({ name: 'o', head: {}, body: { a: 'x'.repeat(500), b: new Uint8Array(500) } }),
+    ).toBeGreaterThan(1000)
+    const box = new Outbox(100, 2500)
+    box.push(big(5), undefined) // larger than the bound alone: admitted, as one always is
+    expect(box.hasRoom()).toBe(false)
+    let admitted = false
+    const waiting = box.wait(big(1), undefined).then(() => {
+      admitted = true
+    })
+    box.refill()
+    await Promise.resolve()
+    expect(admitted).toBe(false)
+    box.take()
+    expect(box.bytes).toBe(0)
+    box.refill()
+    await waiting
+    expect(admitted).toBe(true)
+    expect(box.bytes).toBe(estimateBytes(big(1)))
   })
 })

@@ -167,7 +167,10 @@ describe('backpressure, close and destroy', () => {
     const dropped = () => pub.stats.dropped - droppedBefore
     await until(() => delivered === N - dropped(), 5000, 'delivered = published - dropped')
     expect(dropped()).toBeGreaterThan(0)
-    await new Promise((r) => setTimeout(r, 50))
+    // Nothing more arrives afterwards: closing both sides waits for every handler still running and ends
+    // the reading, so a late or duplicate delivery would show here (no sleep that jitter could outlast).
+    await pubNode.close()
+    await subNode.close()
     expect(delivered).toBe(N - dropped())
   })
 })
@@ -247,7 +250,8 @@ describe('events, errors and options', () => {
 
 describe('a requester that stops reading', () => {
   it('has its replies dropped and counted (DD_ERR_UNROUTABLE), while other requesters are served', async () => {
-    const node = zmqNode('svc', { socketHighWaterMark: 4 })
+    // Replies that find the peer's pipe full wait within maxPeerQueueBytes (1 MiB here), then are dropped.
+    const node = zmqNode('svc', { socketHighWaterMark: 4, maxPeerQueueBytes: 1 << 20 })
     const codes = new Set<string>()
     node.events.on('route:error', ({ error }) => codes.add(error.code))
     const rep = node.route('svc', { type: 'rep', bind: 'tcp://127.0.0.1:*' })
@@ -268,5 +272,70 @@ describe('a requester that stops reading', () => {
     const req = client.route('svc', { type: 'req', connect: rep.endpoints[0], timeoutMs: 5000 })
     await client.start()
     expect((await req.request('echo', 'still here')).body.body).toBe('still here')
+  })
+})
+
+describe('a requester that went away', () => {
+  it('is counted in stats.aborted, not stats.errors, when its reply cannot be delivered', async () => {
+    const node = zmqNode('svc')
+    const errors: string[] = []
+    node.events.on('route:error', ({ error }) => errors.push(error.code))
+    let release!: () => void
+    const released = new Promise<void>((r) => {
+      release = r
+    })
+    const rep = node.route('svc', { type: 'rep', bind: 'tcp://127.0.0.1:*' })
+    let started = false
+    rep.on('slow', async () => {
+      started = true
+      await released
+      return 'too late'
+    })
+    const gone = new Promise<void>((r) => node.events.on('route:disconnect', () => r()))
+    await node.start()
+    const peer = new zmq.Dealer({ linger: 0 })
+    peer.connect(rep.endpoints[0])
+    const { encode } = await import('@msgpack/msgpack')
+    await peer.send(encode([1, 'slow', { $id: 1 }, null]))
+    await until(() => started, 5000, 'the handler to start')
+    peer.close()
+    await gone
+    release()
+    await until(() => rep.stats.aborted === 1, 5000, 'the reply to the gone peer to be counted')
+    expect(rep.stats.errors).toBe(0)
+    expect(errors).toEqual([])
+  })
+})
+
+describe('byte budget of a rep route', () => {
+  it('refuses a request past maxPeerQueueBytes with DD_ERR_PEER_QUEUE_FULL, while another peer is served', async () => {
+    const node = zmqNode('svc', { maxPeerQueueBytes: 1000 })
+    const g = gate()
+    const rep = node.route('svc', { type: 'rep', bind: 'tcp://127.0.0.1:*' })
+    let running = 0
+    rep.on('hold', async () => {
+      running++
+      await g.opened
+      return 'done'
+    })
+    rep.on('ping', () => 'pong')
+    await node.start()
+    const greedy = zmqNode('greedy')
+    const a = greedy.route('svc', { type: 'req', connect: rep.endpoints[0], timeoutMs: 5000 })
+    await greedy.start()
+    const body = 'x'.repeat(600)
+    const first = a.request('hold', body)
+    await until(() => running === 1, 5000, 'the first request to be in its handler')
+    // 600 + 600 bytes > 1000: refused at once, not queued behind the first.
+    await expect(a.request('hold', body)).rejects.toMatchObject({ code: 'DD_ERR_PEER_QUEUE_FULL' })
+    expect(rep.stats.dropped).toBe(1)
+    const other = zmqNode('other')
+    const b = other.route('svc', { type: 'req', connect: rep.endpoints[0], timeoutMs: 5000 })
+    await other.start()
+    expect((await b.request('ping', null)).body).toBe('pong')
+    g.open()
+    expect((await first).body).toBe('done')
+    // The budget is released with the reply: the same peer is served again.
+    expect((await a.request('ping', body)).body).toBe('pong')
   })
 })
