@@ -318,7 +318,7 @@ export class Route {
       ),
     )
     timedOut.catch(() => {})
-    if (this.#state === 'idle' || this.#state === 'opening') await Promise.race([this.#whenOpen(), timedOut])
+    if (this.#state === 'idle' || this.#state === 'starting') await Promise.race([this.#whenOpen(), timedOut])
     if (this.#state !== 'open') throw this.#notOpen()
     if (!this.#socket.connected)
       throw new TypeError(`route "${this.name}" (${this.type}): its transport does not report connections`)

@@ -1,4 +1,4 @@
-import { deferred, type Deferred } from '@dripdrop/core'
+import { deferred, type Deferred } from '@dripdrop/core/internal'
 
 /** What {@link InboundLedger.admit} decided. */
 export type Admission = 'ok' | 'peer-full' | 'route-full'

@@ -89,6 +89,7 @@ export class ZmqRouteSocket implements RouteSocket {
     this.#outbox = new Outbox(spec.highWaterMark, options.maxQueueBytes)
     this.#batchLimit = options.batchMaxMessages
     this.#replyWatcher = {
+      route: host.route,
       stats: host.stats,
       receive: (envelope, from) => {
         const re = envelope.head.$re
