@@ -28,6 +28,10 @@ import type { DecodeErrorCode } from './errors.js'
 import { DecodeError } from './errors.js'
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
+const EMPTY = new Uint8Array(0)
+/** Eight bytes to read a big-endian float through, so a frame needs no DataView of its own. */
+const FLOAT_BYTES = new Uint8Array(8)
+const FLOAT_VIEW = new DataView(FLOAT_BYTES.buffer)
 const latin1 = new TextDecoder('latin1')
 /** Binaries up to this many bytes are tried as ASCII by a JavaScript loop before the TextDecoder. */
 const SHORT_STRING = 32
@@ -42,8 +46,7 @@ export type FrameKind = 'one' | 'batch' | 'any' | 'value'
  * header cannot make it allocate more than a few words per frame byte. Internal to {@link BertCodec}.
  */
 export class BertDecoder {
-  #b: Uint8Array = new Uint8Array(0)
-  #view: DataView = new DataView(new ArrayBuffer(0))
+  #b: Uint8Array = EMPTY
   #pos = 0
   #end = 0
   #pending = 0
@@ -78,8 +81,7 @@ export class BertDecoder {
       return out
     } finally {
       // Drop the reference so a large frame is not kept alive by the codec.
-      this.#b = new Uint8Array(0)
-      this.#view = new DataView(new ArrayBuffer(0))
+      this.#b = EMPTY
     }
   }
 
@@ -97,7 +99,6 @@ export class BertDecoder {
       pos = 0
     }
     this.#b = bytes
-    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
     this.#pos = pos
     this.#end = bytes.byteLength
     this.#pending = 1
@@ -158,7 +159,9 @@ export class BertDecoder {
   }
 
   #u32(): number {
-    const n = this.#view.getUint32(this.#pos)
+    const b = this.#b
+    const p = this.#pos
+    const n = b[p] * 0x1000000 + ((b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3])
     this.#pos += 4
     return n
   }
@@ -273,7 +276,8 @@ export class BertDecoder {
         return b[this.#pos++]
       case INTEGER: {
         this.#need(4)
-        const n = this.#view.getInt32(this.#pos)
+        const p = this.#pos
+        const n = (b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]
         this.#pos += 4
         return n
       }
@@ -305,7 +309,7 @@ export class BertDecoder {
       case STRING: {
         // Erlang writes a list of small integers 0..255 (a charlist) this way: it is still a list.
         this.#need(2)
-        const n = this.#view.getUint16(this.#pos)
+        const n = (b[this.#pos] << 8) | b[this.#pos + 1]
         this.#pos += 2
         this.#need(n)
         const out = new Array<number>(n)
@@ -315,7 +319,8 @@ export class BertDecoder {
       }
       case NEW_FLOAT: {
         this.#need(8)
-        const f = this.#view.getFloat64(this.#pos)
+        for (let i = 0; i < 8; i++) FLOAT_BYTES[i] = b[this.#pos + i]
+        const f = FLOAT_VIEW.getFloat64(0)
         this.#pos += 8
         if (!Number.isFinite(f))
           throw this.#fail('NEW_FLOAT_EXT that is NaN or infinite', 'DD_ERR_DECODE_MALFORMED')
@@ -366,7 +371,7 @@ export class BertDecoder {
       n = this.#b[this.#pos++]
     } else {
       this.#need(2)
-      n = this.#view.getUint16(this.#pos)
+      n = (this.#b[this.#pos] << 8) | this.#b[this.#pos + 1]
       this.#pos += 2
     }
     this.#need(n)
