@@ -45,6 +45,7 @@ const BOTH: Record<string, Envelope | Envelope[]> = {
   batch: [env('a', null), env('b', [1, -1])],
   'batch.empty': [],
   request: env('add', [2, 3], { $id: 1 }),
+  'request.fail': env('fail', null, { $id: 2 }),
   reply: env('add', 5, { $re: 1 }),
 }
 
