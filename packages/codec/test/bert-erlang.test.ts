@@ -133,6 +133,10 @@ describe('Erlang term_to_binary → BertCodec', () => {
   })
 })
 
+test('without Erlang these tests fail, saying how to install it', () => {
+  expect(() => escript(['emit'], undefined, { PATH: '/nonexistent' })).toThrow(/apt-get install erlang-base/)
+})
+
 describe('BertCodec → Erlang binary_to_term', () => {
   test('every frame we write is exactly (=:=) the expected Erlang term, single and batch', () => {
     const names = Object.keys(BOTH)

@@ -6,11 +6,13 @@ export const BERT_CASES = fileURLToPath(new URL('./fixtures/bert-cases.escript',
 
 /**
  * Runs `escript bert-cases.escript ...args` with `input` on stdin and returns its stdout. These tests prove the
- * BERT codec against Erlang itself, so a machine without Erlang fails them, saying how to install it.
+ * BERT codec against Erlang itself, so a machine without Erlang fails them, saying how to install it (never a
+ * silent skip). `env` replaces the environment (a test hides escript with it).
  */
-export function escript(args: readonly string[], input?: string): string {
+export function escript(args: readonly string[], input?: string, env?: NodeJS.ProcessEnv): string {
   const run = spawnSync('escript', [BERT_CASES, ...args], {
     input,
+    env,
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
     timeout: 60_000,
