@@ -25,10 +25,18 @@ import { TAG_BATCH_V1, TAG_ENVELOPE_V1 } from './codec.js'
 import type { Envelope, Head } from './envelope.js'
 import { isPlainObject } from './envelope.js'
 import type { DecodeErrorCode } from './errors.js'
+import { KeyCache } from './key-cache.js'
 import { DecodeError } from './errors.js'
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 const EMPTY = new Uint8Array(0)
+const word = (text: string) => new Uint8Array(Buffer.from(text, 'latin1'))
+const W_BERT = word('bert')
+const W_NIL = word('nil')
+const W_TRUE = word('true')
+const W_FALSE = word('false')
+const W_BIN = word('bin')
+const W_TIME = word('time')
 /** Eight bytes to read a big-endian float through, so a frame needs no DataView of its own. */
 const FLOAT_BYTES = new Uint8Array(8)
 const FLOAT_VIEW = new DataView(FLOAT_BYTES.buffer)
@@ -53,6 +61,7 @@ export class BertDecoder {
   /** Size of the frame as received (before inflating), for DecodeError.frameBytes. */
   #frameBytes = 0
   readonly #max: number
+  readonly #keys = new KeyCache()
 
   constructor(maxMessageBytes: number) {
     this.#max = maxMessageBytes
@@ -381,8 +390,8 @@ export class BertDecoder {
     return s
   }
 
-  // The atom at the read position, without moving; undefined when the next term is not a whole atom.
-  #peekAtom(): string | undefined {
+  // When the next term is the atom `word` (in any of the four atom forms), steps over it and returns true.
+  #skipAtom(word: Uint8Array): boolean {
     const b = this.#b
     const at = this.#pos
     const tag = b[at]
@@ -394,11 +403,12 @@ export class BertDecoder {
     } else if (tag === ATOM_UTF8 || tag === ATOM) {
       n = (b[at + 1] << 8) | b[at + 2]
       from = at + 3
-    } else return undefined
-    if (from + n > this.#end || n > 8) return undefined
-    let s = ''
-    for (let i = 0; i < n; i++) s += String.fromCharCode(b[from + i])
-    return s
+    } else return false
+    if (n !== word.length || from + n > this.#end) return false
+    for (let i = 0; i < n; i++) if (b[from + i] !== word[i]) return false
+    this.#pos = from + n
+    this.#pending--
+    return true
   }
 
   #utf8(n: number): string {
@@ -421,6 +431,21 @@ export class BertDecoder {
     } catch (cause) {
       throw this.#fail(`binary at offset ${start} is not valid UTF-8`, 'DD_ERR_DECODE_MALFORMED', cause)
     }
+  }
+
+  // A map key's text: from the cache when these bytes were seen before.
+  #keyText(n: number): string {
+    const b = this.#b
+    const start = this.#pos
+    const cached = this.#keys.get(b, start, n)
+    if (cached !== undefined) {
+      this.#pos += n
+      return cached
+    }
+    const s = this.#utf8(n)
+    // As many characters as bytes: ASCII only, so the cached string is exactly these bytes.
+    if (s.length === n) this.#keys.set(b, start, n, s)
+    return s
   }
 
   #big(n: number, sign: number): number | bigint {
@@ -480,7 +505,7 @@ export class BertDecoder {
       this.#need(4)
       const n = this.#u32()
       this.#need(n)
-      key = this.#utf8(n)
+      key = this.#keyText(n)
     } else if (tag === SMALL_ATOM_UTF8 || tag === SMALL_ATOM || tag === ATOM_UTF8 || tag === ATOM) {
       this.#pending--
       this.#pos++
@@ -500,22 +525,16 @@ export class BertDecoder {
   // {bert, time, Mega, Sec, Micro}; any other tuple is read as an array.
   #tuple(arity: number, depth: number): unknown {
     this.#promise(arity)
-    if (arity >= 2 && arity <= 5 && this.#peekAtom() === 'bert') {
-      this.#value(depth + 1)
-      const kind = this.#peekAtom()
-      if (arity === 2 && (kind === 'nil' || kind === 'true' || kind === 'false'))
-        return this.#value(depth + 1)
-      if (arity === 3 && kind === 'bin') {
-        this.#value(depth + 1)
-        return this.#bytes(depth + 1)
-      }
-      if (arity === 5 && kind === 'time') {
-        this.#value(depth + 1)
-        return this.#time(depth + 1)
-      }
+    if (arity >= 2 && arity <= 5 && this.#skipAtom(W_BERT)) {
+      if (arity === 2) {
+        if (this.#skipAtom(W_NIL)) return null
+        if (this.#skipAtom(W_TRUE)) return true
+        if (this.#skipAtom(W_FALSE)) return false
+      } else if (arity === 3 && this.#skipAtom(W_BIN)) return this.#bytes(depth + 1)
+      else if (arity === 5 && this.#skipAtom(W_TIME)) return this.#time(depth + 1)
       // Read the rest anyway: a cut-short frame reports that, not the shape.
       for (let i = 1; i < arity; i++) this.#value(depth + 1)
-      throw this.#fail(`unsupported BERT term {bert, ${kind ?? '…'}, …}`, 'DD_ERR_DECODE_SHAPE')
+      throw this.#fail(`unsupported BERT term {bert, …} of ${arity} elements`, 'DD_ERR_DECODE_SHAPE')
     }
     // The BERT forms above hold scalars only, so like the encoder only other tuples count as a level.
     this.#deeper(depth)
