@@ -403,6 +403,27 @@ describe('hostile frames', () => {
   })
 })
 
+describe('what BERT carries beyond JSON', () => {
+  test('any bigint comes back: as a number when it is a safe integer, else as the same bigint', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: -(2n ** 2100n), max: 2n ** 2100n }), (n) => {
+        const safe = n >= BigInt(-Number.MAX_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER)
+        expect(codec.decodeValue(codec.encodeValue(n))).toEqual(safe ? Number(n) : n)
+      }),
+      { numRuns: 500 },
+    )
+  })
+
+  test('any valid Date comes back to the millisecond', () => {
+    fc.assert(
+      fc.property(fc.date({ noInvalidDate: true }), (d) => {
+        expect(codec.decodeValue(codec.encodeValue(d))).toEqual(d)
+      }),
+      { numRuns: 500 },
+    )
+  })
+})
+
 describe('encode errors', () => {
   const invalid = { code: 'DD_ERR_ENCODE_INVALID' }
   test.each([

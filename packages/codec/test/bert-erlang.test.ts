@@ -4,11 +4,12 @@
  * Erlang to exactly (=:=) the expected terms. Both directions, single and batch frames, every type of the
  * mapping in docs/protocol.md §5b.
  */
+import fc from 'fast-check'
 import { beforeAll, describe, expect, test } from 'vitest'
 import type { DecodeErrorCode, Envelope } from '../src/index.js'
 import { BertCodec } from '../src/index.js'
 import { escript, hexLines } from './erlang.js'
-import { decodeErrorOf, toHex } from './helpers.js'
+import { decodeErrorOf, envelope, normalize, toHex } from './helpers.js'
 
 const codec = new BertCodec()
 const env = (name: string, body: unknown, head: Envelope['head'] = {}): Envelope => ({ name, head, body })
@@ -157,5 +158,18 @@ describe('BertCodec → Erlang binary_to_term', () => {
       .map((name) => `${name} ${toHex(encodeFrame(codec.decodeFrame(fromErlang.get(name) as Uint8Array)))}\n`)
       .join('')
     expect(escript(['check'], input).trim().split('\n')).toEqual(names.map((name) => `ok ${name}`))
+  })
+})
+
+describe('round trips through Erlang', () => {
+  test('arbitrary envelopes: ours → binary_to_term → term_to_binary → ours come back equal', () => {
+    // One escript run for the whole sample; fast-check draws the envelopes (seeded per run like the others).
+    const envs = fc.sample(fc.oneof(envelope, fc.array(envelope, { maxLength: 3 })), 150)
+    const input = envs.map((e, i) => `${i} ${toHex(encodeFrame(e as Envelope | Envelope[]))}\n`).join('')
+    const echoed = hexLines(escript(['echo'], input))
+    expect(echoed.size).toBe(envs.length)
+    envs.forEach((e, i) => {
+      expect(codec.decodeFrame(echoed.get(String(i)) as Uint8Array), `sample ${i}`).toEqual(normalize(e))
+    })
   })
 })
