@@ -19,8 +19,8 @@ import { checkEnvelope } from './shape.js'
  *
  * Decoding is strict: every length is checked against the bytes left before allocating; compressed terms
  * (`term_to_binary(T, [compressed])`) are inflated only up to `maxMessageBytes`; pids, ports, references,
- * funs, bitstrings and improper lists are refused (`DD_ERR_DECODE_SHAPE`), as are a `__proto__` map key and
- * terms nested deeper than 100 levels; binaries must be valid UTF-8 (`DD_ERR_DECODE_MALFORMED`). Byte arrays
+ * funs, bitstrings and improper lists are refused (`DD_ERR_DECODE_SHAPE`), as are a `__proto__` map key,
+ * integers over 8192 bits (1024 bytes; not encoded either) and terms nested deeper than 100 levels; binaries must be valid UTF-8 (`DD_ERR_DECODE_MALFORMED`). Byte arrays
  * decode as plain `Uint8Array` views into the frame (no copy).
  *
  * @example

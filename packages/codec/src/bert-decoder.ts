@@ -1,5 +1,5 @@
 import { inflateSync } from 'node:zlib'
-import { BERT_MAX_DEPTH } from './bert-encoder.js'
+import { BERT_MAX_BIG_BYTES, BERT_MAX_DEPTH } from './bert-encoder.js'
 import {
   ATOM,
   ATOM_UTF8,
@@ -459,6 +459,10 @@ export class BertDecoder {
       let v = 0
       for (let i = n - 1; i >= 0; i--) v = v * 256 + b[start + i]
       if (v <= Number.MAX_SAFE_INTEGER) return sign === 1 ? -v : v
+    }
+    // Bounded so a hostile frame cannot make us build a 16 MiB integer; real Erlang integers are far smaller.
+    if (n > BERT_MAX_BIG_BYTES) {
+      throw this.#fail(`integer of ${n} bytes (over ${BERT_MAX_BIG_BYTES})`, 'DD_ERR_DECODE_SHAPE')
     }
     let hex = ''
     for (let i = n - 1; i >= 0; i--) hex += b[start + i].toString(16).padStart(2, '0')

@@ -17,6 +17,8 @@ import {
 
 /** Containers (tuples, lists, maps) nested deeper than this, counting the frame tuple as 1, are refused. */
 export const BERT_MAX_DEPTH = 100
+/** Largest integer carried, in bytes of magnitude (8,192 bits); larger ones are refused both ways. */
+export const BERT_MAX_BIG_BYTES = 1024
 
 const atom = (name: string): Uint8Array =>
   new Uint8Array([SMALL_ATOM_UTF8, name.length, ...Buffer.from(name)])
@@ -256,6 +258,7 @@ export class BertEncoder {
     let hex = (negative ? -v : v).toString(16)
     if (hex.length % 2 === 1) hex = `0${hex}`
     const count = hex.length / 2
+    if (count > BERT_MAX_BIG_BYTES) throw invalid(`an integer of ${count} bytes (over ${BERT_MAX_BIG_BYTES})`)
     this.#fits(count + 6)
     this.#ensure(count + 6)
     const b = this.#bytes

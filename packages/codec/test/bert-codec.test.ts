@@ -414,6 +414,18 @@ describe('what BERT carries beyond JSON', () => {
     )
   })
 
+  test('integers are carried up to 1024 bytes (8192 bits), refused beyond, both ways', () => {
+    const largest = 2n ** 8192n - 1n
+    expect(codec.decodeValue(codec.encodeValue(-largest))).toBe(-largest)
+    expect(() => codec.encodeValue(largest + 1n)).toThrow(
+      expect.objectContaining({ code: 'DD_ERR_ENCODE_INVALID' }),
+    )
+    const tooBig = new Uint8Array(1 + 6 + 1025)
+    tooBig.set([0x83, 0x6f, 0, 0, 0x04, 0x01, 0])
+    tooBig[tooBig.length - 1] = 1
+    expect(decodeErrorOf(() => codec.decodeValue(tooBig)).code).toBe('DD_ERR_DECODE_SHAPE')
+  })
+
   test('any valid Date comes back to the millisecond', () => {
     fc.assert(
       fc.property(fc.date({ noInvalidDate: true }), (d) => {
