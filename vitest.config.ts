@@ -1,4 +1,5 @@
 import { existsSync, readdirSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { defineConfig } from 'vitest/config'
 
 // One vitest run for the whole monorepo: each package and app is a project named after its folder,
@@ -13,6 +14,15 @@ const roots = ['packages', 'apps'].flatMap((dir) =>
 
 export default defineConfig({
   test: {
+    // Tests run against the current source, never a stale dist/: packages import each other's dist/, and so
+    // do the threads and processes tests start, so the global setup builds them first (turbo, cached: about a
+    // second when nothing changed). A `source` resolve condition was rejected: it would reach the test
+    // process only, not the worker threads and child processes. See test/global-setup.ts.
+    // Absolute: a project resolves relative paths from its own root. Each project runs it; it builds once.
+    globalSetup: [resolve(import.meta.dirname, 'test/global-setup.ts')],
+    // The default output, then every test skipped with a reason (ctx.skip(reason)), so a row that could not
+    // run on this machine (e.g. zmq's network-namespace row) is visible in the summary, not only counted.
+    reporters: ['default', resolve(import.meta.dirname, 'test/skip-reasons-reporter.ts')],
     projects: [
       ...roots.map((root) => ({
         extends: true as const,

@@ -6,7 +6,7 @@
  *
  * Run: pnpm start   (or: node --import tsx examples/inproc-app.ts)
  */
-import { deferred, Node } from '@dripdrop/core'
+import { Node } from '@dripdrop/core'
 
 const ADDR = {
   jobs: 'inproc://jobs',
@@ -38,12 +38,16 @@ export async function runApp(
   })
   const listener = new Node({ name: 'listener' })
   const heard: string[] = []
-  listener
-    .route('news', { type: 'sub', connect: ADDR.news })
-    .on('summary', ({ body }) => void heard.push(body))
+  let summaryHeard!: () => void
+  const summary = new Promise<void>((resolve) => (summaryHeard = resolve))
+  listener.route('news', { type: 'sub', connect: ADDR.news }).on('summary', ({ body }) => {
+    heard.push(body)
+    summaryHeard()
+  })
   // --- end of wiring ---
 
-  const done = deferred()
+  let allPriced!: () => void
+  const done = new Promise<void>((resolve) => (allPriced = resolve))
   const byWorker: Record<string, number> = {}
   let total = 0
   let received = 0
@@ -52,15 +56,15 @@ export async function runApp(
     byWorker[body.worker] = (byWorker[body.worker] ?? 0) + 1
     if (++received === jobCount) {
       await news.publish('summary', `${jobCount} jobs, total ${total}`)
-      done.resolve()
+      allPriced()
     }
   })
 
   const nodes = [collector, pricing, listener, ...workers, producer]
   for (const n of nodes) await n.start()
   for (let id = 1; id <= jobCount; id++) await jobs.send('job', { id, qty: id })
-  await done.promise
-  await new Promise((r) => setImmediate(r))
+  await done
+  await summary // the listener heard the summary (not a fixed wait: delivery is asynchronous)
   for (const n of nodes) await n.close()
   return { total, byWorker, news: heard }
 }

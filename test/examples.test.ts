@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { runApp } from '../examples/inproc-app.js'
 import { runDefer } from '../examples/worker-pool/defer.js'
@@ -25,6 +27,9 @@ describe('examples/inproc-app', () => {
       byWorker: { w1: 10, w2: 10 },
       news: ['20 jobs, total 630'],
     })
+    // The README shows what `pnpm start` prints: the same line.
+    const readme = readFileSync(resolve(import.meta.dirname, '../README.md'), 'utf8')
+    expect(readme).toContain(`\n${r.stdout.trim()}\n`)
   })
 })
 

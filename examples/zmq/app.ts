@@ -17,8 +17,15 @@
  * Every role is a function that builds one node from an {@link Addresses} map; `run.ts` starts one role per
  * process, {@link runAll} starts them all in this one.
  */
-import { deferred, Node } from '@dripdrop/core'
+import { Node } from '@dripdrop/core'
 import { zmqTransport } from '@dripdrop/zmq'
+
+/** A promise and the function that resolves it (Node 22 has `Promise.withResolvers()`). */
+function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve!: (value: T) => void
+  const promise = new Promise<T>((r) => (resolve = r))
+  return { promise, resolve }
+}
 
 /** Where each seam lives. Binding roles may use `tcp://host:*`; connecting roles get the real endpoint. */
 export interface Addresses {

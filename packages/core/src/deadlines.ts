@@ -24,9 +24,12 @@ export class Deadlines<T> {
     this.#onExpire = onExpire
   }
 
-  /** Tracks `item`; `onExpire(item)` runs after `timeoutMs` unless it settled first. */
-  add(item: T, timeoutMs: number): void {
-    const at = Date.now() + timeoutMs
+  /**
+   * Tracks `item`; `onExpire(item)` runs after `timeoutMs` unless it settled first. `now` saves a clock
+   * read when the caller has just made one.
+   */
+  add(item: T, timeoutMs: number, now = Date.now()): void {
+    const at = now + timeoutMs
     let q = this.#queues.get(timeoutMs)
     if (q === undefined) {
       q = { items: [], ats: [], head: 0 }

@@ -62,6 +62,16 @@ export class TransportError extends DripdropError {
   }
 }
 
+/**
+ * A reply (on `rep`, `router`) or a raw `sendTo()` named a peer that is not connected any more
+ * (`DD_ERR_UNROUTABLE`). The envelope is dropped and counted in `stats.dropped`; the route keeps serving.
+ */
+export class UnroutableError extends TransportError {
+  constructor(message: string, cause?: unknown) {
+    super(message, cause, 'DD_ERR_UNROUTABLE')
+  }
+}
+
 /** The wire form of an error, sent as the body of an error reply (head `$err: true`). */
 export interface ErrorBody {
   name: string
@@ -99,14 +109,36 @@ export function toErrorBody(err: unknown, includeStack: boolean): ErrorBody {
   if (err instanceof Error) {
     const raw = (err as unknown as { code?: unknown }).code
     const code = typeof raw === 'string' ? raw : 'DD_ERR_HANDLER'
-    const body: ErrorBody = { name: err.name, code, message: err.message }
-    if (includeStack && err.stack) body.stack = err.stack
+    const body: ErrorBody = {
+      name: typeof err.name === 'string' ? err.name : 'Error',
+      code,
+      message: typeof err.message === 'string' ? err.message : safeString(err.message),
+    }
+    if (includeStack && typeof err.stack === 'string') body.stack = err.stack
     const data = (err as { data?: unknown }).data
     if (data !== null && typeof data === 'object' && !Array.isArray(data))
       body.data = data as Record<string, unknown>
     return body
   }
+  // Handlers may throw anything: a string, null, a plain object (with a code of its own, or a null prototype
+  // that String() cannot convert).
+  if (err !== null && typeof err === 'object') {
+    const o = err as { code?: unknown; message?: unknown; name?: unknown }
+    return {
+      name: typeof o.name === 'string' ? o.name : 'Error',
+      code: typeof o.code === 'string' ? o.code : 'DD_ERR_HANDLER',
+      message: typeof o.message === 'string' ? o.message : safeString(err),
+    }
+  }
   return { name: 'Error', code: 'DD_ERR_HANDLER', message: typeof err === 'string' ? err : String(err) }
+}
+
+function safeString(value: unknown): string {
+  try {
+    return String(value)
+  } catch {
+    return Object.prototype.toString.call(value)
+  }
 }
 
 /** Reads an error body from the wire, tolerating a peer that sends something else. */

@@ -13,6 +13,7 @@ import type { DripdropError } from './errors.js'
  * | `handler:error` | a handler threw; requests get the error as their reply |
  * | `message:unhandled` | a message found no handler |
  * | `reply:unmatched` | a reply whose request id is unknown or expired |
+ * | `request:expired` | a request arrived after its deadline (`$dl`) and was dropped unanswered |
  * | `node:closed` | `close()` or `destroy()` finished |
  */
 export interface NodeEventMap {
@@ -24,6 +25,8 @@ export interface NodeEventMap {
   'handler:error': { route: string; name: string; error: unknown }
   'message:unhandled': { route: string; name: string }
   'reply:unmatched': { route: string; id: unknown }
+  /** `deadline`: the request's `$dl` (Unix epoch ms); `lateMs`: how long before it arrived it had expired. */
+  'request:expired': { route: string; name: string; id: unknown; deadline: number; lateMs: number }
   'node:closed': { node: string; dropped: number }
 }
 

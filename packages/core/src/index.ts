@@ -1,7 +1,5 @@
 export type { Codec, Envelope, Head, HeadValue } from '@dripdrop/codec'
 export { createCodec, EMPTY_HEAD, envelope, JsonCodec, MsgpackCodec } from '@dripdrop/codec'
-export { Deadlines } from './deadlines.js'
-export { type Deferred, deferred } from './deferred.js'
 export {
   AbortError,
   AddressInUseError,
@@ -18,19 +16,31 @@ export {
   TimeoutError,
   TransportError,
   toErrorBody,
+  UnroutableError,
 } from './errors.js'
 export { type NodeEventMap, NodeEvents } from './events.js'
 export { inprocTransport } from './inproc/inproc-transport.js'
 export { Node, type NodeOptions } from './node.js'
-export { Queue } from './queue.js'
 export {
   type Handler,
   type MessageContext,
   type RequestOptions,
   Route,
-  type RouteOptions,
   type RouteState,
 } from './route.js'
+export type {
+  DealerRouteOptions,
+  PubRouteOptions,
+  PullRouteOptions,
+  PushRouteOptions,
+  RepRouteOptions,
+  ReqRouteOptions,
+  RouteOptions,
+  RouteOptionsBase,
+  RouteOptionsByType,
+  RouterRouteOptions,
+  SubRouteOptions,
+} from './route-options.js'
 export { RouteStats, type RouteStatsSnapshot } from './stats.js'
 export {
   type RouteHost,

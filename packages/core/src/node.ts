@@ -1,17 +1,11 @@
 import type { Codec } from '@dripdrop/codec'
 import { defaultCodec } from '@dripdrop/codec'
-import { NoTransportError } from './errors.js'
+import { ClosedError, NoTransportError } from './errors.js'
 import { NodeEvents, type NodeEventMap } from './events.js'
 import { HandlerTable } from './handler-table.js'
 import { inprocTransport } from './inproc/inproc-transport.js'
-import {
-  type Handler,
-  isSender,
-  Route,
-  type RouteOptions,
-  type RouteOwner,
-  type RouteState,
-} from './route.js'
+import { type Handler, isSender, Route, type RouteOwner, type RouteState } from './route.js'
+import { CORE_OPTION_KEYS, type RouteOptions, type RouteOptionsBase } from './route-options.js'
 import { registeredTransport, type RouteSpec, schemeOf, type TransportFactory } from './transport.js'
 
 /** Options of `new Node()`. */
@@ -23,7 +17,7 @@ export interface NodeOptions {
   /** Default codec of the node's routes. @default msgpack, 16 MiB frames */
   codec?: Codec
   /** Defaults for every route of this node (a route's own options win). */
-  routeDefaults?: Partial<Omit<RouteOptions, 'type' | 'bind' | 'connect'>>
+  routeDefaults?: Omit<RouteOptionsBase, 'bind' | 'connect'>
 }
 
 const DEFAULTS = { highWaterMark: 1000, concurrency: 100, timeoutMs: 10_000, lingerMs: 1000 }
@@ -49,8 +43,10 @@ export class Node {
   readonly #handlers = new HandlerTable()
   readonly #transports = new Map<string, TransportFactory>()
   readonly #codec: Codec
-  readonly #defaults: Partial<RouteOptions>
+  readonly #defaults: Omit<RouteOptionsBase, 'bind' | 'connect'>
   #state: RouteState = 'idle'
+  #started: Promise<this> | undefined
+  #closed: Promise<void> | undefined
   readonly #owner: RouteOwner
 
   constructor(options: NodeOptions = {}) {
@@ -71,7 +67,7 @@ export class Node {
     }
   }
 
-  /** `idle`, `opening`, `open`, `closing` or `closed`. */
+  /** `idle`, `starting`, `open`, `closing` or `closed` (see {@link RouteState}). */
   get state(): RouteState {
     return this.#state
   }
@@ -83,7 +79,8 @@ export class Node {
 
   /**
    * Declares a named route. Its transport is chosen by the address scheme (`inproc://`, `tcp://`, …).
-   * Routes declared after `start()` open at once.
+   * Routes declared after `start()` open at once. Options are typed per route type; an option that neither
+   * core nor the route's transport knows is refused with a `TypeError` naming it.
    *
    * @example
    * ```ts
@@ -100,17 +97,18 @@ export class Node {
     const opts = { ...this.#defaults, ...options } as RouteOptions
     const spec = this.#spec(name, opts)
     const transport = this.#transportFor(spec)
+    checkOptionKeys(spec, transport)
     const route = new Route(
       spec,
       this.#owner,
       positive(opts.concurrency ?? DEFAULTS.concurrency, `route "${name}": options.concurrency`),
       positive(opts.timeoutMs ?? DEFAULTS.timeoutMs, `route "${name}": options.timeoutMs`),
       nonNegative(opts.lingerMs ?? DEFAULTS.lingerMs, `route "${name}": options.lingerMs`),
+      (host) => transport.create(spec, host),
     )
-    route.attach(transport.create(spec, route))
     this.#routes.set(name, route)
-    if (this.#state === 'open' || this.#state === 'opening') {
-      route.open().catch((error) => this.events.emit('route:error', { route: name, error }))
+    if (this.#state === 'open' || this.#state === 'starting') {
+      route.start().catch((error) => this.events.emit('route:error', { route: name, error }))
     }
     return route
   }
@@ -137,21 +135,28 @@ export class Node {
 
   /**
    * Opens every route: binding routes first, so connecting routes of the same node find them.
-   * Rejects with the first route's error (and closes what had opened).
+   * Rejects with the first route's error (and destroys what had opened). Calling it again returns the same
+   * promise; after `close()` or `destroy()` it rejects with `DD_ERR_CLOSED`.
    */
-  async start(): Promise<this> {
+  start(): Promise<this> {
+    if (this.#started) return this.#started
     if (this.#state !== 'idle')
-      throw new TypeError(`node "${this.name}" is ${this.#state}; start() runs once`)
-    this.#state = 'opening'
+      return Promise.reject(new ClosedError(`node "${this.name}" is ${this.#state}; it cannot start again`))
+    this.#state = 'starting'
+    this.#started = this.#start()
+    return this.#started
+  }
+
+  async #start(): Promise<this> {
     const routes = [...this.#routes.values()]
     try {
-      await Promise.all(routes.filter((r) => r.spec.bind.length > 0).map((r) => r.open()))
-      await Promise.all(routes.filter((r) => r.spec.bind.length === 0).map((r) => r.open()))
+      await Promise.all(routes.filter((r) => r.spec.bind.length > 0).map((r) => r.start()))
+      await Promise.all(routes.filter((r) => r.spec.bind.length === 0).map((r) => r.start()))
     } catch (err) {
       this.destroy()
       throw err
     }
-    this.#state = 'open'
+    if (this.#state === 'starting') this.#state = 'open'
     return this
   }
 
@@ -160,11 +165,25 @@ export class Node {
    * their pending requests and flush their queues within `lingerMs`). If that takes longer than
    * `timeoutMs`, whatever is left is destroyed (see {@link Node.destroy}).
    *
+   * A second call returns the same promise (its options are ignored).
+   *
    * @param options.timeoutMs how long to wait for the graceful part, in ms. @default 10000
    */
-  async close(options: { timeoutMs?: number } = {}): Promise<void> {
-    if (this.#state === 'closing' || this.#state === 'closed') return
+  close(options: { timeoutMs?: number } = {}): Promise<void> {
+    if (this.#closed) return this.#closed
+    if (this.#state === 'closed') {
+      this.#closed = Promise.resolve()
+      return this.#closed
+    }
     const timeoutMs = nonNegative(options.timeoutMs ?? 10_000, 'options.timeoutMs')
+    this.#closed = this.#close(timeoutMs)
+    return this.#closed
+  }
+
+  async #close(timeoutMs: number): Promise<void> {
+    // A close during start() waits for it, so every route is in a state close() can drain.
+    if (this.#started) await this.#started.catch(() => undefined)
+    if (this.#state === 'closed') return
     this.#state = 'closing'
     const routes = [...this.#routes.values()]
     const graceful = (async () => {
@@ -203,7 +222,7 @@ export class Node {
   #spec(name: string, opts: RouteOptions): RouteSpec {
     if (opts === null || typeof opts !== 'object')
       throw new TypeError(`route "${name}": options must be an object`)
-    if (typeof opts.type !== 'string' || opts.type === '') {
+    if (typeof opts.type !== 'string' || (opts.type as string) === '') {
       throw new TypeError(`route "${name}": options.type must be a route type such as "push" or "rep"`)
     }
     const bind = list(opts.bind, `route "${name}": options.bind`)
@@ -211,8 +230,8 @@ export class Node {
     if (bind.length + connect.length === 0) {
       throw new TypeError(`route "${name}": give options.bind or options.connect an address`)
     }
-    const subscribe =
-      opts.subscribe === undefined ? [''] : list(opts.subscribe, `route "${name}": options.subscribe`)
+    const raw = (opts as { subscribe?: unknown }).subscribe
+    const subscribe = raw === undefined ? [''] : list(raw, `route "${name}": options.subscribe`)
     return {
       name,
       type: opts.type,
@@ -224,7 +243,7 @@ export class Node {
         `route "${name}": options.highWaterMark`,
       ),
       codec: opts.codec ?? this.#codec,
-      options: opts,
+      options: opts as unknown as Readonly<Record<string, unknown>>,
     }
   }
 
@@ -248,6 +267,22 @@ export class Node {
       )
     }
     return transport
+  }
+}
+
+// Misspelt options would otherwise be ignored silently: refuse what neither core nor the transport reads.
+function checkOptionKeys(spec: RouteSpec, transport: TransportFactory): void {
+  const own = transport.optionKeys
+  if (own === undefined) return // a transport that does not declare its options: cannot tell
+  const known = own[spec.type] ?? []
+  for (const key of Object.keys(spec.options)) {
+    if (CORE_OPTION_KEYS.includes(key) || known.includes(key)) continue
+    if (key === 'subscribe' && spec.type === 'sub') continue
+    if (spec.options[key] === undefined) continue
+    const all = [...CORE_OPTION_KEYS, ...(spec.type === 'sub' ? ['subscribe'] : []), ...known]
+    throw new TypeError(
+      `route "${spec.name}": unknown option "${key}" for a ${spec.type} route on the ${transport.name} transport (known: ${all.join(', ')})`,
+    )
   }
 }
 

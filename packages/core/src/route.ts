@@ -1,4 +1,5 @@
-import type { Codec, Envelope, Head } from '@dripdrop/codec'
+import { setImmediate as realSetImmediate } from 'node:timers'
+import type { Envelope, Head } from '@dripdrop/codec'
 import { EMPTY_HEAD } from '@dripdrop/codec'
 import { Deadlines } from './deadlines.js'
 import { HandlerTable } from './handler-table.js'
@@ -7,18 +8,22 @@ import {
   AbortError,
   ClosedError,
   DestroyedError,
-  type DripdropError,
+  DripdropError,
   fromErrorBody,
   NoHandlerError,
   TimeoutError,
+  TransportError,
   toErrorBody,
 } from './errors.js'
 import type { NodeEventMap } from './events.js'
 import { RouteStats } from './stats.js'
 import type { RouteHost, RouteSocket, RouteSpec, RouteType, TransportEvent } from './transport.js'
 
-/** Lifecycle of a route (and of a node). */
-export type RouteState = 'idle' | 'opening' | 'open' | 'closing' | 'closed'
+/**
+ * Lifecycle of a route (and of a node): `idle` until `start()`, `starting` while it binds and connects,
+ * `open`, `closing` while `close()` drains, `closed` (after `close()`, `destroy()` or a failed start).
+ */
+export type RouteState = 'idle' | 'starting' | 'open' | 'closing' | 'closed'
 
 /** What a handler gets beside the message. */
 export interface MessageContext {
@@ -35,35 +40,12 @@ export interface MessageContext {
  */
 export type Handler<B = any, R = unknown> = (message: Envelope<B>, context: MessageContext) => R | Promise<R>
 
-/** Options of `node.route(name, options)`. */
-export interface RouteOptions {
-  /** The route type: `pub`, `sub`, `push`, `pull`, `req`, `rep`, `dealer`, `router`, or a transport's own. */
-  type: RouteType
-  /** Address(es) to bind, e.g. `inproc://jobs`, `tcp://127.0.0.1:*`. */
-  bind?: string | readonly string[]
-  /** Address(es) to connect to. */
-  connect?: string | readonly string[]
-  /** `sub` only: name prefixes to receive. @default [''] (everything) */
-  subscribe?: string | readonly string[]
-  /** Bound of the outbound and inbound queues, in envelopes. @default 1000 */
-  highWaterMark?: number
-  /** Async handlers in flight at once before the route stops reading. @default 100 */
-  concurrency?: number
-  /** Default timeout of `request()` on this route, in ms. @default 10000 */
-  timeoutMs?: number
-  /** How long `close()` waits to flush queued envelopes, in ms. @default 1000 */
-  lingerMs?: number
-  /** Codec for frames on this route. @default the node's codec (msgpack) */
-  codec?: Codec
-  /** Include stacks in error replies sent to the requester. @default true */
-  exposeErrorStacks?: boolean
-  /** Transport-specific options. */
-  [option: string]: unknown
-}
-
 /** Options of one `request()`. */
 export interface RequestOptions {
-  /** Overrides the route's `timeoutMs`. */
+  /**
+   * Overrides the route's `timeoutMs`, in ms. The request is rejected with `DD_ERR_TIMEOUT` after it, and
+   * the responder drops it unanswered if it has not started it by then (the deadline travels as `$dl`).
+   */
   timeoutMs?: number
   /** Extra head fields. */
   head?: Head
@@ -101,13 +83,13 @@ const CORRELATES = new Set<RouteType>(['req', 'dealer'])
  * await jobs.send('resize', { url })
  * ```
  */
-export class Route implements RouteHost {
+export class Route {
   readonly name: string
   readonly type: RouteType
   readonly stats = new RouteStats()
   readonly spec: RouteSpec
   #state: RouteState = 'idle'
-  #socket!: RouteSocket
+  readonly #socket: RouteSocket
   readonly #owner: RouteOwner
   readonly #handlers = new HandlerTable()
   readonly #concurrency: number
@@ -122,6 +104,8 @@ export class Route implements RouteHost {
   #drained: Deferred | undefined
   #ready: Deferred | undefined
   #opened: Promise<void> | undefined
+  #closed: Promise<void> | undefined
+  #destroyed = false
   #seq = 0
   readonly #pending = new Map<number, Pending>()
   readonly #deadlines = new Deadlines<Pending>(
@@ -129,8 +113,18 @@ export class Route implements RouteHost {
     (p) => this.#expire(p),
   )
 
-  /** @internal use `node.route()` */
-  constructor(spec: RouteSpec, owner: RouteOwner, concurrency: number, timeoutMs: number, lingerMs: number) {
+  /**
+   * @internal use `node.route()`. `open` creates the transport socket, given the host side of this route
+   * (kept out of the route's public surface).
+   */
+  constructor(
+    spec: RouteSpec,
+    owner: RouteOwner,
+    concurrency: number,
+    timeoutMs: number,
+    lingerMs: number,
+    open: (host: RouteHost) => RouteSocket,
+  ) {
     this.name = spec.name
     this.type = spec.type
     this.spec = spec
@@ -138,18 +132,21 @@ export class Route implements RouteHost {
     this.#concurrency = concurrency
     this.#timeoutMs = timeoutMs
     this.#lingerMs = lingerMs
-    this.#exposeStacks = spec.options.exposeErrorStacks !== false
+    this.#exposeStacks = spec.options.exposeErrorStacks === true
     this.#replies = REPLIES.has(spec.type)
     this.#correlates = CORRELATES.has(spec.type)
-  }
-
-  /** @internal */
-  attach(socket: RouteSocket): void {
+    const host: RouteHost = {
+      route: this,
+      stats: this.stats,
+      receive: (envelope, from) => this.#receive(envelope, from),
+      emit: (event) => this.#emit(event),
+    }
+    const socket = open(host)
     this.#socket = socket
     if (socket.replies === true) this.#replies = true
   }
 
-  /** `idle`, `opening`, `open`, `closing` or `closed`. */
+  /** `idle`, `starting`, `open`, `closing` or `closed`. */
   get state(): RouteState {
     return this.#state
   }
@@ -222,7 +219,13 @@ export class Route implements RouteHost {
     if (!this.#socket.sendTo)
       return Promise.reject(new TypeError(`route "${this.name}" (${this.type}) cannot sendTo`))
     this.stats.messagesOut++
-    return this.#socket.sendTo(to, envelope) ?? RESOLVED
+    try {
+      return this.#socket.sendTo(to, envelope) ?? RESOLVED
+    } catch (err) {
+      // e.g. a `to` that is not a peer of this transport: a rejection, like every other failure of a send.
+      this.stats.messagesOut--
+      return Promise.reject(err)
+    }
   }
 
   /**
@@ -238,7 +241,7 @@ export class Route implements RouteHost {
   request<R = any, B = unknown>(name: string, body?: B, options?: RequestOptions): Promise<Envelope<R>> {
     const timeoutMs = options?.timeoutMs ?? this.#timeoutMs
     if (this.#state !== 'open') {
-      if (this.#state === 'idle' || this.#state === 'opening') {
+      if (this.#state === 'idle' || this.#state === 'starting') {
         return this.#whenOpen().then(() => this.request<R, B>(name, body, options))
       }
       return Promise.reject(this.#notOpen())
@@ -246,8 +249,10 @@ export class Route implements RouteHost {
     const signal = options?.signal
     if (signal?.aborted)
       return Promise.reject(new AbortError('request aborted before it was sent', signal.reason))
+    const now = Date.now()
+    const $dl = now + timeoutMs
     if (this.#socket.request) {
-      const head = options?.head ?? EMPTY_HEAD
+      const head: Head = options?.head ? { ...options.head, $dl } : { $dl }
       this.stats.messagesOut++
       return this.#socket.request({ name, head, body }, { timeoutMs, signal }) as Promise<Envelope<R>>
     }
@@ -257,7 +262,7 @@ export class Route implements RouteHost {
       )
     }
     const id = ++this.#seq
-    const head: Head = options?.head ? { ...options.head, $id: id } : { $id: id }
+    const head: Head = options?.head ? { ...options.head, $id: id, $dl } : { $id: id, $dl }
     return new Promise<Envelope<R>>((resolve, reject) => {
       const p: Pending = {
         id,
@@ -269,7 +274,7 @@ export class Route implements RouteHost {
         onAbort: undefined,
       }
       this.#pending.set(id, p)
-      this.#deadlines.add(p, timeoutMs)
+      this.#deadlines.add(p, timeoutMs, now)
       if (signal) {
         p.onAbort = () => this.#settle(p, new AbortError('request aborted', signal.reason))
         signal.addEventListener('abort', p.onAbort, { once: true })
@@ -303,8 +308,7 @@ export class Route implements RouteHost {
 
   // ---- RouteHost: called by the transport ----
 
-  /** @internal */
-  receive(envelope: Envelope, from?: unknown): void | Promise<void> {
+  #receive(envelope: Envelope, from?: unknown): void | Promise<void> {
     this.stats.messagesIn++
     if (this.#correlates) {
       const re = envelope.head.$re
@@ -313,8 +317,9 @@ export class Route implements RouteHost {
         return
       }
     }
-    const handler = this.#handlers.get(envelope.name) ?? this.#owner.fallback(envelope.name)
     const id = this.#replies ? envelope.head.$id : undefined
+    if (id !== undefined && this.#expired(envelope, id)) return
+    const handler = this.#handlers.get(envelope.name) ?? this.#owner.fallback(envelope.name)
     if (handler === undefined) {
       this.stats.unhandled++
       this.#owner.emit('message:unhandled', { route: this.name, name: envelope.name })
@@ -342,12 +347,13 @@ export class Route implements RouteHost {
       typeof (result as Promise<unknown>).then === 'function'
     ) {
       this.#inflight++
-      ;(result as Promise<unknown>).then(
+      // Promise.resolve() adopts any thenable without calling a user `then` synchronously here.
+      Promise.resolve(result).then(
         (value) => {
           this.#release()
           if (id !== undefined) this.#reply(from, envelope, id, value, false)
         },
-        (err) => {
+        (err: unknown) => {
           this.#release()
           this.#handlerFailed(envelope, from, id, err)
         },
@@ -358,15 +364,17 @@ export class Route implements RouteHost {
     if (id !== undefined) this.#reply(from, envelope, id, result, false)
   }
 
-  /** @internal */
-  emit(event: TransportEvent): void {
+  #emit(event: TransportEvent): void {
     const owner = this.#owner
     switch (event.type) {
-      case 'error':
+      case 'error': {
+        // A transport may hand over anything it caught (a string, null, an error without a code).
+        const error = asDripdropError(event.error, this.name)
         this.stats.errors++
-        if (event.error.code.startsWith('DD_ERR_DECODE')) this.stats.decodeErrors++
-        owner.emit('route:error', { route: this.name, error: event.error, endpoint: event.endpoint })
+        if (error.code.startsWith('DD_ERR_DECODE')) this.stats.decodeErrors++
+        owner.emit('route:error', { route: this.name, error, endpoint: event.endpoint })
         break
+      }
       case 'connect':
         owner.emit('route:connect', { route: this.name, endpoint: event.endpoint })
         break
@@ -381,13 +389,23 @@ export class Route implements RouteHost {
 
   // ---- lifecycle, driven by the node ----
 
-  /** @internal */
-  async open(): Promise<void> {
-    if (this.#state !== 'idle') return this.#opened
-    this.#state = 'opening'
-    this.#opened = this.#socket.start().then(
+  /**
+   * Binds and connects (the node calls it from `node.start()`, or at once for a route declared after).
+   * Calling it again returns the same promise.
+   */
+  start(): Promise<void> {
+    if (this.#opened) return this.#opened
+    if (this.#state !== 'idle') return Promise.reject(this.#notOpen())
+    this.#state = 'starting'
+    let started: Promise<void>
+    try {
+      started = this.#socket.start()
+    } catch (err) {
+      started = Promise.reject(err)
+    }
+    this.#opened = started.then(
       () => {
-        if (this.#state === 'opening') this.#state = 'open'
+        if (this.#state === 'starting') this.#state = 'open'
         this.#ready?.resolve()
         this.#owner.emit('route:open', { route: this.name, endpoints: this.#socket.endpoints })
       },
@@ -402,10 +420,19 @@ export class Route implements RouteHost {
 
   /**
    * Graceful close: takes no new sends, waits for pending requests (each within its timeout) and running
-   * handlers, then lets the transport flush for up to `lingerMs`.
+   * handlers, then lets the transport flush for up to `lingerMs`. A second call returns the same promise.
    */
-  async close(): Promise<void> {
-    if (this.#state === 'closed' || this.#state === 'closing') return
+  close(): Promise<void> {
+    if (this.#closed) return this.#closed
+    if (this.#state === 'closed') {
+      this.#closed = RESOLVED
+      return RESOLVED
+    }
+    this.#closed = this.#close()
+    return this.#closed
+  }
+
+  async #close(): Promise<void> {
     const wasOpen = this.#state === 'open'
     this.#state = 'closing'
     if (wasOpen) {
@@ -428,18 +455,23 @@ export class Route implements RouteHost {
   destroy(): number {
     if (this.#state === 'closed') return 0
     this.#state = 'closed'
+    this.#destroyed = true
     const dropped = this.#socket.destroy()
     this.stats.dropped += dropped
     const err = new DestroyedError(`route "${this.name}" was destroyed`)
     for (const p of [...this.#pending.values()]) this.#settle(p, err)
     this.#deadlines.clear()
+    // A close() waiting for stuck handlers ends now too, so its promise settles.
+    const idle = this.#idle
+    this.#idle = undefined
+    idle?.resolve()
     return dropped
   }
 
   // ---- internals ----
 
   #sendLater(envelope: Envelope): Promise<void> {
-    if (this.#state === 'idle' || this.#state === 'opening')
+    if (this.#state === 'idle' || this.#state === 'starting')
       return this.#whenOpen().then(() => this.send(envelope))
     return Promise.reject(this.#notOpen())
   }
@@ -518,7 +550,27 @@ export class Route implements RouteHost {
   }
 
   #transportError(err: unknown): void {
-    this.emit({ type: 'error', error: err as DripdropError })
+    this.#emit({ type: 'error', error: asDripdropError(err, this.name) })
+  }
+
+  // A request whose deadline passed before a handler could take it: its requester has given up, so running
+  // it would be work for nobody (and a surprise when it has effects). Dropped unanswered and counted.
+  #expired(envelope: Envelope, id: unknown): boolean {
+    const dl = envelope.head.$dl
+    // Not a positive finite number: no deadline. A deadline however far ahead is simply not expired, so an
+    // absurd one (a peer with a broken clock) means no deadline rather than an error.
+    if (typeof dl !== 'number' || !(dl > 0) || !Number.isFinite(dl)) return false
+    const now = turnClock()
+    if (dl > now) return false
+    this.stats.expired++
+    this.#owner.emit('request:expired', {
+      route: this.name,
+      name: envelope.name,
+      id,
+      deadline: dl,
+      lateMs: now - dl,
+    })
+    return true
   }
 
   #release(): void {
@@ -541,9 +593,43 @@ export class Route implements RouteHost {
   }
 
   #whenIdle(): Promise<void> {
-    if (this.#inflight === 0) return RESOLVED
+    if (this.#inflight === 0 || this.#destroyed) return RESOLVED
     this.#idle ??= deferred()
     return this.#idle.promise
+  }
+}
+
+// Date.now() costs 100-400 ns on the VMs this runs on, a tenth of an in-process request: the deadline check
+// reads the clock once per event-loop turn instead. A stale reading is always earlier than the real time, so
+// it can only let a just-expired request run, never drop one that is still wanted. `node:timers`' own
+// setImmediate: test fake timers replace the global one and might never run the reset; and a turn made only of
+// microtasks never ends, so the clock is read again every 1024 checks anyway.
+let clockValue = 0
+let clockReads = 0
+const clockExpire = (): void => {
+  clockReads = 0
+}
+function turnClock(): number {
+  if (clockReads === 0) {
+    clockValue = Date.now()
+    realSetImmediate(clockExpire)
+  }
+  if (++clockReads >= 1024) clockReads = 0
+  return clockValue
+}
+
+/** Wraps whatever was caught into a coded error, keeping it as the `cause`. */
+function asDripdropError(err: unknown, route: string): DripdropError {
+  if (err instanceof DripdropError && typeof err.code === 'string') return err
+  const message = err instanceof Error ? err.message : safeString(err)
+  return new TransportError(`route "${route}": ${message}`, err)
+}
+
+function safeString(value: unknown): string {
+  try {
+    return String(value)
+  } catch {
+    return Object.prototype.toString.call(value)
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Codec, Envelope } from '@dripdrop/codec'
 import type { DripdropError } from './errors.js'
+import type { Route } from './route.js'
 import type { RouteStats } from './stats.js'
 
 /**
@@ -48,6 +49,8 @@ export type TransportEvent =
  * What a transport socket gets from the route that owns it.
  */
 export interface RouteHost {
+  /** The route this socket belongs to (for transports that hand out per-route helpers, e.g. `wsConnections`). */
+  readonly route: Route
   /** The route's counters; the transport bumps bytes, batches, drops and decode errors. */
   readonly stats: RouteStats
   /**
@@ -113,6 +116,13 @@ export interface TransportFactory {
   readonly schemes: readonly string[]
   /** Route types it can open. */
   readonly types: readonly RouteType[]
+  /**
+   * The route options it reads, beyond core's own (`bind`, `highWaterMark`, …), by route type. `node.route()`
+   * refuses any other option with its name. A transport that leaves this out gets no such check.
+   *
+   * @example `{ push: ['batchMaxBytes'], pull: ['batchMaxBytes'] }`
+   */
+  readonly optionKeys?: Readonly<Record<string, readonly string[]>>
   /** Creates (does not start) a socket for a route. */
   create(spec: RouteSpec, host: RouteHost): RouteSocket
 }

@@ -1,6 +1,6 @@
 import type { Envelope } from '@dripdrop/codec'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { Node } from '../src/index.js'
+import { Node, type RouteOptions } from '../src/index.js'
 
 let seq = 0
 /** A fresh inproc address per test, so tests never share channels. */
@@ -117,25 +117,39 @@ describe('inproc pub/sub', () => {
     expect(seen).toEqual(['a.2'])
   })
 
-  it('with dropWhenFull, a full subscriber misses messages and the drops are counted', async () => {
+  it('pub never waits: a full subscriber misses messages (counted), the others get every one', async () => {
     const node = started()
     const a = addr('drop')
-    const pub = node.route('pub', { type: 'pub', bind: a, dropWhenFull: true })
-    const sub = node.route('sub', { type: 'sub', connect: a, highWaterMark: 2, concurrency: 1 })
+    const pub = node.route('pub', { type: 'pub', bind: a })
+    const slow = node.route('slow', { type: 'sub', connect: a, highWaterMark: 2, concurrency: 1 })
+    const fast = node.route('fast', { type: 'sub', connect: a, highWaterMark: 2 })
     let release!: () => void
     const gate = new Promise<void>((r) => (release = r))
     const seen: unknown[] = []
-    sub.on('*', async ({ body }) => {
+    const fastSeen: unknown[] = []
+    slow.on('*', async ({ body }) => {
       seen.push(body)
       await gate
     })
+    fast.on('*', ({ body }) => void fastSeen.push(body))
     await node.start()
-    // 0 is in the (stuck) handler, 1 and 2 fill the queue, 3 and 4 find it full.
+    // Every publish resolves while the slow handler is stuck: were pub waiting for room, this would hang.
     for (let i = 0; i < 5; i++) await pub.publish('x', i)
+    expect(seen).toEqual([0])
     release()
     await tick()
+    // 0 is in the stuck handler, 1 and 2 fill its queue of 2, 3 and 4 find it full: dropped and counted.
     expect(seen).toEqual([0, 1, 2])
     expect(pub.stats.dropped).toBe(2)
+    // The fast subscriber was never held back by the slow one.
+    expect(fastSeen).toEqual([0, 1, 2, 3, 4])
+  })
+
+  it('refuses the old dropWhenFull option by name (pub always drops for a full subscriber)', () => {
+    const node = started()
+    expect(() =>
+      node.route('pub', { type: 'pub', bind: addr('old'), dropWhenFull: true } as unknown as RouteOptions),
+    ).toThrow('unknown option "dropWhenFull"')
   })
 })
 
@@ -159,6 +173,27 @@ describe('inproc router/dealer', () => {
       ['d1', 1],
       ['d2', 2],
     ])
+  })
+
+  it('sendTo() a peer that is gone or not a peer at all: counted as dropped and DD_ERR_UNROUTABLE, or rejected', async () => {
+    const node = started()
+    const a = addr('gone')
+    const router = node.route('router', { type: 'router', bind: a })
+    const dealer = node.route('dealer', { type: 'dealer', connect: a })
+    let from: unknown
+    router.on('hello', (_m, ctx) => {
+      from = ctx.from
+    })
+    const codes: string[] = []
+    node.events.on('route:error', ({ error }) => void codes.push(error.code))
+    await node.start()
+    await dealer.send('hello', null)
+    await tick()
+    await dealer.close()
+    await router.sendTo(from, 'late', null)
+    expect(router.stats.dropped).toBe(1)
+    expect(codes).toEqual(['DD_ERR_UNROUTABLE'])
+    await expect(router.sendTo('nobody', 'x', null)).rejects.toThrow('sendTo needs the `from`')
   })
 
   it('counts a reply whose request id is unknown and keeps working', async () => {

@@ -1,5 +1,11 @@
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { Node, type NodeEventMap, registerTransport, type TransportFactory } from '../src/index.js'
+import {
+  Node,
+  type NodeEventMap,
+  type RouteOptions,
+  registerTransport,
+  type TransportFactory,
+} from '../src/index.js'
 
 let seq = 0
 const addr = (what = 'x') => `inproc://node-${what}-${++seq}`
@@ -40,7 +46,8 @@ describe('Node options and routes', () => {
     expect(() => n.route('a', { type: 'push', bind: 'carrier-pigeon://roof' })).toThrow(
       expect.objectContaining({ code: 'DD_ERR_NO_TRANSPORT' }),
     )
-    expect(() => n.route('b', { type: 'http-server', bind: addr() })).toThrow(
+    // A type no transport declared does not compile either; cast to show the runtime refusal.
+    expect(() => n.route('b', { type: 'http-server', bind: addr() } as unknown as RouteOptions)).toThrow(
       expect.objectContaining({ code: 'DD_ERR_NO_TRANSPORT' }),
     )
     expect(() => n.route('c', { type: 'push', bind: [addr(), 'tcp://127.0.0.1:1'] })).toThrow('one scheme')
@@ -204,6 +211,22 @@ describe('Node lifecycle', () => {
     expect(closed).toEqual([{ node: 'node', dropped: 2 }])
   })
 
+  it('destroy() ends a close() that waits for a stuck handler', async () => {
+    const n = new Node()
+    const a = addr()
+    const push = n.route('push', { type: 'push', bind: a })
+    const pull = n.route('pull', { type: 'pull', connect: a })
+    pull.on('stuck', () => new Promise(() => {}))
+    await n.start()
+    await push.send('stuck', null)
+    await tick()
+    const closing = pull.close()
+    expect(pull.state).toBe('closing')
+    n.destroy()
+    await closing
+    expect(pull.state).toBe('closed')
+  })
+
   it('destroy() rejects pending requests with DD_ERR_DESTROYED and reports what it dropped', async () => {
     const n = new Node()
     const s = addr()
@@ -220,9 +243,54 @@ describe('Node lifecycle', () => {
     expect(n.destroy()).toBe(0)
   })
 
-  it('start() runs once', async () => {
+  it('start() twice returns the same promise; after close() it rejects with DD_ERR_CLOSED', async () => {
     const n = node()
+    n.route('p', { type: 'push', bind: addr() })
+    const first = n.start()
+    expect(n.state).toBe('starting')
+    expect(n.start()).toBe(first)
+    await first
+    expect(n.start()).toBe(first)
+    expect(n.state).toBe('open')
+    await n.close()
+    // The promise of the first start() stays what it was; a new start is refused.
+    expect(n.start()).toBe(first)
+    const again = new Node()
+    again.destroy()
+    await expect(again.start()).rejects.toMatchObject({ code: 'DD_ERR_CLOSED' })
+  })
+
+  it('a second close() returns the promise of the first, which resolves only when draining is done', async () => {
+    const n = new Node()
+    const s = addr()
+    const rep = n.route('rep', { type: 'rep', bind: s })
+    const req = n.route('req', { type: 'req', connect: s })
+    let finish!: () => void
+    const gate = new Promise<void>((r) => (finish = r))
+    rep.on('slow', async () => {
+      await gate
+      return 'done'
+    })
     await n.start()
-    await expect(n.start()).rejects.toThrow('start() runs once')
+    const pending = req.request('slow', null)
+    await tick()
+    const first = n.close()
+    const second = n.close({ timeoutMs: 1 })
+    expect(second).toBe(first)
+    const routeFirst = rep.close()
+    expect(rep.close()).toBe(routeFirst)
+    let settled = false
+    void second.then(() => (settled = true))
+    // The handler holds the close: neither promise may resolve before it finishes.
+    await tick()
+    await tick()
+    expect(settled).toBe(false)
+    expect(n.state).toBe('closing')
+    finish()
+    await second
+    expect(n.state).toBe('closed')
+    expect((await pending).body).toBe('done')
+    await routeFirst
+    expect(rep.state).toBe('closed')
   })
 })

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { Queue } from '../src/index.js'
+import { Queue } from '../src/internal.js'
 
 describe('Queue', () => {
   it('behaves like an array used as a FIFO, across growth and wrap-around', () => {

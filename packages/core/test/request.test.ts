@@ -4,16 +4,23 @@ import { Node, RemoteError } from '../src/index.js'
 let seq = 0
 const addr = () => `inproc://svc-${++seq}`
 
-async function pair(options: { timeoutMs?: number; concurrency?: number } = {}) {
+async function pair(options: { timeoutMs?: number; concurrency?: number; exposeErrorStacks?: boolean } = {}) {
   const node = new Node({ name: 'svc' })
   onTestFinished(() => {
     node.destroy()
   })
   const a = addr()
-  const rep = node.route('rep', { type: 'rep', bind: a, concurrency: options.concurrency })
+  const rep = node.route('rep', {
+    type: 'rep',
+    bind: a,
+    concurrency: options.concurrency,
+    exposeErrorStacks: options.exposeErrorStacks,
+  })
   const req = node.route('req', { type: 'req', connect: a, timeoutMs: options.timeoutMs ?? 1000 })
   return { node, rep, req, start: () => node.start() }
 }
+
+const tick = () => new Promise((r) => setImmediate(r))
 
 afterEach(() => {
   vi.useRealTimers()
@@ -36,15 +43,19 @@ describe('request/reply', () => {
 
   it('carries head fields to the handler and correlates by $id', async () => {
     const { rep, req, start } = await pair()
-    rep.on('who', ({ head }) => ({ trace: head.trace, hasId: typeof head.$id === 'number' }))
+    rep.on('who', ({ head }) => ({
+      trace: head.trace,
+      hasId: typeof head.$id === 'number',
+      dlAhead: (head.$dl as number) - Date.now() > 0,
+    }))
     await start()
     const reply = await req.request('who', null, { head: { trace: 't-1' } })
-    expect(reply.body).toEqual({ trace: 't-1', hasId: true })
+    expect(reply.body).toEqual({ trace: 't-1', hasId: true, dlAhead: true })
     expect(typeof reply.head.$re).toBe('number')
   })
 
-  it('rejects with the remote error name, code, message and stack', async () => {
-    const { rep, req, start } = await pair()
+  it('rejects with the remote error name, code and message; the stack only when the route opts in', async () => {
+    const { rep, req, start } = await pair({ exposeErrorStacks: true })
     class QuotaError extends Error {
       code = 'E_QUOTA'
       override name = 'QuotaError'
@@ -77,6 +88,52 @@ describe('request/reply', () => {
     expect(rep.stats.errors).toBe(4)
   })
 
+  it('sends no stack to the requester by default', async () => {
+    const { rep, req, start } = await pair()
+    rep.on('fail', () => {
+      throw new Error('secret path /srv/app')
+    })
+    await start()
+    const err = (await req.request('fail', null).catch((e) => e)) as RemoteError
+    expect(err).toBeInstanceOf(RemoteError)
+    expect(err.message).toBe('secret path /srv/app')
+    expect(err.remoteStack).toBeUndefined()
+  })
+
+  it('survives handlers that throw or reject with anything: null, undefined, objects without a prototype', async () => {
+    const { rep, req, start, node } = await pair()
+    const thrown: unknown[] = [
+      null,
+      undefined,
+      42,
+      Object.create(null),
+      { code: 'E_PLAIN', message: 'plain object' },
+      { code: 7 },
+    ]
+    thrown.forEach((value, i) => {
+      rep.on(`sync${i}`, () => {
+        throw value
+      })
+      rep.on(`async${i}`, () => Promise.reject(value))
+    })
+    const handlerErrors: unknown[] = []
+    node.events.on('handler:error', ({ error }) => void handlerErrors.push(error))
+    await start()
+    for (let i = 0; i < thrown.length; i++) {
+      for (const kind of ['sync', 'async']) {
+        const err = await req.request(`${kind}${i}`, null).then(
+          () => undefined,
+          (e: unknown) => e,
+        )
+        expect(err).toBeInstanceOf(RemoteError)
+        expect((err as RemoteError).code).toBe(i === 4 ? 'E_PLAIN' : 'DD_ERR_HANDLER')
+      }
+    }
+    expect(handlerErrors).toHaveLength(thrown.length * 2)
+    expect(rep.stats.errors).toBe(thrown.length * 2)
+    expect((await req.request('missing', null).catch((e) => e)).code).toBe('DD_ERR_NO_HANDLER')
+  })
+
   it('answers an unknown name with DD_ERR_NO_HANDLER, and the node keeps serving', async () => {
     const { rep, req, start } = await pair()
     rep.on('ok', () => 'fine')
@@ -90,9 +147,7 @@ describe('request/reply', () => {
     const { rep, req, start } = await pair({ timeoutMs: 50 })
     rep.on('hang', () => new Promise(() => {}))
     await start()
-    const started = Date.now()
     await expect(req.request('hang', null)).rejects.toMatchObject({ code: 'DD_ERR_TIMEOUT', timeoutMs: 50 })
-    expect(Date.now() - started).toBeGreaterThanOrEqual(45)
     await expect(req.request('hang', null, { timeoutMs: 20 })).rejects.toMatchObject({ timeoutMs: 20 })
     expect(req.stats.timeouts).toBe(2)
     expect(req.pendingRequests).toBe(0)
@@ -142,21 +197,33 @@ describe('request/reply', () => {
     expect(req.pendingRequests).toBe(0)
   })
 
-  it('limits handlers in flight to `concurrency` and pushes back on the requester', async () => {
+  it('limits handlers in flight to `concurrency`: request N+1 reaches no handler until one finishes', async () => {
     const { rep, req, start } = await pair({ concurrency: 2 })
-    let running = 0
-    let peak = 0
-    rep.on('work', async () => {
-      running++
-      peak = Math.max(peak, running)
-      await new Promise((r) => setTimeout(r, 2))
-      running--
-      return 'done'
+    const started: number[] = []
+    const gates: (() => void)[] = []
+    rep.on('work', async ({ body }) => {
+      started.push(body as number)
+      await new Promise<void>((r) => gates.push(r))
+      return body
     })
     await start()
-    const replies = await Promise.all(Array.from({ length: 20 }, () => req.request('work', null)))
-    expect(replies.every((r) => r.body === 'done')).toBe(true)
-    expect(peak).toBe(2)
+    const replies = [0, 1, 2, 3].map((i) => req.request('work', i))
+    // Let every delivery that can happen happen: the inproc queues drain on microtasks.
+    for (let i = 0; i < 5; i++) await tick()
+    expect(started).toEqual([0, 1])
+    // The route stopped reading: requests 2 and 3 were not even taken off the queue.
+    expect(rep.stats.messagesIn).toBe(2)
+    expect(rep.inflight).toBe(2)
+    gates[0]()
+    expect((await replies[0]).body).toBe(0)
+    for (let i = 0; i < 5; i++) await tick()
+    expect(started).toEqual([0, 1, 2])
+    gates[1]()
+    gates[2]()
+    for (let i = 0; i < 5; i++) await tick()
+    expect(started).toEqual([0, 1, 2, 3])
+    gates[3]()
+    expect((await Promise.all(replies)).map((r) => r.body)).toEqual([0, 1, 2, 3])
   })
 
   it('refuses request() on a route that cannot correlate', async () => {

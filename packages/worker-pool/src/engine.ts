@@ -1,4 +1,5 @@
-import { Deadlines, fromErrorBody, Queue } from '@dripdrop/core'
+import { fromErrorBody } from '@dripdrop/core'
+import { Deadlines, Queue } from '@dripdrop/core/internal'
 import { AbortError, ClosedError, DestroyedError, TimeoutError, WorkerCrashedError } from './errors.js'
 import type { FilledPoolOptions } from './options.js'
 import { STATUS_OK } from './protocol.js'

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { type Codec, DecodeError, MsgpackCodec } from '@dripdrop/codec'
-import { Queue } from '@dripdrop/core'
+import { Queue } from '@dripdrop/core/internal'
 import { Router } from 'zeromq'
 import type { Engine, Job, Link } from './engine.js'
 import { PROTOCOL_VERSION, type PoolMessage, STATUS_ERROR } from './protocol.js'

@@ -1,5 +1,5 @@
 import type { Envelope } from '@dripdrop/codec'
-import { Queue } from '@dripdrop/core'
+import { Queue } from '@dripdrop/core/internal'
 import type { Routing } from './wire.js'
 
 interface Waiter {

@@ -3,6 +3,21 @@ import { fillOptions, type ZmqOptions, ZMQ_DEFAULTS } from './options.js'
 import { ROUTE_TYPES } from './wire.js'
 import { ZmqRouteSocket } from './zmq-route-socket.js'
 
+// Every zmq route type takes the transport's options as its own (typed, so a misspelt one fails to compile).
+declare module '@dripdrop/core' {
+  interface PubRouteOptions extends ZmqOptions {}
+  interface SubRouteOptions extends ZmqOptions {}
+  interface PushRouteOptions extends ZmqOptions {}
+  interface PullRouteOptions extends ZmqOptions {}
+  interface ReqRouteOptions extends ZmqOptions {}
+  interface RepRouteOptions extends ZmqOptions {}
+  interface DealerRouteOptions extends ZmqOptions {}
+  interface RouterRouteOptions extends ZmqOptions {}
+}
+
+/** The route options the zmq transport reads, on every route type: the keys of {@link ZmqOptions}. */
+const OPTION_KEYS: readonly string[] = Object.keys(ZMQ_DEFAULTS)
+
 /**
  * The ZeroMQ transport for `tcp://` and `ipc://` addresses (`inproc://` stays core's own, in-process path).
  * Opens every pattern: `pub`/`sub` (topic = envelope name, prefix subscriptions), `push`/`pull`, `req`/`rep`
@@ -27,6 +42,7 @@ export function zmqTransport(options?: ZmqOptions): TransportFactory {
     name: 'zmq',
     schemes: ['tcp', 'ipc'],
     types: ROUTE_TYPES,
+    optionKeys: Object.fromEntries(ROUTE_TYPES.map((type) => [type, OPTION_KEYS])),
     create(spec: RouteSpec, host: RouteHost): RouteSocket {
       const own = fillOptions(spec.options, filled, `route "${spec.name}": options`)
       return new ZmqRouteSocket(spec, host, own)

@@ -229,6 +229,7 @@ describe('events, errors and options', () => {
     expect(() => zmqTransport({ batchMaxMessages: 0 })).toThrow(/options\.batchMaxMessages/)
     const node = zmqNode('a')
     expect(() =>
+      // @ts-expect-error: a wrong type fails to compile, and is refused at run time too
       node.route('jobs', { type: 'push', bind: 'tcp://127.0.0.1:*', batchMaxBytes: 'lots' }),
     ).toThrow(/^route "jobs": options\.batchMaxBytes must be a positive integer/)
   })
@@ -237,6 +238,7 @@ describe('events, errors and options', () => {
     const t = zmqTransport()
     expect(t.schemes).toEqual(['tcp', 'ipc'])
     const node = zmqNode('a')
+    // @ts-expect-error: an unknown route type fails to compile, and is refused at run time too
     expect(() => node.route('x', { type: 'stream', bind: 'tcp://127.0.0.1:*' })).toThrow(
       expect.objectContaining({ code: 'DD_ERR_NO_TRANSPORT' }),
     )

@@ -5,13 +5,13 @@ import {
   DestroyedError,
   DripdropError,
   fromErrorBody,
-  Queue,
   type RouteHost,
   type RouteSocket,
   type RouteSpec,
   TimeoutError,
   TransportError,
 } from '@dripdrop/core'
+import { Queue } from '@dripdrop/core/internal'
 import { Pool } from 'undici'
 import { positiveInt } from '../address.js'
 import { HttpStatusError, QueueFullError } from '../errors.js'

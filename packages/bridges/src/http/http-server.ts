@@ -2,14 +2,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import { EMPTY_HEAD, type Envelope, type Head, type JsonCodec } from '@dripdrop/codec'
 import {
-  Deadlines,
   type ErrorBody,
-  Queue,
   type RouteHost,
   type RouteSocket,
   type RouteSpec,
   TransportError,
 } from '@dripdrop/core'
+import { Deadlines, Queue } from '@dripdrop/core/internal'
 import { formatAddress, listen, nonNegativeInt, parseBind, positiveInt } from '../address.js'
 import { HttpStatusError, statusOfError } from '../errors.js'
 import {

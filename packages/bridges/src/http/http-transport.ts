@@ -1,6 +1,26 @@
-import type { RouteHost, RouteSpec, TransportFactory } from '@dripdrop/core'
-import { HttpClientSocket } from './http-client.js'
-import { HttpServerSocket } from './http-server.js'
+import type { RouteHost, RouteOptionsBase, RouteSpec, TransportFactory } from '@dripdrop/core'
+import { type HttpClientOptions, HttpClientSocket } from './http-client.js'
+import { type HttpServerOptions, HttpServerSocket } from './http-server.js'
+
+declare module '@dripdrop/core' {
+  interface RouteOptionsByType {
+    'http-server': RouteOptionsBase & HttpServerOptions
+    'http-client': RouteOptionsBase & HttpClientOptions
+  }
+}
+
+/** The route options each type reads beyond core's (the names after the one-name-per-concept rename). */
+const OPTION_KEYS = {
+  'http-server': [
+    'routes',
+    'headers',
+    'maxMessageBytes',
+    'handlerTimeoutMs',
+    'keepAliveTimeoutMs',
+    'fallback',
+  ],
+  'http-client': ['routes', 'connections', 'keepAliveTimeoutMs', 'contentType', 'maxMessageBytes'],
+}
 
 /**
  * The HTTP transport, scheme `http://`, two route types:
@@ -23,6 +43,7 @@ export function httpTransport(): TransportFactory {
     name: 'http',
     schemes: ['http'],
     types: ['http-server', 'http-client'],
+    optionKeys: OPTION_KEYS,
     create(spec: RouteSpec, host: RouteHost) {
       return spec.type === 'http-server' ? new HttpServerSocket(spec, host) : new HttpClientSocket(spec, host)
     },

@@ -1,5 +1,5 @@
 import type { Envelope, HeadValue } from '@dripdrop/codec'
-import type { Queue } from '@dripdrop/core'
+import type { Queue } from '@dripdrop/core/internal'
 import type { Socket } from 'node:net'
 import type { WebSocket } from 'ws'
 import type { WsFormat } from './ws-frames.js'

@@ -2,17 +2,16 @@ import type { Envelope, Head } from '@dripdrop/codec'
 import {
   AbortError,
   ClosedError,
-  Deadlines,
   type DecodeError,
   DestroyedError,
   fromErrorBody,
-  Queue,
   type RouteHost,
   type RouteSocket,
   type RouteSpec,
   TimeoutError,
   TransportError,
 } from '@dripdrop/core'
+import { Deadlines, Queue } from '@dripdrop/core/internal'
 import { WebSocket } from 'ws'
 import { positiveInt } from '../address.js'
 import { DisconnectedError, UnauthorizedError } from '../errors.js'
@@ -107,7 +106,7 @@ export class WsClientSocket implements RouteSocket {
     this.#backoffInitialMs = positiveInt(o.backoffInitialMs, 100, `${path}.backoffInitialMs`)
     this.#backoffMaxMs = positiveInt(o.backoffMaxMs, 10_000, `${path}.backoffMaxMs`)
     this.#headers = o.headers
-    clients.set(host, this)
+    clients.set(host.route, this)
   }
 
   /** `connecting`, `open`, `closing`, `closed` (or `idle` before start). */
@@ -360,7 +359,7 @@ export class WsClientSocket implements RouteSocket {
   }
 }
 
-const clients = new WeakMap<RouteHost, WsClientSocket>()
+const clients = new WeakMap<object, WsClientSocket>()
 
 /**
  * The socket of a `ws-client` route: its connection id (`id`), `state` and `reconnects`.
@@ -371,7 +370,7 @@ const clients = new WeakMap<RouteHost, WsClientSocket>()
  * node.events.on('route:connect', () => console.log('connected as', wsClient(server).id))
  * ```
  */
-export function wsClient(route: RouteHost): WsClientSocket {
+export function wsClient(route: object): WsClientSocket {
   const socket = clients.get(route)
   if (socket === undefined) throw new TypeError('wsClient() needs a ws-client route')
   return socket

@@ -9,8 +9,8 @@ import {
   type RouteSocket,
   type RouteSpec,
   TransportError,
-  Queue,
 } from '@dripdrop/core'
+import { Queue } from '@dripdrop/core/internal'
 import { type WebSocket, WebSocketServer } from 'ws'
 import { formatAddress, listen, nonNegativeInt, parseBind, positiveInt } from '../address.js'
 import { browserClientSource } from '../browser-client.js'
@@ -124,7 +124,7 @@ export class WsServerSocket extends EventEmitter<WsServerEventMap> implements Ro
     this.#server = createServer(this.#onRequest)
     this.#server.on('upgrade', this.#onUpgrade)
     this.#server.on('clientError', (_err, socket) => socket.destroy())
-    registry.set(host, this)
+    registry.set(host.route, this)
   }
 
   get endpoints(): readonly string[] {
@@ -437,7 +437,7 @@ export class WsServerSocket extends EventEmitter<WsServerEventMap> implements Ro
   }
 }
 
-const registry = new WeakMap<RouteHost, WsServerSocket>()
+const registry = new WeakMap<object, WsServerSocket>()
 
 /**
  * The connections of a `ws-server` route: groups, counts, one-off closes and connection events.
@@ -450,7 +450,7 @@ const registry = new WeakMap<RouteHost, WsServerSocket>()
  * browsers.on('chat.say', ({ body }) => browsers.sendTo({ group: 'lobby' }, 'chat.said', body))
  * ```
  */
-export function wsConnections(route: RouteHost): WsServerSocket {
+export function wsConnections(route: object): WsServerSocket {
   const socket = registry.get(route)
   if (socket === undefined) throw new TypeError('wsConnections() needs a ws-server route')
   return socket

@@ -1,6 +1,35 @@
-import type { RouteHost, RouteSpec, TransportFactory } from '@dripdrop/core'
-import { WsClientSocket } from './ws-client.js'
-import { WsServerSocket } from './ws-server.js'
+import type { RouteHost, RouteOptionsBase, RouteSpec, TransportFactory } from '@dripdrop/core'
+import { WsClientSocket, type WsClientOptions } from './ws-client.js'
+import { WsServerSocket, type WsServerOptions } from './ws-server.js'
+
+declare module '@dripdrop/core' {
+  interface RouteOptionsByType {
+    'ws-server': RouteOptionsBase & WsServerOptions
+    'ws-client': RouteOptionsBase & WsClientOptions
+  }
+}
+
+/** The route options each type reads beyond core's (the names after the one-name-per-concept rename). */
+const OPTION_KEYS = {
+  'ws-server': [
+    'maxMessageBytes',
+    'maxBufferedBytes',
+    'heartbeatIntervalMs',
+    'origins',
+    'authorize',
+    'serveClient',
+    'fallback',
+  ],
+  'ws-client': [
+    'format',
+    'reconnect',
+    'reconnectMinMs',
+    'reconnectMaxMs',
+    'token',
+    'headers',
+    'maxMessageBytes',
+  ],
+}
 
 /**
  * The WebSocket transport, scheme `ws://`, two route types:
@@ -25,6 +54,7 @@ export function wsTransport(): TransportFactory {
     name: 'ws',
     schemes: ['ws'],
     types: ['ws-server', 'ws-client'],
+    optionKeys: OPTION_KEYS,
     create(spec: RouteSpec, host: RouteHost) {
       return spec.type === 'ws-server' ? new WsServerSocket(spec, host) : new WsClientSocket(spec, host)
     },

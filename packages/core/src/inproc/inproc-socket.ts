@@ -1,5 +1,5 @@
 import type { Envelope } from '@dripdrop/codec'
-import { AddressInUseError, ClosedError, DestroyedError } from '../errors.js'
+import { AddressInUseError, ClosedError, DestroyedError, UnroutableError } from '../errors.js'
 import { Queue } from '../queue.js'
 import type { RouteHost, RouteSocket, RouteSpec } from '../transport.js'
 import { channelOf, type InprocChannel } from './channel.js'
@@ -29,7 +29,7 @@ interface Blocked {
 /**
  * One route's end of one or more `inproc://` channels. Receivers hold a bounded inbound queue drained on a
  * microtask; senders deliver straight into a receiver's queue, or park the envelope (in order) until a
- * receiver has room.
+ * receiver has room. `pub` never parks: a subscriber without room misses the message (counted).
  */
 export class InprocSocket implements RouteSocket {
   readonly endpoints: readonly string[]
@@ -37,7 +37,6 @@ export class InprocSocket implements RouteSocket {
   readonly #host: RouteHost
   readonly #role: Role
   readonly #capacity: number
-  readonly #dropWhenFull: boolean
   #channels: InprocChannel[] = []
   // Inbound: envelopes and, for responders, who sent them.
   readonly #inbox = new Queue<Envelope>()
@@ -54,7 +53,6 @@ export class InprocSocket implements RouteSocket {
     this.#host = host
     this.#role = ROLES[spec.type]
     this.#capacity = spec.highWaterMark
-    this.#dropWhenFull = spec.options.dropWhenFull === true
     this.#prefixes = [...spec.subscribe]
     this.endpoints = [...spec.bind, ...spec.connect]
   }
@@ -85,8 +83,8 @@ export class InprocSocket implements RouteSocket {
   sendTo(to: unknown, envelope: Envelope): void | Promise<void> {
     if (!(to instanceof InprocSocket)) throw new TypeError('sendTo needs the `from` of a received message')
     if (!to.#open) {
-      // The peer went away; like a ZeroMQ router, drop what cannot be routed, but count it.
-      this.#host.stats.dropped++
+      // The peer went away; like a ZeroMQ router, drop what cannot be routed, count it and say so.
+      this.#unroutable()
       return
     }
     // A reply to an idle requester only settles a pending promise, whose callbacks run later anyway: hand it
@@ -102,6 +100,15 @@ export class InprocSocket implements RouteSocket {
     }
     if (this.#blocked.length === 0 && this.#deliver(envelope, to)) return
     return this.#park(envelope, to)
+  }
+
+  // The same drop, count and error as a zmq ROUTER reports for a peer that is gone (DD_ERR_UNROUTABLE).
+  #unroutable(): void {
+    this.#host.stats.dropped++
+    this.#host.emit({
+      type: 'error',
+      error: new UnroutableError(`route "${this.#spec.name}": peer is not connected, 1 dropped`),
+    })
   }
 
   subscribe(prefix: string): void {
@@ -121,7 +128,7 @@ export class InprocSocket implements RouteSocket {
   flush(): void {
     while (this.#blocked.length > 0) {
       const b = this.#blocked.peek()!
-      if (b.to !== undefined && !b.to.#open) this.#host.stats.dropped++
+      if (b.to !== undefined && !b.to.#open) this.#unroutable()
       else if (!this.#deliver(b.envelope, b.to)) return
       this.#blocked.shift()
       b.resolve()
@@ -168,14 +175,10 @@ export class InprocSocket implements RouteSocket {
     return false
   }
 
-  // Fan-out waits until every matching subscriber has room, so no subscriber misses a message and order
-  // holds; with `dropWhenFull` a full subscriber misses it instead, and the drop is counted.
+  // Pub never waits (CONTRIBUTING.md, the same on every transport): one slow subscriber must not stall the
+  // publisher nor the other subscribers. A full subscriber misses the message, and the drop is counted.
   #deliverAll(envelope: Envelope): boolean {
     const name = envelope.name
-    if (!this.#dropWhenFull) {
-      for (const c of this.#channels)
-        for (const s of c.subscribers) if (s.#matches(name) && !s.hasRoom()) return false
-    }
     for (const c of this.#channels) {
       for (const s of c.subscribers) {
         if (!s.#matches(name)) continue
