@@ -1,8 +1,8 @@
 // A dripdrop node answers an Erlang peer: the request frame is written by Erlang's term_to_binary (escript),
-// handed over as bytes through a raw ZeroMQ DEALER to a zmq `rep` route whose codec is BERT, and the reply frame
+// handed over as bytes through a raw ZeroMQ DEALER to a zmq `rep` route with `codec: 'bert'`, and the reply frame
 // is read back by Erlang's binary_to_term. Lives in the repo project because it needs @dripdrop/zmq, which
 // depends on @dripdrop/codec (the codec package cannot import it).
-import { BertCodec, createCodec } from '@dripdrop/codec'
+import { BertCodec } from '@dripdrop/codec'
 import { Node } from '@dripdrop/core'
 import { zmqTransport } from '@dripdrop/zmq'
 import { describe, expect, it, onTestFinished } from 'vitest'
@@ -12,7 +12,7 @@ import { escript } from '../packages/codec/test/erlang.js'
 const fromHex = (text: string) => new Uint8Array(Buffer.from(text.trim(), 'hex'))
 const toHex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex')
 
-async function bertServer(codec = new BertCodec()) {
+async function bertServer(codec: 'bert' | BertCodec = 'bert') {
   const node = new Node({ name: 'bert', transports: [zmqTransport()] })
   onTestFinished(() => {
     node.destroy()
@@ -51,8 +51,8 @@ describe('a dripdrop node with a BERT route answers Erlang', () => {
     expect(route.stats.decodeErrors).toBe(0)
   })
 
-  it('an error reply is a map Erlang reads, with $err true; createCodec("bert") works the same', async () => {
-    const { dealer } = await bertServer(createCodec('bert') as BertCodec)
+  it('an error reply is a map Erlang reads, with $err true; a BertCodec instance works the same', async () => {
+    const { dealer } = await bertServer(new BertCodec({ maxMessageBytes: 1 << 20 }))
     const reply = await ask(dealer, fromHex(escript(['term', 'request.fail'])))
     const printed = escript(['reply', toHex(reply)])
     expect(printed).toMatch(/^\{1,<<"fail">>,/)
@@ -75,5 +75,20 @@ describe('a dripdrop node with a BERT route answers Erlang', () => {
     expect(escript(['check'], `reply ${toHex(reply)}\n`).trim()).toBe('ok reply')
     // The pid frame came first on the same connection, so it has been read (and refused) by now.
     expect(route.stats.decodeErrors).toBe(1)
+  })
+})
+
+describe('codec by name', () => {
+  it('a route or node codec name other than msgpack, json or bert is refused with its path', () => {
+    const node = new Node({ name: 'names', codec: 'bert' })
+    onTestFinished(() => {
+      node.destroy()
+    })
+    expect(() => node.route('x', { type: 'push', bind: 'inproc://x', codec: 'xml' as never })).toThrow(
+      new TypeError('route "x": options.codec must be a Codec or "msgpack", "json" or "bert", got "xml"'),
+    )
+    expect(() => new Node({ codec: 'BERT' as never })).toThrow(
+      new TypeError('options.codec must be a Codec or "msgpack", "json" or "bert", got "BERT"'),
+    )
   })
 })
