@@ -1,5 +1,12 @@
 import { Deadlines, fromErrorBody, Queue } from '@dripdrop/core'
-import { AbortError, ClosedError, DestroyedError, TimeoutError, WorkerCrashedError } from './errors.js'
+import {
+  AbortError,
+  ClosedError,
+  DestroyedError,
+  QueueFullError,
+  TimeoutError,
+  WorkerCrashedError,
+} from './errors.js'
 import type { FilledPoolOptions } from './options.js'
 import { STATUS_OK } from './protocol.js'
 import { type PoolStats, Samples } from './stats.js'
@@ -7,6 +14,8 @@ import { type PoolStats, Samples } from './stats.js'
 const QUEUED = 0
 const RUNNING = 1
 const DONE = 2
+/** Beyond `maxQueue`: not admitted yet. */
+const WAITING = 3
 
 /** One `defer()` call, from submission to settlement. Internal. */
 export interface Job {
@@ -21,7 +30,10 @@ export interface Job {
   /** Dispatches not charged to `maxRetries` (the worker was stopped for another task's timeout). */
   free: number
   link: Link | undefined
-  readonly timeoutMs: number
+  /** The caller's run-time limit; undefined takes the link's default at dispatch. */
+  readonly timeoutMs: number | undefined
+  /** The run-time limit of the current dispatch. */
+  limitMs: number
   readonly queueTimeoutMs: number
   readonly signal: AbortSignal | undefined
   onAbort: (() => void) | undefined
@@ -34,6 +46,8 @@ export interface Link {
   /** `thread:3`, `remote:<routing id>`. */
   readonly id: string
   readonly slots: number
+  /** Run-time limit of a task dispatched here whose caller set none, in ms (Infinity: none). */
+  readonly defaultTimeoutMs: number
   readonly inFlight: Map<number, Job>
   /** Dispatch tick of its last task: the least recently used free link gets the next one. */
   lastUsed: number
@@ -60,7 +74,10 @@ export class Engine {
   readonly #links: Link[] = []
   readonly #queue = new Queue<Job>(1024)
   readonly #retries = new Queue<Job>()
+  /** Jobs beyond `maxQueue`, admitted in order as the queue empties. */
+  readonly #waiting = new Queue<Job>()
   #queuedLive = 0
+  #waitingLive = 0
   #running = 0
   #nextId = 1
   #tick = 0
@@ -74,6 +91,7 @@ export class Engine {
   #completed = 0
   #failed = 0
   #retried = 0
+  #refused = 0
   /** Frames dropped by a remote listener; kept here so stats have one home. */
   badFrames = 0
   readonly #dispatch = (): void => this.#dispatchNow()
@@ -85,7 +103,7 @@ export class Engine {
       (c) => this.#expire(c.job),
     )
     this.#queueClocks = new Deadlines(
-      (c) => c.job.state === QUEUED && c.job.attempts === c.attempts,
+      (c) => (c.job.state === QUEUED || c.job.state === WAITING) && c.job.attempts === c.attempts,
       (c) => {
         this.#unqueue(c.job)
         this.#settle(
@@ -100,17 +118,28 @@ export class Engine {
     )
   }
 
-  /** Submits a job; the promise settles exactly once. */
+  /**
+   * Submits a job; the promise settles exactly once. Beyond `maxQueue` queued jobs it waits for admission, or
+   * with `wait` false rejects at once with `DD_ERR_QUEUE_FULL`.
+   */
   submit(
     name: string,
     args: unknown,
-    timeoutMs: number,
+    timeoutMs: number | undefined,
     queueTimeoutMs: number,
     signal?: AbortSignal,
+    wait = true,
   ): Promise<unknown> {
     if (!this.#accepting) return Promise.reject(new ClosedError('the pool is closing or closed'))
     if (signal?.aborted)
       return Promise.reject(new AbortError(`task ${name} aborted before it was queued`, signal.reason))
+    const full = this.#waitingLive > 0 || this.#queuedLive >= this.#options.maxQueue
+    if (full && !wait) {
+      this.#refused++
+      return Promise.reject(
+        new QueueFullError(`task ${name} refused: ${this.#options.maxQueue} tasks are queued (maxQueue)`),
+      )
+    }
     let resolve!: (value: unknown) => void
     let reject!: (reason: unknown) => void
     const promise = new Promise<unknown>((res, rej) => {
@@ -128,6 +157,7 @@ export class Engine {
       free: 0,
       link: undefined,
       timeoutMs,
+      limitMs: Number.POSITIVE_INFINITY,
       queueTimeoutMs,
       signal,
       onAbort: undefined,
@@ -138,7 +168,12 @@ export class Engine {
       job.onAbort = () => this.#abort(job)
       signal.addEventListener('abort', job.onAbort, { once: true })
     }
-    this.#enqueue(job, this.#queue)
+    if (full) {
+      job.state = WAITING
+      this.#waiting.push(job)
+      this.#waitingLive++
+      if (Number.isFinite(queueTimeoutMs)) this.#queueClocks.add({ job, attempts: 0 }, queueTimeoutMs)
+    } else this.#enqueue(job, this.#queue)
     return promise
   }
 
@@ -205,41 +240,54 @@ export class Engine {
     queueMicrotask(this.#dispatch)
   }
 
-  /** Stops taking jobs; resolves when none is queued or running. */
+  /** Stops taking jobs; resolves when none is waiting, queued or running. */
   drain(): Promise<void> {
     this.#accepting = false
-    if (this.#queuedLive === 0 && this.#running === 0) return Promise.resolve()
+    if (this.#idle()) return Promise.resolve()
     return new Promise((resolve) => {
       this.#drained = resolve
     })
   }
 
-  /** Rejects every job left with `DD_ERR_DESTROYED`, or with the error `err` makes. */
-  destroy(err: () => Error = () => new DestroyedError('the pool was destroyed')): void {
+  /**
+   * Rejects every job left (waiting, queued, running) with `DD_ERR_DESTROYED`, or with the error `err` makes;
+   * returns how many it rejected.
+   */
+  destroy(err: () => Error = () => new DestroyedError('the pool was destroyed')): number {
     this.#accepting = false
-    for (const q of [this.#retries, this.#queue])
+    let n = 0
+    for (const q of [this.#retries, this.#queue, this.#waiting])
       while (q.length > 0) {
         const job = q.shift()
-        if (job.state === QUEUED) this.#settle(job, false, err())
+        if (job.state === QUEUED || job.state === WAITING) {
+          n++
+          this.#settle(job, false, err())
+        }
       }
     this.#queuedLive = 0
+    this.#waitingLive = 0
     for (const link of this.#links) {
-      for (const job of link.inFlight.values()) if (job.state === RUNNING) this.#settle(job, false, err())
+      for (const job of link.inFlight.values())
+        if (job.state === RUNNING) {
+          n++
+          this.#settle(job, false, err())
+        }
       link.inFlight.clear()
     }
     this.#running = 0
     this.#runClocks.clear()
     this.#queueClocks.clear()
     this.#drained?.()
+    return n
   }
 
   stats(): PoolStats {
     let slots = 0
     for (const link of this.#links) slots += link.slots
-    const max = this.#options.maxQueue
     return {
-      queued: Math.min(this.#queuedLive, max),
-      waiting: Math.max(0, this.#queuedLive - max),
+      queued: this.#queuedLive,
+      waiting: this.#waitingLive,
+      refused: this.#refused,
       inFlight: this.#running,
       completed: this.#completed,
       failed: this.#failed,
@@ -253,20 +301,37 @@ export class Engine {
     }
   }
 
-  #enqueue(job: Job, queue: Queue<Job>): void {
+  #enqueue(job: Job, queue: Queue<Job>, clock = true): void {
     job.state = QUEUED
     job.link = undefined
     queue.push(job)
     this.#queuedLive++
-    if (Number.isFinite(job.queueTimeoutMs))
+    if (clock && Number.isFinite(job.queueTimeoutMs))
       this.#queueClocks.add({ job, attempts: job.attempts }, job.queueTimeoutMs)
     this.schedule()
   }
 
-  // Queued jobs leave lazily: a removed job stays in its FIFO as DONE and dispatch skips it.
+  // Queued and waiting jobs leave lazily: a removed job stays in its FIFO as DONE and dispatch skips it.
   #unqueue(job: Job): void {
-    this.#queuedLive--
+    if (job.state === WAITING) this.#waitingLive--
+    else this.#queuedLive--
     job.state = DONE
+    this.schedule() // room for a waiting job
+  }
+
+  // Moves waiting jobs into the queue, oldest first, while it has room. Their queue clock keeps running.
+  #admit(): void {
+    const max = this.#options.maxQueue
+    while (this.#waitingLive > 0 && this.#queuedLive < max) {
+      const job = this.#waiting.shift()
+      if (job.state !== WAITING) continue
+      this.#waitingLive--
+      this.#enqueue(job, this.#queue, false)
+    }
+  }
+
+  #idle(): boolean {
+    return this.#queuedLive === 0 && this.#running === 0 && this.#waitingLive === 0
   }
 
   #next(): Job | undefined {
@@ -299,7 +364,11 @@ export class Engine {
     this.#scheduled = false
     const touched: Link[] = []
     const now = performance.now()
-    while (this.#queuedLive > 0) {
+    for (;;) {
+      if (this.#queuedLive === 0) {
+        if (this.#waitingLive === 0) break
+        this.#admit()
+      }
       const link = this.#pick()
       if (link === undefined) break
       const job = this.#next()
@@ -319,16 +388,18 @@ export class Engine {
       link.inFlight.set(job.id, job)
       link.lastUsed = ++this.#tick
       this.#running++
-      if (Number.isFinite(job.timeoutMs)) this.#runClocks.add({ job, attempts: job.attempts }, job.timeoutMs)
+      job.limitMs = job.timeoutMs ?? link.defaultTimeoutMs
+      if (Number.isFinite(job.limitMs)) this.#runClocks.add({ job, attempts: job.attempts }, job.limitMs)
       if (!touched.includes(link)) touched.push(link)
     }
+    this.#admit()
     for (const link of touched) link.flush()
-    if (this.#drained !== undefined && this.#queuedLive === 0 && this.#running === 0) this.#drained()
+    if (this.#drained !== undefined && this.#idle()) this.#drained()
   }
 
   #abort(job: Job): void {
     const reason = job.signal?.reason
-    if (job.state === QUEUED) {
+    if (job.state === QUEUED || job.state === WAITING) {
       this.#unqueue(job)
       this.#settle(job, false, new AbortError(`task ${job.name} aborted while queued`, reason))
     } else if (job.state === RUNNING) {
@@ -343,7 +414,7 @@ export class Engine {
     this.#settle(
       job,
       false,
-      new TimeoutError(`task ${job.name} ran longer than ${job.timeoutMs} ms`, job.timeoutMs),
+      new TimeoutError(`task ${job.name} ran longer than ${job.limitMs} ms`, job.limitMs),
     )
     this.schedule()
   }
@@ -367,6 +438,6 @@ export class Engine {
       this.#failed++
       job.reject(value)
     }
-    if (this.#drained !== undefined && this.#queuedLive === 0 && this.#running === 0) this.#drained()
+    if (this.#drained !== undefined && this.#idle()) this.#drained()
   }
 }

@@ -9,8 +9,10 @@ export interface Percentiles {
 export interface PoolStats {
   /** Tasks admitted to the pending queue, waiting for a free worker slot. */
   queued: number
-  /** Tasks beyond `maxQueue`, waiting for admission to the pending queue. */
+  /** Tasks beyond `maxQueue`, waiting for admission to the pending queue (their `defer()` has not returned work yet). */
   waiting: number
+  /** `defer(…, { wait: false })` calls refused with `DD_ERR_QUEUE_FULL`. */
+  refused: number
   /** Tasks dispatched to a worker and not settled. */
   inFlight: number
   /** Tasks that resolved. */
