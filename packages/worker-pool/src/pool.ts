@@ -198,7 +198,13 @@ export class Pool extends EventEmitter<PoolEventMap> {
           // The tasks module does not load: respawning would fail the same way.
           this.#threads[index] = undefined
           if (++this.#startFailures === o.threads && o.listen === undefined) {
-            this.#engine.destroy(() => new WorkerStartError(`no thread could load ${o.tasksUrl}`, cause))
+            this.#engine.destroy(
+              () =>
+                new WorkerStartError(
+                  `no thread could load ${o.tasksUrl}: ${(cause as Error)?.message}`,
+                  cause,
+                ),
+            )
           }
         },
       },

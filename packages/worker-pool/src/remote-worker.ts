@@ -14,6 +14,7 @@ import {
   type WorkerMessage,
 } from './protocol.js'
 import { ENVELOPE_OVERHEAD } from './remote-listener.js'
+import { loadTasks } from './load-tasks.js'
 import { taskFunctions } from './tasks.js'
 import { decodeMessage, encodeMessage } from './wire.js'
 
@@ -194,12 +195,7 @@ export class RemoteWorker {
 
   async #start(): Promise<void> {
     const o = this.#options
-    let mod: Record<string, unknown>
-    try {
-      mod = await import(o.tasksUrl)
-    } catch (err) {
-      throw new WorkerStartError(`cannot load tasks module ${o.tasksUrl}: ${(err as Error).message}`, err)
-    }
+    const mod = await loadTasks(o.tasksUrl)
     if (this.#state === 'closed') throw new ClosedError('the worker was closed before it started')
     this.#taskNames = [...taskFunctions(mod).keys()]
     // The same engine as a local pool: tasks run on threads, this thread only speaks to the pool.
