@@ -130,22 +130,42 @@ export class Engine {
     signal?: AbortSignal,
     wait = true,
   ): Promise<unknown> {
-    if (!this.#accepting) return Promise.reject(new ClosedError('the pool is closing or closed'))
-    if (signal?.aborted)
-      return Promise.reject(new AbortError(`task ${name} aborted before it was queued`, signal.reason))
+    return new Promise<unknown>((resolve, reject) => {
+      this.submitJob(name, args, resolve, reject, timeoutMs, queueTimeoutMs, signal, wait)
+    })
+  }
+
+  /**
+   * {@link Engine.submit} with callbacks instead of a promise, returning the job for {@link Engine.cancel}
+   * (undefined when it was refused at once). What a remote worker relays its pool's tasks through: no promise
+   * and no AbortController per task.
+   */
+  submitJob(
+    name: string,
+    args: unknown,
+    resolve: (value: unknown) => void,
+    reject: (reason: unknown) => void,
+    timeoutMs: number | undefined = undefined,
+    queueTimeoutMs = Number.POSITIVE_INFINITY,
+    signal?: AbortSignal,
+    wait = true,
+  ): Job | undefined {
+    if (!this.#accepting) {
+      reject(new ClosedError('the pool is closing or closed'))
+      return undefined
+    }
+    if (signal?.aborted) {
+      reject(new AbortError(`task ${name} aborted before it was queued`, signal.reason))
+      return undefined
+    }
     const full = this.#waitingLive > 0 || this.#queuedLive >= this.#options.maxQueue
     if (full && !wait) {
       this.#refused++
-      return Promise.reject(
+      reject(
         new QueueFullError(`task ${name} refused: ${this.#options.maxQueue} tasks are queued (maxQueue)`),
       )
+      return undefined
     }
-    let resolve!: (value: unknown) => void
-    let reject!: (reason: unknown) => void
-    const promise = new Promise<unknown>((res, rej) => {
-      resolve = res
-      reject = rej
-    })
     const job: Job = {
       id: this.#nextId++,
       name,
@@ -174,7 +194,12 @@ export class Engine {
       this.#waitingLive++
       if (Number.isFinite(queueTimeoutMs)) this.#queueClocks.add({ job, attempts: 0 }, queueTimeoutMs)
     } else this.#enqueue(job, this.#queue)
-    return promise
+    return job
+  }
+
+  /** Abandons a job from {@link Engine.submitJob}, queued or running, as an abort would; its reject runs. */
+  cancel(job: Job): void {
+    this.#abort(job)
   }
 
   /** Registers a link; it gets work from the next dispatch on. */

@@ -7,6 +7,9 @@ import type { PoolStats } from './stats.js'
 import { isTask, type Task } from './tasks.js'
 import { ThreadLink } from './thread-link.js'
 
+/** Internal: how a remote worker relays tasks to its threads (not exported from the package). */
+export const RELAY = Symbol('dripdrop.worker-pool.relay')
+
 /** Per-call options of {@link Pool.defer}. */
 export interface DeferOptions {
   /** Aborts the task, queued or running: the call rejects with `DD_ERR_ABORTED`, the worker's signal aborts. */
@@ -130,6 +133,11 @@ export class Pool extends EventEmitter<PoolEventMap> {
       options?.signal,
       options?.wait ?? true,
     )
+  }
+
+  /** Internal: the engine, for a remote worker's relay (submitJob / cancel without a promise per task). */
+  get [RELAY](): Engine {
+    return this.#engine
   }
 
   /**

@@ -5,7 +5,8 @@ import { type Codec, DecodeError, EncodeError, MsgpackCodec } from '@dripdrop/co
 import { type ErrorBody, Queue, RemoteError, toErrorBody } from '@dripdrop/core'
 import { Dealer } from 'zeromq'
 import { ClosedError, ProtocolVersionError, WorkerStartError } from './errors.js'
-import { Pool } from './pool.js'
+import type { Engine, Job } from './engine.js'
+import { Pool, RELAY } from './pool.js'
 import {
   PROTOCOL_VERSION,
   type PoolMessage,
@@ -141,11 +142,12 @@ export class RemoteWorker {
   readonly #options: FilledWorkerOptions
   readonly #codec: Codec
   readonly #outbox = new Queue<Uint8Array>()
-  /** Tasks running on the threads, by the pool's id; an aborted controller means the pool cancelled it. */
-  readonly #running = new Map<number, AbortController>()
+  /** Tasks running on the threads, by the pool's id. */
+  readonly #running = new Map<number, Job>()
   readonly #budget: number
   #dealer: Dealer | undefined
   #threads: Pool | undefined
+  #engine: Engine | undefined
   #taskNames: string[] = []
   #state: RemoteWorkerState = 'connecting'
   #writing = false
@@ -207,6 +209,7 @@ export class RemoteWorker {
       maxRetries: 0,
     })
     this.#threads = threads
+    this.#engine = threads[RELAY]
     // Say hello only once every thread has loaded the module: the pool dispatches as soon as it welcomes us.
     await new Promise<void>((resolve, reject) => {
       let up = 0
@@ -259,16 +262,17 @@ export class RemoteWorker {
   }
 
   #run(tasks: unknown[]): void {
-    const threads = this.#threads!
+    const engine = this.#engine!
     for (let i = 0; i + 2 < tasks.length; i += 3) {
       const id = tasks[i] as number
       const name = tasks[i + 1]
       if (!Number.isSafeInteger(id) || typeof name !== 'string') {
-        this.#result(
-          Number(id) || 0,
-          STATUS_ERROR,
-          new DecodeError('run entry: id must be an integer, name a string', 'DD_ERR_DECODE_SHAPE', 0),
+        const err = new DecodeError(
+          'run entry: id must be an integer, name a string',
+          'DD_ERR_DECODE_SHAPE',
+          0,
         )
+        this.#result(Number(id) || 0, STATUS_ERROR, err)
         continue
       }
       let args: unknown
@@ -278,27 +282,33 @@ export class RemoteWorker {
         this.#result(id, STATUS_ERROR, err)
         continue
       }
-      const ac = new AbortController()
-      this.#running.set(id, ac)
-      threads.defer(name, args, { signal: ac.signal, wait: false }).then(
-        (value) => this.#settled(id, ac, STATUS_OK, value),
-        (err) => this.#settled(id, ac, STATUS_ERROR, err),
+      let job: Job | undefined
+      const settled = (status: number, value: unknown): void => {
+        // A cancelled task (the pool forgot it) is not reported; nor is a stale one after a reconnect.
+        if (job !== undefined && this.#running.get(id) !== job) return
+        this.#running.delete(id)
+        this.#result(id, status, value)
+      }
+      job = engine.submitJob(
+        name,
+        args,
+        (value) => settled(STATUS_OK, value),
+        (err) => settled(STATUS_ERROR, err),
+        undefined,
+        undefined,
+        undefined,
+        false,
       )
+      if (job !== undefined) this.#running.set(id, job)
     }
-  }
-
-  #settled(id: number, ac: AbortController, status: number, value: unknown): void {
-    if (this.#running.get(id) !== ac) return // cancelled: the pool forgot it
-    this.#running.delete(id)
-    this.#result(id, status, value)
   }
 
   #cancel(ids: readonly unknown[]): void {
     for (const id of ids) {
-      const ac = this.#running.get(id as number)
-      if (ac === undefined) continue
+      const job = this.#running.get(id as number)
+      if (job === undefined) continue
       this.#running.delete(id as number)
-      ac.abort(new Error('task abandoned by the pool'))
+      this.#engine!.cancel(job)
     }
   }
 
