@@ -79,4 +79,16 @@ describe('frames bounded by bytes', () => {
     expect(await p.defer('inc', 1)).toBe(2)
     expect(w.state).toBe('ready')
   })
+
+  it('a batch frame ([2, env…]) is not part of the protocol: dropped and counted, the pool goes on', async () => {
+    const p = await pool({ threads: 0, listen: LOOPBACK })
+    const d = new Dealer({ linger: 0 })
+    onTestFinished(() => d.close())
+    d.connect(p.endpoint!)
+    const ping = { name: 'ping', head: { v: PROTOCOL_VERSION }, body: null }
+    await d.send(codec.encodeBatch([ping, ping]))
+    await d.send(encodeMessage(codec, { type: 'hello', v: PROTOCOL_VERSION, slots: 1, tasks: [], pid: 1 }))
+    expect(decodeMessage(codec, (await d.receive())[0])).toMatchObject({ type: 'welcome' })
+    expect(p.stats).toMatchObject({ badFrames: 1, workers: 1 })
+  })
 })
