@@ -92,6 +92,8 @@ export class Engine {
   #failed = 0
   #retried = 0
   #refused = 0
+  #aborted = 0
+  #expired = 0
   /** Frames dropped by a remote listener; kept here so stats have one home. */
   badFrames = 0
   readonly #dispatch = (): void => this.#dispatchNow()
@@ -106,6 +108,7 @@ export class Engine {
       (c) => (c.job.state === QUEUED || c.job.state === WAITING) && c.job.attempts === c.attempts,
       (c) => {
         this.#unqueue(c.job)
+        this.#expired++
         this.#settle(
           c.job,
           false,
@@ -313,6 +316,8 @@ export class Engine {
       queued: this.#queuedLive,
       waiting: this.#waitingLive,
       refused: this.#refused,
+      aborted: this.#aborted,
+      expired: this.#expired,
       inFlight: this.#running,
       completed: this.#completed,
       failed: this.#failed,
@@ -424,6 +429,7 @@ export class Engine {
 
   #abort(job: Job): void {
     const reason = job.signal?.reason
+    if (job.state !== DONE) this.#aborted++
     if (job.state === QUEUED || job.state === WAITING) {
       this.#unqueue(job)
       this.#settle(job, false, new AbortError(`task ${job.name} aborted while queued`, reason))

@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url'
 import { type Codec, DecodeError, EncodeError, MsgpackCodec } from '@dripdrop/codec'
 import { type ErrorBody, Queue, RemoteError, toErrorBody } from '@dripdrop/core'
 import { Dealer } from 'zeromq'
-import { ClosedError, ProtocolVersionError, WorkerStartError } from './errors.js'
+import { ClosedError, DestroyedError, ProtocolVersionError, WorkerStartError } from './errors.js'
 import type { Engine, Job } from './engine.js'
 import { Pool, RELAY } from './pool.js'
 import {
@@ -123,8 +123,11 @@ function errorBody(err: unknown): ErrorBody {
   return toErrorBody(err, true)
 }
 
-/** `connecting` (no welcome yet), `ready` (taking tasks), `closed`. */
-export type RemoteWorkerState = 'connecting' | 'ready' | 'closed'
+/**
+ * `idle` (constructed), `starting` (loading, connecting, or reconnecting after losing its pool: no welcome
+ * yet), `open` (welcomed, taking tasks), `closing`, `closed`.
+ */
+export type RemoteWorkerState = 'idle' | 'starting' | 'open' | 'closing' | 'closed'
 
 /**
  * A worker process's end: connects a DEALER to a pool's `listen` address, says hello with its concurrency,
@@ -149,7 +152,7 @@ export class RemoteWorker {
   #threads: Pool | undefined
   #engine: Engine | undefined
   #taskNames: string[] = []
-  #state: RemoteWorkerState = 'connecting'
+  #state: RemoteWorkerState = 'idle'
   #writing = false
   #heartbeatMs: number
   #lastSeen = 0
@@ -197,8 +200,10 @@ export class RemoteWorker {
 
   async #start(): Promise<void> {
     const o = this.#options
+    if (this.#state === 'idle') this.#state = 'starting'
     const mod = await loadTasks(o.tasksUrl)
-    if (this.#state === 'closed') throw new ClosedError('the worker was closed before it started')
+    if (['closing', 'closed'].includes(this.#state as RemoteWorkerState))
+      throw new ClosedError('the worker was closed before it started')
     this.#taskNames = [...taskFunctions(mod).keys()]
     // The same engine as a local pool: tasks run on threads, this thread only speaks to the pool.
     const threads = new Pool({
@@ -228,7 +233,7 @@ export class RemoteWorker {
         threads.removeAllListeners('worker:up')
         threads.removeAllListeners('worker:down')
       })
-    if ((this.#state as RemoteWorkerState) === 'closed')
+    if (['closing', 'closed'].includes(this.#state as RemoteWorkerState))
       throw new ClosedError('the worker was closed before it started')
     const welcomed = new Promise<void>((resolve, reject) => {
       this.#started = { resolve, reject }
@@ -248,8 +253,8 @@ export class RemoteWorker {
   }
 
   async #close(): Promise<void> {
-    if (this.#state === 'ready') this.#send({ type: 'bye' })
-    this.#state = 'closed'
+    if (this.#state === 'open') this.#send({ type: 'bye' })
+    this.#state = 'closing'
     clearInterval(this.#timer)
     this.#cancelAll()
     while (this.#writing) await new Promise((r) => setImmediate(r))
@@ -259,6 +264,30 @@ export class RemoteWorker {
     this.#started = undefined
     this.#threads?.destroy()
     await this.#threads?.close()
+    this.#state = 'closed'
+  }
+
+  /**
+   * Stops now: abandons the running tasks (the pool re-runs them elsewhere when it notices), closes the socket
+   * without a bye and terminates the threads. Returns how many tasks it abandoned.
+   */
+  destroy(): number {
+    if (this.#state === 'closed') return 0
+    const n = this.#running.size
+    this.#state = 'closed'
+    clearInterval(this.#timer)
+    this.#cancelAll()
+    this.#outbox.clear()
+    if (this.#dealer !== undefined) {
+      this.#dealer.linger = 0
+      this.#dealer.close()
+      this.#dealer = undefined
+    }
+    this.#started?.reject(new DestroyedError('the worker was destroyed before the pool welcomed it'))
+    this.#started = undefined
+    this.#threads?.destroy()
+    this.#closePromise ??= this.#threads?.close() ?? Promise.resolve()
+    return n
   }
 
   #run(tasks: unknown[]): void {
@@ -446,11 +475,7 @@ export class RemoteWorker {
     try {
       msg = decodeMessage(this.#codec, frame) as PoolMessage
     } catch (err) {
-      if (
-        err instanceof DecodeError &&
-        err.code === 'DD_ERR_DECODE_VERSION' &&
-        this.#state === 'connecting'
-      ) {
+      if (err instanceof DecodeError && err.code === 'DD_ERR_DECODE_VERSION' && this.#state === 'starting') {
         this.#fail(new ProtocolVersionError(`the pool speaks another protocol: ${err.message}`, undefined))
       }
       return // garbage from the network is dropped, never thrown
@@ -460,8 +485,8 @@ export class RemoteWorker {
       case 'welcome':
         this.#heartbeatMs = msg.heartbeatMs
         this.#backoff = this.#options.reconnectMinMs
-        if (this.#state === 'connecting') {
-          this.#state = 'ready'
+        if (this.#state === 'starting') {
+          this.#state = 'open'
           this.#started?.resolve()
           this.#started = undefined
         }
@@ -478,7 +503,7 @@ export class RemoteWorker {
       case 'bye':
         // The pool does not know us (it restarted) or is closing: give up our tasks, say hello again.
         this.#cancelAll()
-        this.#state = 'connecting'
+        this.#state = 'starting'
         this.#hello()
         break
     }
@@ -492,19 +517,19 @@ export class RemoteWorker {
   }
 
   #beat(): void {
-    if (this.#state === 'closed') return
+    if (this.#state === 'closed' || this.#state === 'closing') return
     const now = Date.now()
     if (now - this.#lastSeen > this.#heartbeatMs * this.#options.heartbeatMisses) {
       if (now < this.#nextAttempt) return
       // The pool is lost: its side re-queues our tasks, so stop them and come back as a new worker.
       this.#cancelAll()
-      this.#state = 'connecting'
+      this.#state = 'starting'
       this.#nextAttempt = now + this.#backoff
       this.#backoff = Math.min(this.#backoff * 2, this.#options.reconnectMaxMs)
       this.#connect()
       return
     }
-    if (this.#state === 'ready' && now - this.#lastPing >= this.#heartbeatMs) {
+    if (this.#state === 'open' && now - this.#lastPing >= this.#heartbeatMs) {
       this.#lastPing = now
       this.#send({ type: 'ping' })
     }

@@ -13,6 +13,10 @@ export interface PoolStats {
   waiting: number
   /** `defer(…, { wait: false })` calls refused with `DD_ERR_QUEUE_FULL`. */
   refused: number
+  /** Tasks whose caller aborted them (queued or running), `DD_ERR_ABORTED`. */
+  aborted: number
+  /** Tasks whose `queueTimeoutMs` passed before a worker could run them (never started), `DD_ERR_TIMEOUT`. */
+  expired: number
   /** Tasks dispatched to a worker and not settled. */
   inFlight: number
   /** Tasks that resolved. */

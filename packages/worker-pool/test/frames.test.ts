@@ -77,7 +77,7 @@ describe('frames bounded by bytes', () => {
       code: 'DD_ERR_ENCODE_TOO_LARGE',
     })
     expect(await p.defer('inc', 1)).toBe(2)
-    expect(w.state).toBe('ready')
+    expect(w.state).toBe('open')
   })
 
   it('a batch frame ([2, env…]) is not part of the protocol: dropped and counted, the pool goes on', async () => {

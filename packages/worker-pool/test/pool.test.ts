@@ -100,6 +100,7 @@ describe('Pool on local threads', () => {
     const p = await pool({ tasks: TASKS, threads: 1, concurrencyPerThread: 1 })
     const first = p.defer('sleep', { ms: 200, value: 1 })
     await expect(p.defer('inc', 1, { queueTimeoutMs: 50 })).rejects.toMatchObject({ code: 'DD_ERR_TIMEOUT' })
+    expect(p.stats.expired).toBe(1) // never started: counted as expired, per CONTRIBUTING.md
     expect(await first).toBe(1)
   })
 
@@ -169,10 +170,11 @@ describe('Pool on local threads', () => {
     // A refused call settles through the same engine: by then the third one has been considered too.
     await expect(p.defer('inc', 4, { wait: false })).rejects.toMatchObject({ code: 'DD_ERR_QUEUE_FULL' })
     expect(thirdSettled).toBe(false)
-    expect(p.stats).toMatchObject({ queued: 2, waiting: 1, refused: 1 })
+    expect(p.stats).toMatchObject({ queued: 2, waiting: 1, refused: 1, aborted: 0 })
     // Room in the queue: the waiting call is admitted, in order, and the queue is full again.
     ac.abort()
     await expect(first).rejects.toMatchObject({ code: 'DD_ERR_ABORTED' })
+    expect(p.stats.aborted).toBe(1)
     await until(() => p.stats.waiting === 0)
     expect(p.stats.queued).toBe(2)
     await expect(p.defer('inc', 5, { wait: false })).rejects.toMatchObject({ code: 'DD_ERR_QUEUE_FULL' })

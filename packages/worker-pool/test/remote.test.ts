@@ -225,6 +225,19 @@ describe('Pool with remote workers', () => {
 })
 
 describe('RemoteWorker', () => {
+  it('destroy() abandons its running tasks at once and returns their count; the pool re-runs them elsewhere', async () => {
+    const p = await pool({ threads: 0, listen: LOOPBACK, heartbeatIntervalMs: 100 })
+    const w = await remoteWorker({ connect: p.endpoint!, concurrency: 2 })
+    const tasks = [p.defer('sleep', { ms: 300, value: 'a' }), p.defer('sleep', { ms: 300, value: 'b' })]
+    await until(() => w.running === 2)
+    expect(w.destroy()).toBe(2)
+    expect(w.state).toBe('closed')
+    expect(w.destroy()).toBe(0)
+    await remoteWorker({ connect: p.endpoint!, concurrency: 2 })
+    expect(await Promise.all(tasks)).toEqual(['a', 'b'])
+    expect(p.stats.retried).toBe(2)
+  })
+
   it('reconnects under a new identity when its pool goes silent, backing off', async () => {
     const router = new Router({ linger: 0 })
     onTestFinished(() => router.close())
@@ -245,7 +258,7 @@ describe('RemoteWorker', () => {
       encodeMessage(codec, { type: 'welcome', v: PROTOCOL_VERSION, heartbeatMs: 30 }),
     ])
     await started
-    expect(w.state).toBe('ready')
+    expect(w.state).toBe('open')
     // Say nothing more: after 3 silent periods the worker gives up on this connection and says hello again.
     let again: Buffer
     for (;;) {
@@ -256,6 +269,6 @@ describe('RemoteWorker', () => {
       }
     }
     expect(again.equals(first)).toBe(false)
-    expect(w.state).toBe('connecting')
+    expect(w.state).toBe('starting')
   })
 })
