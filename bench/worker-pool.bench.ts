@@ -50,6 +50,9 @@ async function freePort(): Promise<number> {
 const { values: cli } = parseArgs({ options: { rounds: { type: 'string' }, only: { type: 'string' } } })
 const ROUNDS = Number(cli.rounds ?? 3)
 const children: ChildProcess[] = []
+// Remote section: tasks in flight per worker process (the credit every peer gets) and in all.
+const CREDIT = 256
+const WINDOW = 2 * CREDIT
 
 /** Spawns a helper process and resolves once it printed `needle` (on stdout or stderr), within 15 s. */
 async function startProcess(args: string[], needle: string): Promise<ChildProcess> {
@@ -152,7 +155,8 @@ async function remote(): Promise<void> {
   section(
     'worker-pool: remote trivial task, 2 worker processes over tcp on 127.0.0.1, vs raw zeromq.js broker with credit, Moleculer TCP (2 worker nodes), BullMQ (durable Redis queue, different guarantees)',
   )
-  const pool = await createPool({ threads: 0, listen: 'tcp://127.0.0.1:*' })
+  // The same credit for every peer: CREDIT tasks in flight per worker process, WINDOW in flight in all.
+  const pool = await createPool({ threads: 0, listen: 'tcp://127.0.0.1:*', maxWorkerConcurrency: CREDIT })
   const workers = await Promise.all(
     [0, 1].map(() =>
       startProcess(
@@ -165,7 +169,7 @@ async function remote(): Promise<void> {
           '--threads',
           '1',
           '--concurrency',
-          '256',
+          String(CREDIT),
         ],
         'ready',
       ),
@@ -173,7 +177,7 @@ async function remote(): Promise<void> {
   )
   const raw = await rawBroker()
   const rawWorkers = await Promise.all(
-    [0, 1].map(() => startProcess([RAW_WORKER, raw.endpoint, '256'], 'ready')),
+    [0, 1].map(() => startProcess([RAW_WORKER, raw.endpoint, String(CREDIT)], 'ready')),
   )
   const [callerPort, molPort0, molPort1] = [await freePort(), await freePort(), await freePort()]
   const caller = `127.0.0.1:${callerPort}/caller`
@@ -215,9 +219,9 @@ async function remote(): Promise<void> {
     while (pool.stats.workers < 2 || raw.workers() < 2) await new Promise((r) => setTimeout(r, 20))
     await Promise.all(Array.from({ length: 100 }, () => Promise.all([dd(), rawCall(), molCall()])))
     for (let round = 0; round < ROUNDS; round++) {
-      const ddRate = await burst(dd, 200_000, 1024, 3000)
-      const rawRate = await burst(rawCall, 200_000, 1024, 3000)
-      const molRate = await burst(molCall, 100_000, 1024, 3000)
+      const ddRate = await burst(dd, 300_000, WINDOW, 3000)
+      const rawRate = await burst(rawCall, 300_000, WINDOW, 3000)
+      const molRate = await burst(molCall, 100_000, WINDOW, 3000)
       const bull = await bullBurst(queue, events, 4000, 20_000)
       const base = {
         bench: 'worker-pool.remote.trivial.2procs',
