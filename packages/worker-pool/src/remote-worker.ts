@@ -162,6 +162,8 @@ export class RemoteWorker {
   #timer: NodeJS.Timeout | undefined
   #started: { resolve: () => void; reject: (err: unknown) => void } | undefined
   #startPromise: Promise<void> | undefined
+  /** Rejects start() while it waits for the threads (close or destroy meanwhile). */
+  #stopStarting: ((err: unknown) => void) | undefined
   #closePromise: Promise<void> | undefined
   #results: unknown[] = []
   #resultBytes = 0
@@ -211,12 +213,13 @@ export class RemoteWorker {
       threads: o.threads,
       concurrencyPerThread: Math.ceil(o.concurrency / o.threads),
       maxQueue: o.concurrency * 2,
-      maxRetries: 0,
+      // A thread that crashes is replaced and its tasks re-run here, like a local pool's (default 2 retries).
     })
     this.#threads = threads
     this.#engine = threads[RELAY]
     // Say hello only once every thread has loaded the module: the pool dispatches as soon as it welcomes us.
     await new Promise<void>((resolve, reject) => {
+      this.#stopStarting = reject
       let up = 0
       threads.on('worker:up', () => {
         if (++up === o.threads) resolve()
@@ -230,6 +233,7 @@ export class RemoteWorker {
         throw err
       })
       .finally(() => {
+        this.#stopStarting = undefined
         threads.removeAllListeners('worker:up')
         threads.removeAllListeners('worker:down')
       })
@@ -262,6 +266,7 @@ export class RemoteWorker {
     this.#dealer = undefined
     this.#started?.reject(new ClosedError('the worker was closed before the pool welcomed it'))
     this.#started = undefined
+    this.#stopStarting?.(new ClosedError('the worker was closed before it started'))
     this.#threads?.destroy()
     await this.#threads?.close()
     this.#state = 'closed'
@@ -285,6 +290,7 @@ export class RemoteWorker {
     }
     this.#started?.reject(new DestroyedError('the worker was destroyed before the pool welcomed it'))
     this.#started = undefined
+    this.#stopStarting?.(new DestroyedError('the worker was destroyed before it started'))
     this.#threads?.destroy()
     this.#closePromise ??= this.#threads?.close() ?? Promise.resolve()
     return n
