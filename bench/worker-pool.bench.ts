@@ -50,11 +50,10 @@ async function freePort(): Promise<number> {
 const { values: cli } = parseArgs({ options: { rounds: { type: 'string' }, only: { type: 'string' } } })
 const ROUNDS = Number(cli.rounds ?? 3)
 const children: ChildProcess[] = []
-// Remote section: tasks in flight per worker process (the credit every peer gets), and callers in flight in all:
-// more callers than credit, so that every peer has work queued when a slot frees (with exactly the credit in
-// flight, dripdrop measured 3x lower here: its dispatch waits for the next caller instead of the queue).
+// Remote section: tasks in flight per worker process (the credit every peer gets), and callers in flight in all
+// (the credit of both workers).
 const CREDIT = 256
-const WINDOW = 4 * CREDIT
+const WINDOW = 2 * CREDIT
 
 /** Spawns a helper process and resolves once it printed `needle` (on stdout or stderr), within 15 s. */
 async function startProcess(args: string[], needle: string): Promise<ChildProcess> {

@@ -47,6 +47,14 @@ class RemoteLink implements Link {
   #out: unknown[] = []
   #outJobs: Job[] = []
   #outBytes = 0
+  // True from a `run` sent by an idle link until the end of the event-loop turn: a lone task leaves at once,
+  // and what is dispatched later in the same turn (results arriving one by one free credit one by one) leaves
+  // together at the end of it, instead of as many small frames.
+  #sentThisTurn = false
+  readonly #endTurn = (): void => {
+    this.#sentThisTurn = false
+    this.#send()
+  }
 
   constructor(peer: Buffer, slots: number, listener: RemoteListener, maxMessageBytes: number) {
     this.peer = peer
@@ -67,13 +75,20 @@ class RemoteLink implements Link {
       )
     }
     // Cut the batch so that no frame exceeds maxMessageBytes.
-    if (this.#outBytes + size > this.#budget) this.flush()
+    if (this.#outBytes + size > this.#budget) this.#send()
     this.#out.push(job.id, job.name, args)
     this.#outJobs.push(job)
     this.#outBytes += size
   }
 
   flush(): void {
+    if (this.#sentThisTurn) return // #endTurn sends it
+    this.#sentThisTurn = true
+    setImmediate(this.#endTurn)
+    this.#send()
+  }
+
+  #send(): void {
     if (this.#outJobs.length === 0) return
     const tasks = this.#out
     const jobs = this.#outJobs
