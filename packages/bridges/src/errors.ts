@@ -131,3 +131,11 @@ export class QueueFullError extends DripdropError {
     super(message, 'DD_ERR_QUEUE_FULL')
   }
 }
+
+const GONE = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE'])
+
+/** A socket error that means the peer simply went away (counted in `stats.aborted`, not `stats.errors`). */
+export function isPeerGone(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code
+  return typeof code === 'string' && GONE.has(code)
+}

@@ -3,16 +3,16 @@ import type { IncomingMessage } from 'node:http'
 import { DecodeError, JsonCodec, MsgpackCodec } from '@dripdrop/codec'
 import { HttpStatusError } from '../errors.js'
 
-/** Body codecs of one route, bounded by its `maxBodyBytes`. */
+/** Body codecs of one route, bounded by its `maxMessageBytes`. */
 export interface BodyCodecs {
   json: JsonCodec
   msgpack: MsgpackCodec
 }
 
-export function bodyCodecs(maxBodyBytes: number): BodyCodecs {
+export function bodyCodecs(maxMessageBytes: number): BodyCodecs {
   return {
-    json: new JsonCodec({ maxMessageBytes: maxBodyBytes }),
-    msgpack: new MsgpackCodec({ maxMessageBytes: maxBodyBytes }),
+    json: new JsonCodec({ maxMessageBytes }),
+    msgpack: new MsgpackCodec({ maxMessageBytes }),
   }
 }
 
@@ -87,9 +87,16 @@ function plainJson(bytes: Buffer): unknown {
 }
 
 /**
+ * `readBody`'s error when the client went away before its body ended (a reset, a hang-up mid-upload): there
+ * is nobody to answer, the caller only frees what the request held.
+ */
+export const BODY_ABORTED = new HttpStatusError(400, 'DD_ERR_ABORTED', 'the client went away mid-body')
+
+/**
  * Reads a whole request body, refusing it with a 413 as soon as it passes `limit` bytes (from the
- * `content-length` header when given, so a large upload is refused before it is read). `ctx` is handed back
- * to `onDone`, so a caller's callback can be one shared function rather than a closure per request.
+ * `content-length` header when given, so a large upload is refused before it is read). A request whose
+ * client goes away first ends with {@link BODY_ABORTED}. `ctx` is handed back to `onDone`, so a caller's
+ * callback can be one shared function rather than a closure per request. `onDone` runs once.
  */
 export function readBody<C>(
   req: IncomingMessage,
@@ -119,7 +126,15 @@ export function readBody<C>(
   })
   req.on('end', () => {
     if (failed) return
+    failed = true
     onDone(ctx, undefined, chunks ? Buffer.concat(chunks, size) : (first ?? EMPTY))
+  })
+  // node:http destroys the request with `aborted` (ECONNRESET) when its connection goes before the body
+  // ends; with a listener that is an 'error' event here, never an uncaught one.
+  req.on('error', () => {
+    if (failed) return
+    failed = true
+    onDone(ctx, BODY_ABORTED, EMPTY)
   })
 }
 
@@ -129,7 +144,7 @@ function tooLarge(size: number, limit: number): HttpStatusError {
   return new HttpStatusError(
     413,
     'DD_ERR_HTTP_BODY_TOO_LARGE',
-    `body of ${size} bytes exceeds maxBodyBytes (${limit})`,
+    `body of ${size} bytes exceeds maxMessageBytes (${limit})`,
   )
 }
 

@@ -11,8 +11,9 @@ import {
   TransportError,
 } from '@dripdrop/core'
 import { formatAddress, listen, nonNegativeInt, parseBind, positiveInt } from '../address.js'
-import { HttpStatusError, statusOfError } from '../errors.js'
+import { HttpStatusError, isPeerGone, statusOfError } from '../errors.js'
 import {
+  BODY_ABORTED,
   type BodyCodecs,
   type BodyHeaders,
   bodyCodecs,
@@ -32,7 +33,13 @@ export interface HttpServerOptions {
   /** Request headers (lower case) copied into `head.headers`. @default [] */
   headers?: readonly string[]
   /** Largest request body, in bytes; larger is answered 413. @default 1 MiB */
-  maxBodyBytes?: number
+  maxMessageBytes?: number
+  /**
+   * How long a client has to send a whole request, headers and body, in ms, from its first byte; past it the
+   * connection gets a 408 and is closed (slowloris uploads), counted in `stats.timeouts`. Checked about every
+   * `min(1000, bodyTimeoutMs / 4)` ms (node:http's `requestTimeout`). @default 30000
+   */
+  bodyTimeoutMs?: number
   /** How long a handler may take before the request is answered 504, in ms. @default 30000 */
   handlerTimeoutMs?: number
   /** How long an idle keep-alive connection stays open, in ms. @default 5000 */
@@ -87,6 +94,7 @@ export class HttpServerSocket implements RouteSocket {
   readonly #matcher: RouteMatcher
   readonly #headers: readonly string[]
   readonly #maxBodyBytes: number
+  readonly #bodyTimeoutMs: number
   readonly #codecs: BodyCodecs
   // Responses are not bound by maxBodyBytes (a request limit): the codecs' default 16 MiB frame limit.
   readonly #out: BodyCodecs = bodyCodecs(16 * 1024 * 1024)
@@ -101,7 +109,10 @@ export class HttpServerSocket implements RouteSocket {
   #inflight = 0
   #seq = 0
   #closing = false
+  #closed: Promise<void> | undefined
   #idle: (() => void) | undefined
+  /** Connections already counted in `stats.aborted` (a reset reports on the socket and on its request). */
+  readonly #gone = new WeakSet<object>()
 
   constructor(spec: RouteSpec, host: RouteHost) {
     const o = spec.options as Partial<HttpServerOptions>
@@ -119,7 +130,8 @@ export class HttpServerSocket implements RouteSocket {
       throw new TypeError(`${path}.headers must be an array of header names`)
     }
     this.#headers = (o.headers ?? []).map((h) => h.toLowerCase())
-    this.#maxBodyBytes = positiveInt(o.maxBodyBytes, 1024 * 1024, `${path}.maxBodyBytes`)
+    this.#maxBodyBytes = positiveInt(o.maxMessageBytes, 1024 * 1024, `${path}.maxMessageBytes`)
+    this.#bodyTimeoutMs = positiveInt(o.bodyTimeoutMs, 30_000, `${path}.bodyTimeoutMs`)
     this.#codecs = bodyCodecs(this.#maxBodyBytes)
     this.#handlerTimeoutMs = positiveInt(o.handlerTimeoutMs, 30_000, `${path}.handlerTimeoutMs`)
     this.#keepAliveTimeoutMs = nonNegativeInt(o.keepAliveTimeoutMs, 5000, `${path}.keepAliveTimeoutMs`)
@@ -143,13 +155,32 @@ export class HttpServerSocket implements RouteSocket {
         )
       },
     )
-    this.#server = createServer({ keepAliveTimeout: this.#keepAliveTimeoutMs }, this.#onRequest)
-    // A malformed request line or headers: answer 400 and drop that connection, never the process.
-    this.#server.on('clientError', (err, socket) => {
+    const bodyTimeoutMs = this.#bodyTimeoutMs
+    this.#server = createServer(
+      {
+        keepAliveTimeout: this.#keepAliveTimeoutMs,
+        // node:http's own request deadline (headers and body) is the body read deadline: it answers 408 through
+        // 'clientError' below. Its headers deadline may not exceed it.
+        requestTimeout: bodyTimeoutMs,
+        headersTimeout: Math.min(60_000, bodyTimeoutMs),
+        connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(bodyTimeoutMs / 4))),
+      },
+      this.#onRequest,
+    )
+    // A malformed request line or headers: answer 400 and drop that connection, never the process. A client
+    // that went away is counted as aborted, one too slow to send its request is answered 408.
+    this.#server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+        this.#host.stats.timeouts++
+        this.#gone.add(socket) // its request (if any) ends as aborted when the socket closes: already counted
+        return endSocket(socket, '408 Request Timeout')
+      }
+      if (isPeerGone(err)) {
+        this.#peerGone(socket)
+        return socket.destroy()
+      }
       this.#host.emit({ type: 'error', error: new TransportError(`bad HTTP request: ${err.message}`, err) })
-      if (socket.writable)
-        socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')
-      else socket.destroy()
+      endSocket(socket, '400 Bad Request')
     })
   }
 
@@ -226,6 +257,14 @@ export class HttpServerSocket implements RouteSocket {
 
   // One function for every request's body (its state is the Pending record), not a closure per request.
   readonly #onBody = (pending: Pending, err: HttpStatusError | undefined, bytes: Buffer) => {
+    if (err === BODY_ABORTED) {
+      // Nobody to answer: free the slot now, not at close time (issue 8).
+      if (pending.done) return
+      pending.done = true
+      this.#peerGone(pending.req.socket)
+      if (pending.counted) this.#finished()
+      return
+    }
     if (err) {
       // The rest of an oversized body is not read: close the connection after the answer.
       pending.res.shouldKeepAlive = false
@@ -241,11 +280,22 @@ export class HttpServerSocket implements RouteSocket {
     this.#host.stats.bytesIn += bytes.byteLength
     const match = pending.match!
     const q = pending.q
-    const head: Head = {
-      $id: ++this.#seq,
-      params: match.params,
-      query: q === -1 ? NO_PARAMS : parseQuery(pending.url.slice(q + 1)),
+    let query: Record<string, string | string[]> = NO_PARAMS
+    if (q !== -1) {
+      const parsed = parseQuery(pending.url.slice(q + 1))
+      if (parsed === undefined) {
+        return this.#fail(
+          pending,
+          new HttpStatusError(
+            400,
+            'DD_ERR_HTTP_BAD_REQUEST',
+            'query string names a reserved key (__proto__, constructor or prototype)',
+          ),
+        )
+      }
+      query = parsed
     }
+    const head: Head = { $id: ++this.#seq, params: match.params, query }
     if (this.#headers.length > 0) head.headers = pickHeaders(pending.req, this.#headers)
     this.#dispatch({ name: match.name, head, body: body ?? null }, pending)
     // A synchronous handler has answered already: no deadline to track. Otherwise the deadline starts now,
@@ -357,8 +407,15 @@ export class HttpServerSocket implements RouteSocket {
       res.writeHead(status, headers as string[])
       res.end(data)
       this.#host.stats.bytesOut += size
-    }
+    } else if (res.destroyed) this.#peerGone(p.req.socket) // the client left while its handler ran
     if (p.counted) this.#finished()
+  }
+
+  /** Counts a connection whose client went away, once however many places report it. */
+  #peerGone(socket: object | null): void {
+    if (socket === null || this.#gone.has(socket)) return
+    this.#gone.add(socket)
+    this.#host.stats.aborted++
   }
 
   #finished(): void {
@@ -366,8 +423,16 @@ export class HttpServerSocket implements RouteSocket {
     if (this.#inflight === 0) this.#idle?.()
   }
 
-  async close(_lingerMs: number): Promise<void> {
-    if (this.#closing) return
+  /**
+   * Stops taking requests, waits for those in flight (each bounded by `handlerTimeoutMs`), then closes every
+   * connection. A second call returns the same promise.
+   */
+  close(_lingerMs: number): Promise<void> {
+    this.#closed ??= this.#close()
+    return this.#closed
+  }
+
+  async #close(): Promise<void> {
     this.#closing = true
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()))
     // Stop taking connections and drop idle keep-alive ones; requests in flight finish (each within its
@@ -424,6 +489,12 @@ export function runFallback(
   }
 }
 
+/** A bare HTTP response on a connection node:http handed over (`clientError`), then the end of it. */
+function endSocket(socket: { writable: boolean; end(s: string): void; destroy(): void }, status: string): void {
+  if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`)
+  else socket.destroy()
+}
+
 function wantsMsgpack(h: BodyHeaders): boolean {
   const accept = h.accept
   if (accept?.includes('msgpack')) return true
@@ -439,10 +510,14 @@ function pickHeaders(req: IncomingMessage, names: readonly string[]): Record<str
   return out
 }
 
-/** `a=1&b=x&a=2` → `{ a: ['1', '2'], b: 'x' }`. */
-function parseQuery(search: string): Record<string, string | string[]> {
+/** Query keys refused like the body codecs refuse them: they would reach `head.query` as own keys. */
+const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
+
+/** `a=1&b=x&a=2` → `{ a: ['1', '2'], b: 'x' }`; `undefined` when a key is reserved (`__proto__`…). */
+function parseQuery(search: string): Record<string, string | string[]> | undefined {
   const out: Record<string, string | string[]> = Object.create(null)
   for (const [k, v] of new URLSearchParams(search)) {
+    if (RESERVED_KEYS.has(k)) return undefined
     const prev = out[k]
     out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v]
   }
