@@ -132,7 +132,14 @@ export class QueueFullError extends DripdropError {
   }
 }
 
-const GONE = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE'])
+// HPE_INVALID_EOF_STATE: node:http's parser saw the connection end in the middle of a request (a hang-up).
+const GONE = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'ECONNABORTED',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'HPE_INVALID_EOF_STATE',
+])
 
 /** A socket error that means the peer simply went away (counted in `stats.aborted`, not `stats.errors`). */
 export function isPeerGone(err: unknown): boolean {

@@ -54,7 +54,7 @@ describe('http-server route', () => {
   })
 
   it('answers 404, 405, 400, 413, 415 with coded JSON errors, and keeps serving', async () => {
-    const { api, start, node } = await server({ maxBodyBytes: 64 })
+    const { api, start, node } = await server({ maxMessageBytes: 64 })
     api.on('echo', ({ body }) => body)
     const errors: string[] = []
     node.events.on('route:error', ({ error }) => errors.push(error.code))
@@ -131,8 +131,8 @@ describe('http-server route', () => {
     expect((await json(broken)).error.message).toMatch(/DD_ERR_DECODE_TRUNCATED/)
   })
 
-  it('refuses a chunked body past maxBodyBytes with 413 without reading it all', async () => {
-    const { api, start } = await server({ maxBodyBytes: 1000 })
+  it('refuses a chunked body past maxMessageBytes with 413 without reading it all', async () => {
+    const { api, start } = await server({ maxMessageBytes: 1000 })
     api.on('echo', ({ body }) => body)
     const base = await start()
     const { port } = new URL(base)
@@ -304,6 +304,24 @@ describe('http-server route', () => {
     expect(await json(ok)).toBe('still here')
   })
 
+  it('refuses __proto__, constructor and prototype as query keys with 400, never as own keys of head.query', async () => {
+    const { api, start } = await server()
+    const seen: unknown[] = []
+    api.on('echo', ({ head }) => {
+      seen.push(head.query)
+      return Object.keys(head.query as object)
+    })
+    const base = await start()
+    for (const key of ['__proto__', 'constructor', 'prototype', '%5F%5Fproto%5F%5F']) {
+      const res = await fetch(`${base}/echo?a=1&${key}=x`, { method: 'POST' })
+      expect(res.status, key).toBe(400)
+      expect((await json(res)).error).toMatchObject({ code: 'DD_ERR_HTTP_BAD_REQUEST' })
+    }
+    expect(seen).toEqual([])
+    const ok = await fetch(`${base}/echo?a=1&proto=x`, { method: 'POST' })
+    expect(await json(ok)).toEqual(['a', 'proto'])
+  })
+
   it('refuses a second bind of the same port with DD_ERR_ADDRESS_IN_USE', async () => {
     const { start } = await server()
     const base = await start()
@@ -321,7 +339,7 @@ describe('http-server route', () => {
       node.route('a', { type: 'http-server', bind: 'http://127.0.0.1:0', routes: { 'FETCH /x': 'x' } }),
     ).toThrow(/route "a": options.routes\["FETCH \/x"\]/)
     expect(() =>
-      node.route('b', { type: 'http-server', bind: 'http://127.0.0.1:0', routes: {}, maxBodyBytes: -1 }),
-    ).toThrow('route "b": options.maxBodyBytes must be a positive integer')
+      node.route('b', { type: 'http-server', bind: 'http://127.0.0.1:0', routes: {}, maxMessageBytes: -1 }),
+    ).toThrow('route "b": options.maxMessageBytes must be a positive integer')
   })
 })

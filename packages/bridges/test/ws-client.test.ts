@@ -18,7 +18,7 @@ async function clientNode(url: string, options: Record<string, unknown> = {}) {
   onTestFinished(() => {
     node.destroy()
   })
-  const route = node.route('server', { type: 'ws-client', connect: url, backoffInitialMs: 20, ...options })
+  const route = node.route('server', { type: 'ws-client', connect: url, reconnectMinMs: 20, ...options })
   const connects: string[] = []
   node.events.on('route:connect', ({ endpoint }) => connects.push(endpoint))
   const errors: string[] = []

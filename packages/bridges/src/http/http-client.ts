@@ -103,9 +103,7 @@ export class HttpClientSocket implements RouteSocket {
       throw new TypeError(`${path}.contentType must be "json" or "msgpack"`)
     }
     this.#msgpack = o.contentType === 'msgpack'
-    this.#codecs = bodyCodecs(
-      positiveInt(o.maxMessageBytes, 16 * 1024 * 1024, `${path}.maxMessageBytes`),
-    )
+    this.#codecs = bodyCodecs(positiveInt(o.maxMessageBytes, 16 * 1024 * 1024, `${path}.maxMessageBytes`))
     this.#timeoutMs = typeof spec.options.timeoutMs === 'number' ? spec.options.timeoutMs : 10_000
   }
 

@@ -490,7 +490,10 @@ export function runFallback(
 }
 
 /** A bare HTTP response on a connection node:http handed over (`clientError`), then the end of it. */
-function endSocket(socket: { writable: boolean; end(s: string): void; destroy(): void }, status: string): void {
+function endSocket(
+  socket: { writable: boolean; end(s: string): void; destroy(): void },
+  status: string,
+): void {
   if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`)
   else socket.destroy()
 }

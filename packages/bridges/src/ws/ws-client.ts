@@ -115,9 +115,7 @@ export class WsClientSocket implements RouteSocket {
     this.#spec = spec
     this.#host = host
     this.#format = o.format ?? 'json'
-    this.#codec = new FrameCodec(
-      positiveInt(o.maxMessageBytes, 16 * 1024 * 1024, `${path}.maxMessageBytes`),
-    )
+    this.#codec = new FrameCodec(positiveInt(o.maxMessageBytes, 16 * 1024 * 1024, `${path}.maxMessageBytes`))
     this.#reconnect = o.reconnect !== false
     this.#reconnectMinMs = positiveInt(o.reconnectMinMs, 100, `${path}.reconnectMinMs`)
     this.#reconnectMaxMs = positiveInt(o.reconnectMaxMs, 10_000, `${path}.reconnectMaxMs`)

@@ -18,14 +18,7 @@ import { isPeerGone, NoConnectionError, WS_CLOSE } from '../errors.js'
 import { runFallback } from '../http/http-server.js'
 import { Connection, CORK_FLUSH_BYTES } from './connection.js'
 import { type AuthorizeHook, judgeUpgrade, refuse } from './upgrade.js'
-import {
-  FrameCodec,
-  frameSize,
-  HELLO,
-  SUBPROTOCOLS,
-  type WsFormat,
-  withoutStack,
-} from './ws-frames.js'
+import { FrameCodec, frameSize, HELLO, SUBPROTOCOLS, type WsFormat, withoutStack } from './ws-frames.js'
 
 /** Options of a `ws-server` route, beside core's route options. */
 export interface WsServerOptions {
@@ -180,7 +173,10 @@ export class WsServerSocket extends EventEmitter<WsServerEventMap> implements Ro
       this.#answer(req, res)
     } catch (err) {
       // The outermost handler of a network callback: nothing a request holds may end the process.
-      this.#host.emit({ type: 'error', error: new TransportError(`bad HTTP request: ${(err as Error)?.message}`, err) })
+      this.#host.emit({
+        type: 'error',
+        error: new TransportError(`bad HTTP request: ${(err as Error)?.message}`, err),
+      })
       if (!res.headersSent) res.writeHead(400, { connection: 'close', 'content-length': 0 })
       res.end()
     }
