@@ -71,7 +71,10 @@ describe('http-server: clients that go away', () => {
     await expect.poll(() => state.seen).toBe(whole)
     // Resets (RST) everywhere; hang-ups (FIN) mid-headers and mid-body too. A FIN after a whole request is a
     // legal half-close, not an abort: those reset.
-    clients.forEach((c, i) => (i % 3 === 2 || i % 2 === 0 ? c.socket.resetAndDestroy() : c.socket.destroy()))
+    for (const [i, c] of clients.entries()) {
+      if (i % 3 === 2 || i % 2 === 0) c.socket.resetAndDestroy()
+      else c.socket.destroy()
+    }
     await expect.poll(() => api.stats.aborted).toBe(n)
     state.release()
     // The replies to the clients that left have nowhere to go; the slots come back and close drops nothing.

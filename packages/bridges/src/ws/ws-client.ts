@@ -125,6 +125,14 @@ export class WsClientSocket implements RouteSocket {
     clients.set(host, this)
   }
 
+  /**
+   * Bytes waiting to be sent: frames queued here plus what the socket has not written yet (`bufferedAmount`).
+   * Sends wait for room once this passes `maxQueueBytes`.
+   */
+  get bufferedBytes(): number {
+    return this.#queuedBytes + (this.#ws?.bufferedAmount ?? 0)
+  }
+
   /** `connecting`, `open`, `closing`, `closed` (or `idle` before start). */
   get state(): string {
     return this.#state
@@ -279,7 +287,7 @@ export class WsClientSocket implements RouteSocket {
       this.#write(frame, size)
       return
     }
-    if (this.#queue.length < this.#spec.highWaterMark && this.#queuedBytes + size <= this.#maxQueueBytes) {
+    if (this.#queue.length < this.#spec.highWaterMark && this.bufferedBytes + size <= this.#maxQueueBytes) {
       this.#enqueue({ frame, size, done: undefined })
       return
     }
@@ -370,13 +378,12 @@ export class WsClientSocket implements RouteSocket {
     else socket.once('drain', again)
   }
 
-  /** Rejects the sends that wait for room; counts and forgets the frames that were admitted. */
+  /** Drops every queued frame: the sends that wait for room reject with `err`. Returns how many. */
   #dropQueue(err: Error): number {
     let dropped = 0
     while (this.#queue.length > 0) {
-      const item = this.#queue.shift()
-      if (item.done) item.done(err)
-      else dropped++
+      this.#queue.shift().done?.(err)
+      dropped++
     }
     this.#queuedBytes = 0
     return dropped
@@ -402,8 +409,8 @@ export class WsClientSocket implements RouteSocket {
 
   /**
    * Flushes the queue and waits for replies for at most `lingerMs`, then closes (1000). What could not be sent
-   * is dropped: sends still waiting for room reject with `DD_ERR_CLOSED`, admitted frames are counted in
-   * `stats.dropped`. A second call returns the same promise.
+   * is dropped and counted in `stats.dropped`: sends still waiting for room and requests without a reply
+   * reject with `DD_ERR_CLOSED`. A second call returns the same promise.
    */
   close(lingerMs: number): Promise<void> {
     this.#closed ??= this.#close(lingerMs)
@@ -438,7 +445,7 @@ export class WsClientSocket implements RouteSocket {
 
   /**
    * Terminates the connection. Requests in flight and sends waiting for room reject with `DD_ERR_DESTROYED`;
-   * returns how many envelopes were dropped (admitted frames never written included).
+   * returns how many envelopes were dropped: requests without a reply and frames never written.
    */
   destroy(): number {
     clearTimeout(this.#timer)
