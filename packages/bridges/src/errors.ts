@@ -87,8 +87,10 @@ export function statusOfError(code: string, data: unknown): number {
  * | close code | meaning |
  * | --- | --- |
  * | 1001 | the server is closing (`route.close()`) |
- * | 1009 | a frame larger than `maxPayload` (sent by `ws` itself) |
+ * | 1009 | a frame larger than `maxMessageBytes` (sent by `ws` itself) |
  * | 4000 | closed by the application (`connections.disconnect(id)`) |
+ * | 4401 | upgrade refused by `authorize` (401), sent to clients that offered a dripdrop sub-protocol |
+ * | 4403 | upgrade refused by `origins` (403), sent to clients that offered a dripdrop sub-protocol |
  * | 4008 | slow consumer: more than `maxBufferedBytes` waited to be written to it |
  * | 4009 | heartbeat: no pong within `heartbeatIntervalMs` (the socket is terminated, peers see 1006) |
  */
@@ -98,6 +100,8 @@ export const WS_CLOSE = Object.freeze({
   APPLICATION: 4000,
   SLOW_CONSUMER: 4008,
   HEARTBEAT: 4009,
+  UNAUTHORIZED: 4401,
+  FORBIDDEN: 4403,
 })
 
 /** The connection went away before a request got its reply (`DD_ERR_WS_DISCONNECTED`); it is not re-sent. */
@@ -116,7 +120,10 @@ export class NoConnectionError extends DripdropError {
   }
 }
 
-/** The server refused the WebSocket upgrade (`DD_ERR_WS_UNAUTHORIZED`); `status` is its HTTP status. */
+/**
+ * The server refused the WebSocket upgrade (`DD_ERR_WS_UNAUTHORIZED`): `status` is 401 (`authorize` said no)
+ * or 403 (origin not allowed), whether it came as the HTTP status or as close code 4401/4403.
+ */
 export class UnauthorizedError extends DripdropError {
   readonly status: number
   constructor(message: string, status: number) {

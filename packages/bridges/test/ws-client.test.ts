@@ -125,7 +125,8 @@ describe('ws-client route', () => {
     const server = await serverNode('ws://127.0.0.1:0', { authorize: () => false })
     const client = await clientNode(server.url, { token: 'nope' })
     await expect.poll(() => client.errors).toContain('DD_ERR_WS_UNAUTHORIZED')
-    await new Promise((r) => setTimeout(r, 100))
+    // Closed for good: no reconnect is scheduled from 'closed', so no second refusal can come.
+    await expect.poll(() => wsClient(client.route).state).toBe('closed')
     expect(client.errors.filter((c) => c === 'DD_ERR_WS_UNAUTHORIZED')).toHaveLength(1)
     expect(wsConnections(server.route).size).toBe(0)
   })

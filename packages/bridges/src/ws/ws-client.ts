@@ -15,7 +15,7 @@ import {
 } from '@dripdrop/core'
 import { WebSocket } from 'ws'
 import { positiveInt } from '../address.js'
-import { DisconnectedError, isPeerGone, UnauthorizedError } from '../errors.js'
+import { DisconnectedError, isPeerGone, UnauthorizedError, WS_CLOSE } from '../errors.js'
 import { FrameCodec, frameSize, HELLO, SUBPROTOCOLS, type WsFormat, withoutStack } from './ws-frames.js'
 
 /** Options of a `ws-client` route, beside core's route options. */
@@ -163,16 +163,11 @@ export class WsClientSocket implements RouteSocket {
       // The server refused the upgrade (401/403 from its authorize hook): retrying would only be refused again,
       // so the route stops, and what waits for the connection fails as unauthorized rather than by timeout.
       const status = res.statusCode ?? 0
-      const refused = status === 401 || status === 403
-      const error = refused
-        ? new UnauthorizedError(`${this.endpoints[0]} refused the upgrade with ${status}`, status)
-        : new TransportError(`${this.endpoints[0]} answered the upgrade with ${status}`)
-      this.#host.emit({ type: 'error', error, endpoint: this.endpoints[0] })
       ws.terminate()
-      if (refused) {
-        this.#stopped = error
-        this.#failPending(error)
-        this.#dropQueue(error)
+      if (status === 401 || status === 403) this.#refused(status)
+      else {
+        const error = new TransportError(`${this.endpoints[0]} answered the upgrade with ${status}`)
+        this.#host.emit({ type: 'error', error, endpoint: this.endpoints[0] })
       }
     })
     ws.on('error', (err: NodeJS.ErrnoException) => {
@@ -185,6 +180,8 @@ export class WsClientSocket implements RouteSocket {
       })
     })
     ws.on('close', (code) => {
+      // A dripdrop server refuses clients that offered its sub-protocol with 4401/4403 right after the upgrade.
+      if (code === WS_CLOSE.UNAUTHORIZED || code === WS_CLOSE.FORBIDDEN) this.#refused(code - 4000)
       const wasOpen = this.#state === 'open'
       if (wasOpen && code === 1006) this.#host.stats.aborted++ // dropped without a close frame
       this.id = undefined
@@ -199,6 +196,15 @@ export class WsClientSocket implements RouteSocket {
       const base = Math.min(this.#reconnectMaxMs, this.#reconnectMinMs * 2 ** this.#attempt++)
       this.#timer = setTimeout(() => this.#connect(), Math.round(base * (0.5 + Math.random())))
     })
+  }
+
+  #refused(status: number): void {
+    if (this.#stopped) return
+    const error = new UnauthorizedError(`${this.endpoints[0]} refused the connection with ${status}`, status)
+    this.#stopped = error
+    this.#host.emit({ type: 'error', error, endpoint: this.endpoints[0] })
+    this.#failPending(error)
+    this.#dropQueue(error)
   }
 
   #everOpened = false

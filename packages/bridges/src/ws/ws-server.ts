@@ -209,7 +209,7 @@ export class WsServerSocket extends EventEmitter<WsServerEventMap> implements Ro
     }
     judgeUpgrade(req, this.#path, this.#origins, this.#authorize)
       .then((verdict) => {
-        if (typeof verdict === 'number') refuse(socket, verdict)
+        if (typeof verdict === 'number') this.#refuse(req, socket, head, verdict)
         else if (this.#closing || socket.destroyed) socket.destroy()
         else {
           this.#wss.handleUpgrade(req, socket, head, (ws) => {
@@ -222,6 +222,24 @@ export class WsServerSocket extends EventEmitter<WsServerEventMap> implements Ro
         }
       })
       .catch((err: unknown) => this.#upgradeFailed(socket, err))
+  }
+
+  // A browser's WebSocket never sees the status of a refused upgrade (only a 1006 close), so a client that
+  // offers a dripdrop sub-protocol is refused inside the protocol: the upgrade, then at once a close frame
+  // 4401 or 4403 and no message. Other clients get the bare HTTP status.
+  #refuse(req: IncomingMessage, socket: Socket, head: Buffer, status: number): void {
+    if ((status !== 401 && status !== 403) || !offersDripdrop(req) || this.#closing || socket.destroyed) {
+      refuse(socket, status)
+      return
+    }
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.on('error', () => ws.terminate())
+      ws.close(
+        status === 401 ? WS_CLOSE.UNAUTHORIZED : WS_CLOSE.FORBIDDEN,
+        status === 401 ? 'unauthorized' : 'forbidden',
+      )
+      setTimeout(() => ws.terminate(), 1000).unref()
+    })
   }
 
   #upgradeFailed(socket: Socket, err: unknown): void {
@@ -492,6 +510,15 @@ export class WsServerSocket extends EventEmitter<WsServerEventMap> implements Ro
 }
 
 const registry = new WeakMap<RouteHost, WsServerSocket>()
+
+function offersDripdrop(req: IncomingMessage): boolean {
+  const offered = req.headers['sec-websocket-protocol']
+  if (offered === undefined) return false
+  return offered.split(',').some((p) => {
+    const name = p.trim()
+    return name === SUBPROTOCOLS.json || name === SUBPROTOCOLS.msgpack
+  })
+}
 
 /**
  * The connections of a `ws-server` route: groups, counts, one-off closes and connection events.
