@@ -43,7 +43,7 @@ export class HttpStatusError extends DripdropError {
  * | `DD_ERR_HTTP_BAD_REQUEST` | 400 | the body does not decode (malformed JSON or msgpack) |
  * | `DD_ERR_HTTP_NOT_FOUND` | 404 | no entry of the route table matches the path |
  * | `DD_ERR_HTTP_METHOD_NOT_ALLOWED` | 405 | the path matches, the method does not |
- * | `DD_ERR_HTTP_BODY_TOO_LARGE` | 413 | the body is larger than `maxBodyBytes` |
+ * | `DD_ERR_HTTP_BODY_TOO_LARGE` | 413 | the body is larger than `maxMessageBytes` |
  * | `DD_ERR_HTTP_UNSUPPORTED_MEDIA_TYPE` | 415 | a body whose content type is not JSON, msgpack or text |
  * | `DD_ERR_NO_HANDLER` | 501 | the route table names a message no handler takes |
  * | `DD_ERR_HTTP_OVERLOADED` | 503 | more requests wait than `highWaterMark` allows |

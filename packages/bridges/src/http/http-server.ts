@@ -93,10 +93,10 @@ export class HttpServerSocket implements RouteSocket {
   readonly #host: RouteHost
   readonly #matcher: RouteMatcher
   readonly #headers: readonly string[]
-  readonly #maxBodyBytes: number
+  readonly #maxMessageBytes: number
   readonly #bodyTimeoutMs: number
   readonly #codecs: BodyCodecs
-  // Responses are not bound by maxBodyBytes (a request limit): the codecs' default 16 MiB frame limit.
+  // Responses are not bound by maxMessageBytes (a request limit): the codecs' default 16 MiB frame limit.
   readonly #out: BodyCodecs = bodyCodecs(16 * 1024 * 1024)
   readonly #keepAliveTimeoutMs: number
   readonly #handlerTimeoutMs: number
@@ -130,9 +130,9 @@ export class HttpServerSocket implements RouteSocket {
       throw new TypeError(`${path}.headers must be an array of header names`)
     }
     this.#headers = (o.headers ?? []).map((h) => h.toLowerCase())
-    this.#maxBodyBytes = positiveInt(o.maxMessageBytes, 1024 * 1024, `${path}.maxMessageBytes`)
+    this.#maxMessageBytes = positiveInt(o.maxMessageBytes, 1024 * 1024, `${path}.maxMessageBytes`)
     this.#bodyTimeoutMs = positiveInt(o.bodyTimeoutMs, 30_000, `${path}.bodyTimeoutMs`)
-    this.#codecs = bodyCodecs(this.#maxBodyBytes)
+    this.#codecs = bodyCodecs(this.#maxMessageBytes)
     this.#handlerTimeoutMs = positiveInt(o.handlerTimeoutMs, 30_000, `${path}.handlerTimeoutMs`)
     this.#keepAliveTimeoutMs = nonNegativeInt(o.keepAliveTimeoutMs, 5000, `${path}.keepAliveTimeoutMs`)
     if (o.fallback !== undefined && typeof o.fallback !== 'function') {
@@ -252,7 +252,7 @@ export class HttpServerSocket implements RouteSocket {
     // No 'close' listener per request (it costs as much as the routing): a request whose client left is
     // settled by its reply or its deadline like any other, and the write is skipped.
     pending.match = match
-    readBody(req, h.contentLength, this.#maxBodyBytes, pending, this.#onBody)
+    readBody(req, h.contentLength, this.#maxMessageBytes, pending, this.#onBody)
   }
 
   // One function for every request's body (its state is the Pending record), not a closure per request.
