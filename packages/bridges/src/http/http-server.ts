@@ -204,8 +204,30 @@ export class HttpServerSocket implements RouteSocket {
     return this.#server
   }
 
+  // The outermost handler of every request catches: a throw here would be an uncaught exception (the
+  // process gone), so it becomes a 500 and a `route:error`.
+  readonly #onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    try {
+      this.#request(req, res)
+    } catch (err) {
+      this.#crashed(res, err)
+    }
+  }
+
+  #crashed(res: ServerResponse, err: unknown): void {
+    this.#host.emit({
+      type: 'error',
+      error: new TransportError(`http-server: ${(err as Error)?.message ?? String(err)}`, err),
+    })
+    if (!res.headersSent && !res.destroyed) {
+      res.shouldKeepAlive = false
+      res.writeHead(500, { 'content-length': 0 })
+    }
+    res.end()
+  }
+
   // Not annotated `: void`: its early exits return what the answering helpers return (nothing).
-  readonly #onRequest = (req: IncomingMessage, res: ServerResponse) => {
+  #request(req: IncomingMessage, res: ServerResponse) {
     const url = req.url ?? '/'
     const q = url.indexOf('?')
     const pathname = q === -1 ? url : url.slice(0, q)
@@ -256,7 +278,20 @@ export class HttpServerSocket implements RouteSocket {
   }
 
   // One function for every request's body (its state is the Pending record), not a closure per request.
-  readonly #onBody = (pending: Pending, err: HttpStatusError | undefined, bytes: Buffer) => {
+  // It runs from the request stream's events: nothing may escape it.
+  readonly #onBody = (pending: Pending, err: HttpStatusError | undefined, bytes: Buffer): void => {
+    try {
+      this.#body(pending, err, bytes)
+    } catch (e) {
+      if (!pending.done) {
+        pending.done = true
+        if (pending.counted) this.#finished()
+      }
+      this.#crashed(pending.res, e)
+    }
+  }
+
+  #body(pending: Pending, err: HttpStatusError | undefined, bytes: Buffer) {
     if (err === BODY_ABORTED) {
       // Nobody to answer: free the slot now, not at close time (issue 8).
       if (pending.done) return
