@@ -87,16 +87,17 @@ function plainJson(bytes: Buffer): unknown {
 }
 
 /**
- * `readBody`'s error when the client went away before its body ended (a reset, a hang-up mid-upload): there
- * is nobody to answer, the caller only frees what the request held.
+ * The error a request ends with when its client went away before its body ended (a reset, a hang-up
+ * mid-upload): there is nobody to answer, the server only frees what the request held.
  */
 export const BODY_ABORTED = new HttpStatusError(400, 'DD_ERR_ABORTED', 'the client went away mid-body')
 
 /**
  * Reads a whole request body, refusing it with a 413 as soon as it passes `limit` bytes (from the
- * `content-length` header when given, so a large upload is refused before it is read). A request whose
- * client goes away first ends with {@link BODY_ABORTED}. `ctx` is handed back to `onDone`, so a caller's
- * callback can be one shared function rather than a closure per request. `onDone` runs once.
+ * `content-length` header when given, so a large upload is refused before it is read). `ctx` is handed back
+ * to `onDone`, so a caller's callback can be one shared function rather than a closure per request. A
+ * request whose connection closes first never calls `onDone`: the caller watches the connection (one
+ * listener per connection rather than one more per request).
  */
 export function readBody<C>(
   req: IncomingMessage,
@@ -126,15 +127,7 @@ export function readBody<C>(
   })
   req.on('end', () => {
     if (failed) return
-    failed = true
     onDone(ctx, undefined, chunks ? Buffer.concat(chunks, size) : (first ?? EMPTY))
-  })
-  // node:http destroys the request with `aborted` (ECONNRESET) when its connection goes before the body
-  // ends; with a listener that is an 'error' event here, never an uncaught one.
-  req.on('error', () => {
-    if (failed) return
-    failed = true
-    onDone(ctx, BODY_ABORTED, EMPTY)
   })
 }
 

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import { EMPTY_HEAD, type Envelope, type Head, type JsonCodec } from '@dripdrop/codec'
 import {
   Deadlines,
@@ -167,6 +167,15 @@ export class HttpServerSocket implements RouteSocket {
       },
       this.#onRequest,
     )
+    // One listener per connection, not per request: a connection that closes while a body is still arriving
+    // ends that request as aborted and frees its slot at once (issue 8).
+    this.#server.on('connection', (socket: Socket) => {
+      ;(socket as Reading)[READING] = undefined
+      socket.once('close', () => {
+        const p = (socket as Reading)[READING]
+        if (p !== undefined) this.#onBody(p, BODY_ABORTED, EMPTY_BODY)
+      })
+    })
     // A malformed request line or headers: answer 400 and drop that connection, never the process. A client
     // that went away is counted as aborted, one too slow to send its request is answered 408.
     this.#server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
@@ -274,6 +283,7 @@ export class HttpServerSocket implements RouteSocket {
     // No 'close' listener per request (it costs as much as the routing): a request whose client left is
     // settled by its reply or its deadline like any other, and the write is skipped.
     pending.match = match
+    ;(req.socket as Reading)[READING] = pending
     readBody(req, h.contentLength, this.#maxMessageBytes, pending, this.#onBody)
   }
 
@@ -292,6 +302,8 @@ export class HttpServerSocket implements RouteSocket {
   }
 
   #body(pending: Pending, err: HttpStatusError | undefined, bytes: Buffer) {
+    const socket = pending.req.socket as Reading | null
+    if (socket !== null && socket[READING] === pending) socket[READING] = undefined
     if (err === BODY_ABORTED) {
       // Nobody to answer: free the slot now, not at close time (issue 8).
       if (pending.done) return
@@ -488,6 +500,11 @@ export class HttpServerSocket implements RouteSocket {
     return dropped
   }
 }
+
+/** The request whose body a connection is reading, if any (set on the socket: no map lookup per request). */
+const READING = Symbol('dripdrop.reading')
+type Reading = Socket & { [READING]?: Pending | undefined }
+const EMPTY_BODY = Buffer.alloc(0)
 
 const VALUE_AT = '[1,"v",{},'.length
 
