@@ -206,4 +206,14 @@ describe('ws-client route', () => {
     await expect.poll(() => got.length, { timeout: 10_000 }).toBe(sent)
     expect(got).toEqual([...Array(sent).keys()])
   }, 20_000)
+
+  it('counts a server that drops the connection without a close frame in stats.aborted, not stats.errors', async () => {
+    const server = await serverNode()
+    const client = await clientNode(server.url, { reconnect: false })
+    await expect.poll(() => wsClient(client.route).id).toBeTypeOf('string') // the hello came: open
+    server.node.destroy() // terminates every connection: TCP closes, no close frame
+    await expect.poll(() => wsClient(client.route).state).toBe('closed')
+    expect(client.route.stats.aborted).toBe(1)
+    expect(client.errors).toEqual([])
+  })
 })

@@ -158,7 +158,18 @@ export class WsClientSocket implements RouteSocket {
       this.#flush()
       this.#host.emit({ type: 'connect', endpoint: this.endpoints[0] })
     })
-    ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary))
+    ws.on('message', (data, isBinary) => {
+      // The outermost handler of every frame catches: a throw here would escape through ws's socket reader.
+      try {
+        this.#onMessage(data as Buffer, isBinary)
+      } catch (err) {
+        this.#host.emit({
+          type: 'error',
+          error: new TransportError(`${this.endpoints[0]}: ${(err as Error)?.message}`, err),
+          endpoint: this.endpoints[0],
+        })
+      }
+    })
     ws.on('unexpected-response', (_req, res) => {
       // The server refused the upgrade (401/403 from its authorize hook): retrying would only be refused again,
       // so the route stops, and what waits for the connection fails as unauthorized rather than by timeout.

@@ -255,7 +255,18 @@ export class WsServerSocket extends EventEmitter<WsServerEventMap> implements Ro
     const format: WsFormat = ws.protocol === SUBPROTOCOLS.msgpack ? 'msgpack' : 'json'
     const conn = new Connection(id, ws, format, `${req.socket.remoteAddress}:${req.socket.remotePort}`, auth)
     this.#conns.set(id, conn)
-    ws.on('message', (data, isBinary) => this.#onMessage(conn, data as Buffer, isBinary))
+    ws.on('message', (data, isBinary) => {
+      // The outermost handler of every frame catches: a throw here would escape through ws's socket reader.
+      try {
+        this.#onMessage(conn, data as Buffer, isBinary)
+      } catch (err) {
+        this.#host.emit({
+          type: 'error',
+          error: new TransportError(`connection ${id}: ${(err as Error)?.message}`, err),
+          endpoint: id,
+        })
+      }
+    })
     ws.on('pong', () => {
       conn.alive = true
     })
