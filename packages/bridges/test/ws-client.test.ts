@@ -140,6 +140,8 @@ describe('ws-client route', () => {
       status: 401,
     })
     await expect(client.route.send('y', null)).rejects.toMatchObject({ code: 'DD_ERR_WS_UNAUTHORIZED' })
+    // The request's frame, admitted while connecting, never reached the server: counted, not lost silently.
+    expect(client.route.stats.dropped).toBe(1)
   })
 
   it('rejects what destroy() drops with DD_ERR_DESTROYED and counts it', async () => {

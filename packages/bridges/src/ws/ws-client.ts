@@ -151,12 +151,11 @@ export class WsClientSocket implements RouteSocket {
     })
     this.#ws = ws
     ws.on('open', () => {
-      if (this.#everOpened) this.reconnects++
-      this.#everOpened = true
-      this.#attempt = 0
-      this.#state = 'open'
-      this.#flush()
-      this.#host.emit({ type: 'connect', endpoint: this.endpoints[0] })
+      // A dripdrop server (it picked our sub-protocol) greets an accepted connection with its hello first and
+      // refuses with 4401/4403 and no hello: nothing queued is written before the hello, so nothing is lost
+      // to a refusal. Another server is open at once.
+      if (ws.protocol.startsWith('dripdrop.')) this.#awaitingHello = true
+      else this.#opened()
     })
     ws.on('message', (data, isBinary) => {
       // The outermost handler of every frame catches: a throw here would escape through ws's socket reader.
@@ -191,6 +190,7 @@ export class WsClientSocket implements RouteSocket {
       })
     })
     ws.on('close', (code) => {
+      this.#awaitingHello = false
       // A dripdrop server refuses clients that offered its sub-protocol with 4401/4403 right after the upgrade.
       if (code === WS_CLOSE.UNAUTHORIZED || code === WS_CLOSE.FORBIDDEN) this.#refused(code - 4000)
       const wasOpen = this.#state === 'open'
@@ -209,13 +209,26 @@ export class WsClientSocket implements RouteSocket {
     })
   }
 
+  #awaitingHello = false
+
+  #opened(): void {
+    this.#awaitingHello = false
+    if (this.#everOpened) this.reconnects++
+    this.#everOpened = true
+    this.#attempt = 0
+    this.#state = 'open'
+    this.#flush()
+    this.#host.emit({ type: 'connect', endpoint: this.endpoints[0] })
+  }
+
   #refused(status: number): void {
     if (this.#stopped) return
     const error = new UnauthorizedError(`${this.endpoints[0]} refused the connection with ${status}`, status)
     this.#stopped = error
     this.#host.emit({ type: 'error', error, endpoint: this.endpoints[0] })
     this.#failPending(error)
-    this.#dropQueue(error)
+    // Frames admitted while connecting never reach the server: counted; sends waiting for room reject.
+    this.#host.stats.dropped += this.#dropQueue(error)
   }
 
   #everOpened = false
@@ -247,6 +260,7 @@ export class WsClientSocket implements RouteSocket {
     }
     if (envelope.name === HELLO && typeof envelope.head.$conn === 'string') {
       this.id = envelope.head.$conn
+      if (this.#awaitingHello) this.#opened()
       return
     }
     if (this.#held !== undefined) {
