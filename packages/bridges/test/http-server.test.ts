@@ -266,6 +266,39 @@ describe('http-server route', () => {
     expect(calls).toBe(1)
   })
 
+  it('bounds the bytes of bodies waiting for a handler slot (maxQueueBytes): past it 503', async () => {
+    const { api, start } = await server({ concurrency: 1, maxQueueBytes: 1000, handlerTimeoutMs: 60_000 })
+    let release!: () => void
+    const gate = new Promise<void>((r) => (release = r))
+    const got: number[] = []
+    api.on('echo', async ({ body }) => {
+      got.push(body.n)
+      await gate
+      return body.n
+    })
+    const base = await start()
+    const post = (n: number) =>
+      fetch(`${base}/echo`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ n, pad: 'x'.repeat(600) }),
+      })
+    const first = post(1)
+    await expect.poll(() => got).toEqual([1]) // holds the only slot
+    // Of two more (~620 bytes each), one waits and the other would bring the bytes waiting past 1000: it is
+    // refused at once, though highWaterMark (1000 requests) is far. The waiting one cannot answer before
+    // release(), so the first to settle is the refused one.
+    const more = [post(2), post(3)]
+    const refused = await Promise.race(more)
+    expect(refused.status).toBe(503)
+    expect((await json(refused)).error.code).toBe('DD_ERR_HTTP_OVERLOADED')
+    release()
+    expect(await json(await first)).toBe(1)
+    const statuses = (await Promise.all(more)).map((r) => r.status).sort()
+    expect(statuses).toEqual([200, 503])
+    expect(got).toHaveLength(2)
+  })
+
   it('turns a throwing fallback into a 500 and a route error', async () => {
     const { start, node } = await server({
       fallback: () => {

@@ -40,6 +40,11 @@ export interface HttpServerOptions {
    * `min(1000, bodyTimeoutMs / 4)` ms (node:http's `requestTimeout`). @default 30000
    */
   bodyTimeoutMs?: number
+  /**
+   * Bytes of request bodies that may wait for a handler slot (beside `highWaterMark` requests); past it a
+   * request is answered 503 `DD_ERR_HTTP_OVERLOADED`. @default 64 MiB
+   */
+  maxQueueBytes?: number
   /** How long a handler may take before the request is answered 504, in ms. @default 30000 */
   handlerTimeoutMs?: number
   /** How long an idle keep-alive connection stays open, in ms. @default 5000 */
@@ -73,6 +78,8 @@ interface Pending extends BodyHeaders {
   url: string
   q: number
   msgpack: boolean
+  /** Body bytes, counted against `maxQueueBytes` while the request waits for a handler slot. */
+  size: number
   done: boolean
   /** Counted in #inflight (early answers such as 404 never are). */
   counted: boolean
@@ -95,6 +102,8 @@ export class HttpServerSocket implements RouteSocket {
   readonly #headers: readonly string[]
   readonly #maxMessageBytes: number
   readonly #bodyTimeoutMs: number
+  readonly #maxQueueBytes: number
+  #waitingBytes = 0
   readonly #codecs: BodyCodecs
   // Responses are not bound by maxMessageBytes (a request limit): the codecs' default 16 MiB frame limit.
   readonly #out: BodyCodecs = bodyCodecs(16 * 1024 * 1024)
@@ -132,6 +141,7 @@ export class HttpServerSocket implements RouteSocket {
     this.#headers = (o.headers ?? []).map((h) => h.toLowerCase())
     this.#maxMessageBytes = positiveInt(o.maxMessageBytes, 1024 * 1024, `${path}.maxMessageBytes`)
     this.#bodyTimeoutMs = positiveInt(o.bodyTimeoutMs, 30_000, `${path}.bodyTimeoutMs`)
+    this.#maxQueueBytes = positiveInt(o.maxQueueBytes, 64 * 1024 * 1024, `${path}.maxQueueBytes`)
     this.#codecs = bodyCodecs(this.#maxMessageBytes)
     this.#handlerTimeoutMs = positiveInt(o.handlerTimeoutMs, 30_000, `${path}.handlerTimeoutMs`)
     this.#keepAliveTimeoutMs = nonNegativeInt(o.keepAliveTimeoutMs, 5000, `${path}.keepAliveTimeoutMs`)
@@ -252,6 +262,7 @@ export class HttpServerSocket implements RouteSocket {
       contentLength: undefined,
       accept: undefined,
       msgpack: false,
+      size: 0,
       done: false,
       counted: false,
     })
@@ -325,6 +336,7 @@ export class HttpServerSocket implements RouteSocket {
       return this.#fail(pending, e as HttpStatusError)
     }
     this.#host.stats.bytesIn += bytes.byteLength
+    pending.size = bytes.byteLength
     const match = pending.match!
     const q = pending.q
     let query: Record<string, string | string[]> = NO_PARAMS
@@ -359,6 +371,13 @@ export class HttpServerSocket implements RouteSocket {
           new HttpStatusError(503, 'DD_ERR_HTTP_OVERLOADED', 'too many requests waiting'),
         )
       }
+      if (this.#waitingBytes + pending.size > this.#maxQueueBytes) {
+        return this.#fail(
+          pending,
+          new HttpStatusError(503, 'DD_ERR_HTTP_OVERLOADED', 'too many request bytes waiting'),
+        )
+      }
+      this.#waitingBytes += pending.size
       this.#waiting.push({ envelope, pending })
       return
     }
@@ -374,6 +393,7 @@ export class HttpServerSocket implements RouteSocket {
     this.#blocked = undefined
     while (this.#waiting.length > 0 && this.#blocked === undefined) {
       const { envelope, pending } = this.#waiting.shift()
+      this.#waitingBytes -= pending.size
       if (!pending.done) this.#dispatch(envelope, pending)
     }
   }
@@ -494,6 +514,7 @@ export class HttpServerSocket implements RouteSocket {
   destroy(): number {
     this.#closing = true
     const dropped = this.#inflight + this.#waiting.clear()
+    this.#waitingBytes = 0
     this.#deadlines.clear()
     this.#server.close()
     this.#server.closeAllConnections()
