@@ -507,16 +507,19 @@ export class WsServerSocket extends EventEmitter<WsServerEventMap> implements Ro
     await serverClosed
   }
 
+  /** Terminates every connection at once; returns how many envelopes read but not yet handed over were dropped. */
   destroy(): number {
     this.#closing = true
     clearInterval(this.#heartbeat)
+    let dropped = 0
     for (const c of this.#conns.values()) {
       c.state = 'closing'
+      if (c.held !== undefined) dropped += c.held.clear()
       c.ws.terminate()
     }
     this.#server.close()
     this.#server.closeAllConnections()
-    return 0
+    return dropped
   }
 }
 
