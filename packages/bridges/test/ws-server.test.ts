@@ -2,7 +2,7 @@ import { type Envelope, JsonCodec, MsgpackCodec } from '@dripdrop/codec'
 import { Node } from '@dripdrop/core'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { WebSocket } from 'ws'
-import { wsConnections, wsTransport } from '../src/index.js'
+import { SUBPROTOCOLS, wsConnections, wsTransport } from '../src/index.js'
 import { rawClient } from './support/raw.js'
 
 const json = new JsonCodec()
@@ -252,6 +252,25 @@ describe('ws-server route', () => {
     const closed = new Promise<number>((r) => a.ws.once('close', (code) => r(code)))
     await node.close()
     expect(await closed).toBe(1001)
+  })
+
+  it('refuses a client that offers a dripdrop sub-protocol with close 4401 / 4403 and no frame', async () => {
+    const { start } = await server({
+      origins: ['http://good.example'],
+      authorize: ({ token }: { token: string }) => token === 's3cret',
+    })
+    const url = await start()
+    const refusal = (u: string, origin: string) =>
+      new Promise<{ code: number; frames: number }>((resolve, reject) => {
+        const ws = new WebSocket(u, [SUBPROTOCOLS.json], { headers: { origin } })
+        onTestFinished(() => ws.terminate())
+        let frames = 0
+        ws.on('message', () => frames++)
+        ws.on('error', reject)
+        ws.on('close', (code) => resolve({ code, frames }))
+      })
+    expect(await refusal(`${url}/?token=nope`, 'http://good.example')).toEqual({ code: 4401, frames: 0 })
+    expect(await refusal(`${url}/?token=s3cret`, 'http://evil.example')).toEqual({ code: 4403, frames: 0 })
   })
 
   it('answers a malformed upgrade request line (GET //[) with 400 and keeps serving', async () => {
