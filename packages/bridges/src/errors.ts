@@ -91,7 +91,7 @@ export function statusOfError(code: string, data: unknown): number {
  * | 4000 | closed by the application (`connections.disconnect(id)`) |
  * | 4401 | upgrade refused by `authorize` (401), sent to clients that offered a dripdrop sub-protocol |
  * | 4403 | upgrade refused by `origins` (403), sent to clients that offered a dripdrop sub-protocol |
- * | 4008 | slow consumer: more than `maxBufferedBytes` waited to be written to it |
+ * | 4008 | slow consumer: more than `maxPeerQueueBytes` waited to be written to it |
  * | 4009 | heartbeat: no pong within `heartbeatIntervalMs` (the socket is terminated, peers see 1006) |
  */
 export const WS_CLOSE = Object.freeze({

@@ -204,8 +204,8 @@ describe('ws-server route', () => {
     expect(seen[0].head).toEqual({ $conn: ok.id, $auth: { user: 'ann' } })
   })
 
-  it('cuts off a slow consumer past maxBufferedBytes with 4008 and counts it', async () => {
-    const { route, start } = await server({ maxBufferedBytes: 256 * 1024 })
+  it('cuts off a slow consumer past maxPeerQueueBytes with 4008 and counts it', async () => {
+    const { route, start } = await server({ maxPeerQueueBytes: 256 * 1024 })
     const url = await start()
     const conns = wsConnections(route)
     const slow = await peer(url)

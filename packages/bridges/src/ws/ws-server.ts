@@ -25,7 +25,7 @@ export interface WsServerOptions {
   /** Largest message (frame) accepted, in bytes; a larger one closes the connection with 1009. @default 1 MiB */
   maxMessageBytes?: number
   /** Bytes a connection may have waiting to be written before it is cut off as a slow consumer (4008). @default 4 MiB */
-  maxBufferedBytes?: number
+  maxPeerQueueBytes?: number
   /** Ping interval, in ms; a connection that missed the previous pong is terminated. 0 turns it off. @default 30000 */
   heartbeatIntervalMs?: number
   /** Allowed `Origin` values; others are refused with 403 before the upgrade. @default any origin */
@@ -63,7 +63,7 @@ export class WsServerSocket extends EventEmitter<WsServerEventMap> implements Ro
   readonly #spec: RouteSpec
   readonly #host: RouteHost
   readonly #codec: FrameCodec
-  readonly #maxBufferedBytes: number
+  readonly #maxPeerQueueBytes: number
   readonly #heartbeatMs: number
   readonly #origins: ReadonlySet<string> | undefined
   readonly #authorize: WsServerOptions['authorize']
@@ -96,7 +96,7 @@ export class WsServerSocket extends EventEmitter<WsServerEventMap> implements Ro
     const maxPayload = positiveInt(o.maxMessageBytes, 1024 * 1024, `${path}.maxMessageBytes`)
     this.#codec = new FrameCodec(maxPayload)
     this.#stacks = spec.options.exposeErrorStacks === true
-    this.#maxBufferedBytes = positiveInt(o.maxBufferedBytes, 4 * 1024 * 1024, `${path}.maxBufferedBytes`)
+    this.#maxPeerQueueBytes = positiveInt(o.maxPeerQueueBytes, 4 * 1024 * 1024, `${path}.maxPeerQueueBytes`)
     this.#heartbeatMs = nonNegativeInt(o.heartbeatIntervalMs, 30_000, `${path}.heartbeatIntervalMs`)
     if (
       o.origins !== undefined &&
@@ -401,7 +401,7 @@ export class WsServerSocket extends EventEmitter<WsServerEventMap> implements Ro
       if (frames) frames[format] = frame
     }
     const buffered = conn.ws.bufferedAmount
-    if (buffered + frameSize(frame) > this.#maxBufferedBytes) {
+    if (buffered + frameSize(frame) > this.#maxPeerQueueBytes) {
       this.#cutOff(conn, buffered)
       return
     }
