@@ -17,7 +17,7 @@ export interface ClientOptions {
   /** Default request timeout. @default 10000 (ms) */
   timeoutMs?: number
   /** Sends kept while disconnected. @default 1000 */
-  maxQueued?: number
+  highWaterMark?: number
 }
 
 /**

@@ -37,12 +37,12 @@ export class DripdropClientError extends Error {
 /**
  * @typedef {{ name: string, head: Record<string, unknown>, body: unknown }} Envelope
  * @typedef {{ token?: string, reconnect?: boolean, reconnectMinMs?: number, reconnectMaxMs?: number,
- *   timeoutMs?: number, maxQueued?: number }} ClientOptions
+ *   timeoutMs?: number, highWaterMark?: number }} ClientOptions
  */
 
 /**
  * Opens a client. Options: `token` (sent as `?token=`), `reconnect` (default true), `reconnectMinMs`
- * (100), `reconnectMaxMs` (10000), `timeoutMs` for requests (10000), `maxQueued` sends kept while
+ * (100), `reconnectMaxMs` (10000), `timeoutMs` for requests (10000), `highWaterMark` sends kept while
  * disconnected (1000; past it `send` throws `DD_ERR_QUEUE_FULL`).
  *
  * @param {string} url
@@ -66,7 +66,7 @@ export class DripdropClient {
       reconnectMinMs: options.reconnectMinMs ?? 100,
       reconnectMaxMs: options.reconnectMaxMs ?? 10000,
       timeoutMs: options.timeoutMs ?? 10000,
-      maxQueued: options.maxQueued ?? 1000,
+      highWaterMark: options.highWaterMark ?? 1000,
     }
     /** The connection id the server gave (`head.$conn` of its messages), or null while not connected. */
     this.id = null
@@ -197,7 +197,7 @@ export class DripdropClient {
   /** @param {string} frame */
   _write(frame) {
     if (this._ws && this._ws.readyState === 1 && this._queue.length === 0) this._ws.send(frame)
-    else if (this._queue.length >= this.options.maxQueued) {
+    else if (this._queue.length >= this.options.highWaterMark) {
       throw new DripdropClientError(
         `${this._queue.length} messages already wait for the connection`,
         'DD_ERR_QUEUE_FULL',
