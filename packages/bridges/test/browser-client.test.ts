@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { Node } from '@dripdrop/core'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { browserClientPath, browserClientSource, wsConnections, wsTransport } from '../src/index.js'
-import { clientPage, launchChromium } from './support/chromium.js'
+import { CHROMIUM, chromiumLaunchOptions, clientPage, launchChromium } from './support/chromium.js'
 
 async function server(options: Record<string, unknown> = {}) {
   const node = new Node({ name: 'web', transports: [wsTransport()] })
@@ -33,6 +33,29 @@ describe('browser client in headless Chromium', () => {
     expect(source).not.toMatch(/^\s*import\s/m)
     expect(source).toContain('export function connect(')
   })
+
+  it('falls back to the Chromium of @sparticuz/chromium (DRIPDROP_CHROMIUM=bundled forces it) and runs the client', async () => {
+    const before = process.env.DRIPDROP_CHROMIUM
+    process.env.DRIPDROP_CHROMIUM = 'bundled'
+    onTestFinished(() => {
+      if (before === undefined) delete process.env.DRIPDROP_CHROMIUM
+      else process.env.DRIPDROP_CHROMIUM = before
+    })
+    const { executablePath } = await chromiumLaunchOptions()
+    expect(executablePath).not.toBe(CHROMIUM)
+    const { route, url, http } = await server()
+    route.on('sum', ({ body }) => body.reduce((a: number, b: number) => a + b, 0))
+    const browser = await launchChromium()
+    const page = await browser.newPage()
+    await page.goto(`${http}/`)
+    await page.waitForFunction('window.ddReady === true')
+    const sum = await page.evaluate(async (wsUrl) => {
+      const client = (globalThis as any).dd.connect(wsUrl)
+      await client.ready()
+      return (await client.request('sum', [2, 3])).body
+    }, url)
+    expect(sum).toBe(5)
+  }, 60_000)
 
   it('is importable as @dripdrop/bridges/browser', async () => {
     const mod = await import('@dripdrop/bridges/browser')
