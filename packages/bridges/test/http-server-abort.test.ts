@@ -34,7 +34,7 @@ describe('http-server: clients that go away', () => {
       if (i % 2 === 0) c.socket.resetAndDestroy()
       else c.socket.destroy()
     }
-    await expect.poll(() => api.stats.aborted).toBe(n)
+    await expect.poll(() => api.stats.aborted, { timeout: 10_000 }).toBe(n)
     expect(api.stats.errors).toBe(0)
     let dropped = -1
     node.events.on('node:closed', (e) => (dropped = e.dropped))
@@ -68,14 +68,14 @@ describe('http-server: clients that go away', () => {
         whole++
       }
     }
-    await expect.poll(() => state.seen).toBe(whole)
+    await expect.poll(() => state.seen, { timeout: 10_000 }).toBe(whole)
     // Resets (RST) everywhere; hang-ups (FIN) mid-headers and mid-body too. A FIN after a whole request is a
     // legal half-close, not an abort: those reset.
     for (const [i, c] of clients.entries()) {
       if (i % 3 === 2 || i % 2 === 0) c.socket.resetAndDestroy()
       else c.socket.destroy()
     }
-    await expect.poll(() => api.stats.aborted).toBe(n)
+    await expect.poll(() => api.stats.aborted, { timeout: 10_000 }).toBe(n)
     state.release()
     // The replies to the clients that left have nowhere to go; the slots come back and close drops nothing.
     let dropped = -1

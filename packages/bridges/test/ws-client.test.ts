@@ -126,7 +126,7 @@ describe('ws-client route', () => {
     const client = await clientNode(server.url, { token: 'nope' })
     await expect.poll(() => client.errors).toContain('DD_ERR_WS_UNAUTHORIZED')
     // Closed for good: no reconnect is scheduled from 'closed', so no second refusal can come.
-    await expect.poll(() => wsClient(client.route).state).toBe('closed')
+    await expect.poll(() => wsClient(client.route).state, { timeout: 10_000 }).toBe('closed')
     expect(client.errors.filter((c) => c === 'DD_ERR_WS_UNAUTHORIZED')).toHaveLength(1)
     expect(wsConnections(server.route).size).toBe(0)
   })
@@ -191,7 +191,7 @@ describe('ws-client route', () => {
     })
     const maxQueueBytes = 256 * 1024
     const client = await clientNode(server.url, { maxQueueBytes, highWaterMark: 10_000 })
-    await expect.poll(() => wsClient(client.route).state).toBe('open')
+    await expect.poll(() => wsClient(client.route).state, { timeout: 10_000 }).toBe('open')
     const socket = wsClient(client.route)
     const pad = 'x'.repeat(64 * 1024)
     let waiting: Promise<void> | undefined
@@ -212,9 +212,9 @@ describe('ws-client route', () => {
   it('counts a server that drops the connection without a close frame in stats.aborted, not stats.errors', async () => {
     const server = await serverNode()
     const client = await clientNode(server.url, { reconnect: false })
-    await expect.poll(() => wsClient(client.route).id).toBeTypeOf('string') // the hello came: open
+    await expect.poll(() => wsClient(client.route).id, { timeout: 10_000 }).toBeTypeOf('string') // the hello came: open
     server.node.destroy() // terminates every connection: TCP closes, no close frame
-    await expect.poll(() => wsClient(client.route).state).toBe('closed')
+    await expect.poll(() => wsClient(client.route).state, { timeout: 10_000 }).toBe('closed')
     expect(client.route.stats.aborted).toBe(1)
     expect(client.errors).toEqual([])
   })
