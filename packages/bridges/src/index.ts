@@ -7,7 +7,7 @@ export {
   UnauthorizedError,
   WS_CLOSE,
 } from './errors.js'
-export type { HttpClientOptions } from './http/http-client.js'
+export type { HttpClientOptions, HttpReplyHead } from './http/http-client.js'
 export { HttpReply, type HttpReplyHeaders, httpReply } from './http/http-reply.js'
 export type { HttpHead, HttpServerOptions } from './http/http-server.js'
 export { httpTransport } from './http/http-transport.js'
