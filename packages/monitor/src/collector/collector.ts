@@ -83,7 +83,8 @@ interface InstanceState {
   floodSecond: number
   floodCount: number
   prevAt: number
-  prev: Map<string, Record<string, number>>
+  /** Per `node/route`: the previous cumulative counters and the series keys of this instance's route. */
+  prev: Map<string, { counters: Record<string, number>; keys: string[] }>
   prevNames: Map<string, { count: number; errors: number }>
   rates: Map<string, RouteRates>
 }
@@ -453,16 +454,25 @@ export class Collector {
     s.prevAt = r.at
     for (const route of r.routes) {
       const key = `${route.node}/${route.route}`
-      const prev = s.prev.get(key)
+      let prevEntry = s.prev.get(key)
+      const prev = prevEntry?.counters
+      if (prevEntry === undefined) {
+        prevEntry = {
+          counters: route.counters,
+          keys: SERIES_METRICS.map((metric) => `${m.instance}|${key}|${metric}`),
+        }
+        s.prev.set(key, prevEntry)
+      }
       const rates: Record<string, number> = {}
-      for (const metric of SERIES_METRICS) {
+      for (let i = 0; i < SERIES_METRICS.length; i++) {
+        const metric = SERIES_METRICS[i]
         const cur = route.counters[metric] ?? 0
         const before = prev?.[metric]
         const delta = before === undefined ? (fromZero ? cur : 0) : cur >= before ? cur - before : cur
         rates[metric] = before === undefined && !fromZero ? 0 : delta / dt
-        if (delta > 0) this.store.add(second, `${m.instance}|${key}|${metric}`, delta)
+        if (delta > 0) this.store.add(second, prevEntry.keys[i], delta)
       }
-      s.prev.set(key, route.counters)
+      prevEntry.counters = route.counters
       s.rates.set(key, { instance: m.instance, role: m.role, route: key, type: route.type, rates })
     }
     for (const n of r.names) {

@@ -94,6 +94,10 @@ export class MemoryStore implements MonitorStore {
     this.deleteKeys(`${instance}|`)
   }
 
+  member(instance: string): Member | undefined {
+    return this.#members.get(instance)
+  }
+
   members(): Member[] {
     return [...this.#members.values()]
   }

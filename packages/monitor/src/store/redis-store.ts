@@ -152,7 +152,9 @@ export class RedisStore implements MonitorStore {
 
   /** Writes back the completed seconds, dirty snapshots and members (when Redis is up). */
   tick(nowMs: number): void {
-    void this.flush(Math.floor(nowMs / 1000))
+    this.flush(Math.floor(nowMs / 1000)).catch(() => {
+      // flush() records outages itself; nothing may escape a timer.
+    })
   }
 
   /**
@@ -162,6 +164,14 @@ export class RedisStore implements MonitorStore {
   async flush(beforeSecond = Number.POSITIVE_INFINITY): Promise<boolean> {
     if (this.#writing || !this.#connected || this.#redis.status !== 'ready') return false
     this.#writing = true
+    try {
+      return await this.#write(beforeSecond)
+    } finally {
+      this.#writing = false
+    }
+  }
+
+  async #write(beforeSecond: number): Promise<boolean> {
     const seconds = [...this.#pending.keys()].filter((s) => s < beforeSecond).sort((a, b) => a - b)
     const members = [...this.#dirtyMembers]
     const deleted = [...this.#deleted]
@@ -169,15 +179,23 @@ export class RedisStore implements MonitorStore {
     for (const second of seconds) {
       const fields = this.#pending.get(second) as Map<string, number>
       const key = `${this.keyPrefix}s:${second}`
-      const args: (string | number)[] = []
-      for (const [k, v] of fields) args.push(k, v)
       // A second is written once, complete: the collector buckets by its own clock and only flushes seconds
-      // that have ended, so one HSET per second (not one command per counter) is safe.
-      if (args.length > 0) p.hset(key, ...args)
+      // that have ended, so HSET (a few commands per second, not one per counter) is safe.
+      let chunk: Record<string, number> = {}
+      let n = 0
+      for (const [k, v] of fields) {
+        chunk[k] = v
+        if (++n === 1000) {
+          p.hset(key, chunk)
+          chunk = {}
+          n = 0
+        }
+      }
+      if (n > 0) p.hset(key, chunk)
       p.expire(key, this.ttlSeconds)
     }
     for (const id of members) {
-      const m = this.#memory.members().find((x) => x.instance === id)
+      const m = this.#memory.member(id)
       if (m !== undefined) {
         p.zadd(`${this.keyPrefix}members`, m.lastSeen, id)
         p.hset(`${this.keyPrefix}member:info`, id, JSON.stringify(m))
@@ -202,8 +220,6 @@ export class RedisStore implements MonitorStore {
     } catch {
       this.#down()
       return false
-    } finally {
-      this.#writing = false
     }
   }
 
