@@ -3,9 +3,8 @@ export {
   type CollectorOptions,
   type CollectorStats,
   type InstanceInfo,
-  type RouteRates,
-  SERIES_METRICS,
 } from './collector/collector.js'
+export { type RouteRates, SERIES_METRICS } from './collector/instance-state.js'
 export type { DetectorOptions } from './collector/detector.js'
 export { type CollectorEventMap, CollectorEvents, type InstanceEvent } from './collector/events.js'
 export { PrometheusExporter } from './collector/prometheus.js'

@@ -207,7 +207,10 @@ export function validateMessage(name: string, body: unknown, limits: ReportLimit
     c.int(m, 'heartbeatsDropped')
     return { type: name, body: body as ReportMessage }
   }
-  throw new ReportError(`unknown monitoring message "${String(name).slice(0, 64)}"`, 'DD_ERR_MONITOR_UNKNOWN')
+  throw new ReportError(
+    `unknown monitoring message "${typeof name === 'string' ? name.slice(0, 64) : typeof name}"`,
+    'DD_ERR_MONITOR_UNKNOWN',
+  )
 }
 
 type Obj = Record<string, unknown>
@@ -225,7 +228,7 @@ class Checker {
     const o = this.item(body, 'body')
     if (o.v !== MONITOR_PROTOCOL_VERSION) {
       this.fail(
-        `unknown version v=${String(o.v).slice(0, 32)}, this collector reads v=1`,
+        `unknown version v=${typeof o.v === 'number' ? o.v : `(${typeof o.v})`}, this collector reads v=1`,
         'DD_ERR_MONITOR_VERSION',
       )
     }

@@ -126,8 +126,10 @@ describe('bad input', () => {
           expect(err).toBeInstanceOf(ReportError)
         }
       }),
-      { numRuns: 2000 },
+      { numRuns: 5000 },
     )
+    // Found by this property: a decoded map can have a `toString` key (msgpack allows it).
+    expect(() => validateMessage(MESSAGE.report, { v: { toString: 0 } }, DEFAULT_LIMITS)).toThrow(ReportError)
     // Mutations of a valid report.
     fc.assert(
       fc.property(

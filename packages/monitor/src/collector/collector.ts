@@ -17,6 +17,13 @@ import { type DetectorOptions, type FilledDetectorOptions, fillDetector, judge }
 import { CollectorEvents, type InstanceEvent } from './events.js'
 import { PrometheusExporter } from './prometheus.js'
 import { findLinks, type Link } from './topology.js'
+import {
+  applyReport,
+  type InstanceState,
+  newInstanceState,
+  type RouteRates,
+  SERIES_METRICS,
+} from './instance-state.js'
 
 /** Options of `new Collector()`. */
 export interface CollectorOptions {
@@ -59,35 +66,7 @@ export interface InstanceInfo extends Member {
   report: ReportMessage | undefined
 }
 
-/** Per-second rates of one route of one instance, over its last report interval. */
-export interface RouteRates {
-  instance: string
-  role: string
-  /** `node/route`. */
-  route: string
-  type: string
-  rates: Record<string, number>
-}
-
-/** Counters turned into per-second series and rates. */
-export const SERIES_METRICS = ['messagesIn', 'messagesOut', 'bytesIn', 'bytesOut', 'errors'] as const
-
 type State = 'idle' | 'starting' | 'open' | 'closing' | 'closed'
-
-interface InstanceState {
-  member: Member
-  /** performance.now() of the last message: the detector's clock. */
-  seenAt: number
-  heartbeatIntervalMs: number
-  intervalMs: number
-  floodSecond: number
-  floodCount: number
-  prevAt: number
-  /** Per `node/route`: the previous cumulative counters and the series keys of this instance's route. */
-  prev: Map<string, { counters: Record<string, number>; keys: string[] }>
-  prevNames: Map<string, { count: number; errors: number }>
-  rates: Map<string, RouteRates>
-}
 
 const MAX_HISTOGRAMS = 10_000
 
@@ -168,7 +147,9 @@ export class Collector {
         this.#ingest(envelope.name, envelope.body)
       } catch (err) {
         // The outermost catch of the network callback: nothing a peer sends ends the collector.
-        this.#refuse(new ReportError(`report could not be handled: ${String(err)}`, 'DD_ERR_MONITOR_SHAPE'))
+        this.#refuse(
+          new ReportError(`report could not be handled: ${(err as Error)?.message}`, 'DD_ERR_MONITOR_SHAPE'),
+        )
       }
     })
     this.#node.events.on('route:error', ({ error }) => this.#refuse(error))
@@ -198,7 +179,7 @@ export class Collector {
       const now = performance.now()
       for (const m of this.store.members()) {
         // Members found in the store get one full detection period from now before they can be judged.
-        this.#instances.set(m.instance, this.#newState(m, now))
+        this.#instances.set(m.instance, newInstanceState(m, now))
       }
       await this.#node.start()
       this.#state = 'open'
@@ -363,7 +344,7 @@ export class Collector {
         )
         return
       }
-      s = this.#newState(
+      s = newInstanceState(
         {
           instance: id,
           role: '',
@@ -438,54 +419,8 @@ export class Collector {
       return
     }
     this.stats.reports++
-    this.#report(s, msg.body, second)
-  }
-
-  #report(s: InstanceState, r: ReportMessage, second: number): void {
-    const m = s.member
-    m.role = r.role
-    m.host = r.host
-    m.pid = r.pid
-    s.heartbeatIntervalMs = r.heartbeatIntervalMs
-    s.intervalMs = r.intervalMs
-    // The first report of a process counts from zero; a collector that joins later starts from the next one.
-    const fromZero = r.seq === 1
-    const dt = s.prevAt > 0 && r.at > s.prevAt ? (r.at - s.prevAt) / 1000 : r.intervalMs / 1000
-    s.prevAt = r.at
-    for (const route of r.routes) {
-      const key = `${route.node}/${route.route}`
-      let prevEntry = s.prev.get(key)
-      const prev = prevEntry?.counters
-      if (prevEntry === undefined) {
-        prevEntry = {
-          counters: route.counters,
-          keys: SERIES_METRICS.map((metric) => `${m.instance}|${key}|${metric}`),
-        }
-        s.prev.set(key, prevEntry)
-      }
-      const rates: Record<string, number> = {}
-      for (let i = 0; i < SERIES_METRICS.length; i++) {
-        const metric = SERIES_METRICS[i]
-        const cur = route.counters[metric] ?? 0
-        const before = prev?.[metric]
-        const delta = before === undefined ? (fromZero ? cur : 0) : cur >= before ? cur - before : cur
-        rates[metric] = before === undefined && !fromZero ? 0 : delta / dt
-        if (delta > 0) this.store.add(second, prevEntry.keys[i], delta)
-      }
-      prevEntry.counters = route.counters
-      s.rates.set(key, { instance: m.instance, role: m.role, route: key, type: route.type, rates })
-    }
-    for (const n of r.names) {
-      const key = `${n.node}/${n.route}#${n.name}`
-      const prev = s.prevNames.get(key)
-      const delta =
-        prev === undefined ? (fromZero ? n.count : 0) : n.count >= prev.count ? n.count - prev.count : n.count
-      if (delta > 0) this.store.add(second, `${m.instance}|${key}|count`, delta)
-      s.prevNames.set(key, { count: n.count, errors: n.errors })
-      if (n.latencyUs !== '') this.#mergeLatency(m.role, `${n.node}/${n.route}`, n.name, n.latencyUs)
-    }
-    this.store.putSnapshot(m.instance, r)
-    this.store.setMember({ ...m })
+    const merge = applyReport(s, msg.body, second, this.store)
+    for (const n of merge) this.#mergeLatency(s.member.role, n.route, n.name, n.latencyUs)
   }
 
   #mergeLatency(role: string, route: string, name: string, base64: string): void {
@@ -560,21 +495,6 @@ export class Collector {
     this.#instances.delete(oldest.member.instance)
     this.store.deleteMember(oldest.member.instance)
     return true
-  }
-
-  #newState(member: Member, now: number): InstanceState {
-    return {
-      member,
-      seenAt: now,
-      heartbeatIntervalMs: 250,
-      intervalMs: 1000,
-      floodSecond: 0,
-      floodCount: 0,
-      prevAt: 0,
-      prev: new Map(),
-      prevNames: new Map(),
-      rates: new Map(),
-    }
   }
 
   #info(s: InstanceState): InstanceInfo {

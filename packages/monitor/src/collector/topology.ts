@@ -1,5 +1,5 @@
 import type { ReportMessage } from '../protocol.js'
-import type { RouteRates } from './collector.js'
+import type { RouteRates } from './instance-state.js'
 
 /** A link the dashboard draws: one instance's route connected to another's bound endpoint. */
 export interface Link {
