@@ -19,8 +19,11 @@ describe('Prometheus exposition', () => {
       () => collector.stats.reports === 1 && collector.stats.refused.DD_ERR_MONITOR_VERSION === 1,
       'reports',
     )
-    const text = await collector.metrics()
-    expect(collector.metricsContentType).toMatch(/^text\/plain/)
+    const { url } = await collector.serveMetrics()
+    const res = await fetch(url)
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain/)
+    const text = await res.text()
+    expect((await fetch(url.replace('/metrics', '/other'))).status).toBe(404)
     const families = parsePrometheusTextFormat(text) as {
       name: string
       type: string

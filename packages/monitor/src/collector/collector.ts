@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { createCodec, type DripdropError, Node, type Route } from '@dripdrop/core'
 import { zmqTransport } from '@dripdrop/zmq'
@@ -111,6 +113,7 @@ export class Collector {
   #checkTimer: NodeJS.Timeout | undefined
   #storeTimer: NodeJS.Timeout | undefined
   #lastCheck = 0
+  #metricsServer: Server | undefined
 
   constructor(options: CollectorOptions) {
     if (options === null || typeof options !== 'object') throw new TypeError('options must be an object')
@@ -197,6 +200,7 @@ export class Collector {
       clearInterval(this.#checkTimer)
       clearInterval(this.#storeTimer)
       await this.#node.close({ timeoutMs: options.timeoutMs ?? 1000 })
+      await this.#closeMetricsServer()
       await this.store.close()
       this.#state = 'closed'
     })()
@@ -208,6 +212,8 @@ export class Collector {
     clearInterval(this.#checkTimer)
     clearInterval(this.#storeTimer)
     this.#state = 'closed'
+    this.#metricsServer?.closeAllConnections()
+    this.#metricsServer?.close()
     return this.#node.destroy() + this.store.destroy()
   }
 
@@ -309,6 +315,54 @@ export class Collector {
   /** Prometheus text exposition (prom-client `Registry.metrics()`). */
   metrics(): Promise<string> {
     return this.#prometheus.metrics()
+  }
+
+  /**
+   * Serves {@link Collector.metrics} over HTTP at `GET /metrics` (node:http), for Prometheus to scrape. Closed
+   * with the collector. Resolves with the URL (real port included).
+   *
+   * @param options.port @default 0 (any free port)
+   * @param options.host @default '127.0.0.1'
+   * @example
+   * ```ts
+   * const { url } = await collector.serveMetrics({ port: 9464, host: '0.0.0.0' })
+   * ```
+   */
+  serveMetrics(options: { port?: number; host?: string } = {}): Promise<{ url: string }> {
+    if (this.#metricsServer !== undefined) throw new TypeError('serveMetrics() was already called')
+    const server = createServer((req, res) => {
+      if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+        res.statusCode = 404
+        res.end()
+        return
+      }
+      this.metrics().then(
+        (text) => {
+          res.setHeader('content-type', this.metricsContentType)
+          res.end(text)
+        },
+        () => {
+          res.statusCode = 500
+          res.end()
+        },
+      )
+    })
+    this.#metricsServer = server
+    const host = options.host ?? '127.0.0.1'
+    return new Promise((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(options.port ?? 0, host, () => {
+        const { port } = server.address() as AddressInfo
+        resolve({ url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/metrics` })
+      })
+    })
+  }
+
+  async #closeMetricsServer(): Promise<void> {
+    const server = this.#metricsServer
+    if (server === undefined) return
+    server.closeIdleConnections()
+    await new Promise((resolve) => server.close(resolve))
   }
 
   /** The content type of {@link Collector.metrics} for an HTTP response. */

@@ -304,6 +304,8 @@ export class Reporter {
         this.#beatTimer.unref()
         this.#sendHeartbeat()
       }
+      // A first report at once: the collector learns the routes (and the topology) without waiting an interval.
+      this.#safely(() => this.#sendReport())
     })()
     return this.#started
   }
