@@ -232,7 +232,7 @@ export class Collector {
 
   /**
    * Per-second values of a counter over the last `windowSeconds` (oldest first, 0 where nothing was
-   * counted). `metric` is one of {@link SERIES_METRICS} for a route, or `count`/`errors` for a message name.
+   * counted). `metric` is one of {@link SERIES_METRICS} for a route, or `count` for a message name (handlers wrapped with `reporter.timed()`).
    *
    * @example
    * ```ts
