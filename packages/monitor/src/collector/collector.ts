@@ -440,6 +440,8 @@ export class Collector {
       s.prev.clear()
       s.prevNames.clear()
       s.rates.clear()
+      s.gaps.fill(0)
+      s.longestGap = 0
       s.seenAt = now
       m.lastSeen = wall
       this.events.emit('instance:restarted', {
