@@ -251,14 +251,15 @@ export class LoadEngine implements Sink {
     return this.#closePromise
   }
 
-  /** Stops at once: in-flight and backlogged requests are abandoned and counted; returns how many. */
+  /**
+   * Stops at once: requests in flight are abandoned (`RunResult.abandoned`), backlogged ones counted as not
+   * sent; returns how many of both.
+   */
   destroy(): number {
     if (this.#state === 'closed') return 0
     const n = this.#inFlight + (this.#backlog.length - this.#backlogHead)
-    this.#abandoned += n
+    this.#abandoned += this.#inFlight
     this.#inFlight = 0
-    this.#backlog = []
-    this.#backlogHead = 0
     this.#finish()
     return n
   }
@@ -428,18 +429,19 @@ export class LoadEngine implements Sink {
 
   #slotFree(): void {
     this.#inFlight--
-    if (this.#scheduling) {
-      if (this.#schedule === undefined) this.#closedNext()
-      else if (this.#backlogHead < this.#backlog.length) {
-        const b = this.#backlog[this.#backlogHead] as { req: PreparedRequest; intended: number }
-        this.#backlog[this.#backlogHead++] = undefined as never
-        if (this.#backlogHead > 1024 && this.#backlogHead * 2 > this.#backlog.length) {
-          this.#backlog = this.#backlog.slice(this.#backlogHead)
-          this.#backlogHead = 0
-        }
-        this.#send(b.req, b.intended)
+    if (this.#schedule === undefined) {
+      if (this.#scheduling) this.#closedNext()
+    } else if (this.#backlogHead < this.#backlog.length) {
+      // Backlogged requests are sent while the run drains too: they were due, and their latency runs from then.
+      const b = this.#backlog[this.#backlogHead] as { req: PreparedRequest; intended: number }
+      this.#backlog[this.#backlogHead++] = undefined as never
+      if (this.#backlogHead > 1024 && this.#backlogHead * 2 > this.#backlog.length) {
+        this.#backlog = this.#backlog.slice(this.#backlogHead)
+        this.#backlogHead = 0
       }
-    } else if (this.#inFlight === 0 && this.#state === 'closing') this.#finish()
+      this.#send(b.req, b.intended)
+    }
+    if (!this.#scheduling && this.#inFlight === 0 && this.#state === 'closing') this.#finish()
   }
 
   #stopScheduling(drainMs: number): void {
@@ -448,13 +450,6 @@ export class LoadEngine implements Sink {
     this.#state = 'closing'
     clearTimeout(this.#timer)
     clearTimeout(this.#endTimer)
-    // Due but never sent before the end: shown as such, never as responses.
-    for (let i = this.#backlogHead; i < this.#backlog.length; i++) {
-      const b = this.#backlog[i] as { req: PreparedRequest }
-      this.#recorder.notSent(b.req.name)
-    }
-    this.#backlog = []
-    this.#backlogHead = 0
     if (this.#inFlight === 0) {
       this.#finish()
       return
@@ -466,6 +461,16 @@ export class LoadEngine implements Sink {
     }, drainMs)
   }
 
+  /** Due but never sent before the end: shown as such, never as responses or errors. */
+  #dropBacklog(): void {
+    for (let i = this.#backlogHead; i < this.#backlog.length; i++) {
+      const b = this.#backlog[i] as { req: PreparedRequest }
+      this.#recorder.notSent(b.req.name)
+    }
+    this.#backlog = []
+    this.#backlogHead = 0
+  }
+
   #finish(): void {
     if (this.#state === 'closed') return
     const wasRunning = this.#state === 'open' || this.#state === 'closing'
@@ -475,6 +480,7 @@ export class LoadEngine implements Sink {
     clearTimeout(this.#endTimer)
     clearTimeout(this.#drainTimer)
     clearTimeout(this.#intervalTimer)
+    this.#dropBacklog()
     const end = this.#now()
     if (wasRunning) this.#flushInterval(end)
     for (const pool of this.#pools.values()) pool.destroy().catch(() => {})
