@@ -204,6 +204,11 @@ export class LoadEngine implements Sink {
     return this.#schedule?.durationMs ?? this.#o.durationMs
   }
 
+  /** Epoch ms of the run's start, once started. */
+  get startMs(): number | undefined {
+    return this.#state === 'idle' || this.#state === 'starting' ? undefined : this.#startMs
+  }
+
   /** Requests in flight right now. */
   get inFlight(): number {
     return this.#inFlight
