@@ -49,15 +49,15 @@ describe('HTML report', () => {
     page.on('request', (r) => requests.push(r.url()))
     await page.goto(pathToFileURL(file).href)
     await page.waitForFunction(
-      () => (window as unknown as { reportRendered?: boolean }).reportRendered === true,
+      () => (globalThis as { reportRendered?: boolean }).reportRendered === true,
     )
     expect(errors).toEqual([])
     // Self-contained: the page loads nothing but itself.
     expect(requests).toEqual([pathToFileURL(file).href])
     for (const id of ['chart-latency', 'chart-throughput', 'chart-errors', 'chart-statuses']) {
       const size = await page.$eval(`#${id} canvas`, (c) => ({
-        w: (c as HTMLCanvasElement).width,
-        h: (c as HTMLCanvasElement).height,
+        w: (c as unknown as { width: number; height: number }).width,
+        h: (c as unknown as { width: number; height: number }).height,
       }))
       expect(size.w).toBeGreaterThan(100)
       expect(size.h).toBeGreaterThan(100)
