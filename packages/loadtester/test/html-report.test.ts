@@ -48,9 +48,7 @@ describe('HTML report', () => {
     })
     page.on('request', (r) => requests.push(r.url()))
     await page.goto(pathToFileURL(file).href)
-    await page.waitForFunction(
-      () => (globalThis as { reportRendered?: boolean }).reportRendered === true,
-    )
+    await page.waitForFunction(() => (globalThis as { reportRendered?: boolean }).reportRendered === true)
     expect(errors).toEqual([])
     // Self-contained: the page loads nothing but itself.
     expect(requests).toEqual([pathToFileURL(file).href])

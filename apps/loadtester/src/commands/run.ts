@@ -10,7 +10,6 @@ import {
   parseThreshold,
   type Report,
   reportOf,
-  seriesPoint,
   type RunSettings,
   type Scenario,
   type Stage,
@@ -225,8 +224,8 @@ async function run(
     return fail((err as Error).message)
   }
   const progress = f.quiet ? undefined : new ProgressLine(io.stderr, engine.durationMs)
-  engine.events.on('engine:interval', (delta) => {
-    progress?.update(seriesPoint(delta), delta.startMs + delta.durationMs - (engine.startMs ?? delta.startMs))
+  engine.events.on('engine:progress', (point) => {
+    progress?.update(point, point.startMs + point.durationMs - (engine.startMs ?? point.startMs))
   })
   engine.events.on('engine:error', ({ error }) =>
     io.stderr.write(`\nscenario error (counted as "other"): ${(error as Error)?.message ?? String(error)}\n`),

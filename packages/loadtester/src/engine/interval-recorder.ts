@@ -1,6 +1,7 @@
 import { type Counters, type ErrorKind, emptyCounters, errorCount } from '../stats/counters.js'
 import { createHistogram, encodeHistogram, type Histogram } from '../stats/histogram.js'
-import type { IntervalStats, NameInterval } from '../stats/interval.js'
+import type { IntervalStats, NameInterval, StatsAccumulator } from '../stats/interval.js'
+import { pointOf, type SeriesPoint } from '../stats/series.js'
 
 class Slot {
   counters: Counters = emptyCounters()
@@ -8,15 +9,17 @@ class Slot {
   readonly service: Histogram = createHistogram()
 
   flush(): NameInterval {
-    const out = {
-      counters: this.counters,
+    return {
+      counters: structuredClone(this.counters),
       latency: encodeHistogram(this.latency),
       service: encodeHistogram(this.service),
     }
+  }
+
+  reset(): void {
     this.counters = emptyCounters()
     this.latency.reset()
     this.service.reset()
-    return out
   }
 }
 
@@ -74,27 +77,48 @@ export class IntervalRecorder {
     this.#slot(name).counters.notSent += count
   }
 
-  /** The interval so far as a delta; the recorder starts the next interval empty. */
-  flush(index: number, startMs: number, durationMs: number): IntervalStats {
-    const all = this.#all.flush()
-    const names: Record<string, NameInterval> = {}
-    for (const [name, slot] of this.#names) {
-      const n = slot.flush()
-      // A name idle for the whole interval is left out of the delta (it merges as zeros anyway).
-      if (n.counters.sent + n.counters.responses + n.counters.notSent + errorCount(n.counters) > 0)
-        names[name] = n
-    }
-    const lag = encodeHistogram(this.#lag)
-    this.#lag.reset()
-    return {
-      index,
+  /**
+   * Ends the interval: adds it to `totals` (live histograms, no encoding), summarises it as a series point,
+   * and encodes it as an {@link IntervalStats} delta only when `encode` (someone listens for deltas). The
+   * recorder then starts the next interval empty.
+   */
+  flush(
+    index: number,
+    startMs: number,
+    durationMs: number,
+    totals: StatsAccumulator,
+    encode: boolean,
+  ): { point: SeriesPoint; delta: IntervalStats | undefined } {
+    const all = this.#all
+    const active = [...this.#names].filter(
+      ([, n]) => n.counters.sent + n.counters.responses + n.counters.notSent + errorCount(n.counters) > 0,
+    )
+    totals.addLive(
+      { counters: all.counters, latency: all.latency, service: all.service, lag: this.#lag, names: active },
       startMs,
       durationMs,
-      counters: all.counters,
-      latency: all.latency,
-      service: all.service,
-      lag,
-      names,
+    )
+    const point = pointOf(index, startMs, durationMs, all.counters, all.latency, all.service, this.#lag)
+    let delta: IntervalStats | undefined
+    if (encode) {
+      // A name idle for the whole interval is left out of the delta (it merges as zeros anyway).
+      const names: Record<string, NameInterval> = {}
+      for (const [name, slot] of active) names[name] = slot.flush()
+      const a = all.flush()
+      delta = {
+        index,
+        startMs,
+        durationMs,
+        counters: a.counters,
+        latency: a.latency,
+        service: a.service,
+        lag: encodeHistogram(this.#lag),
+        names,
+      }
     }
+    all.reset()
+    for (const [, slot] of this.#names) slot.reset()
+    this.#lag.reset()
+    return { point, delta }
   }
 }

@@ -8,7 +8,7 @@ import {
 } from '../scenario/request-source.js'
 import { errorKindOf } from '../stats/counters.js'
 import { type IntervalStats, StatsAccumulator } from '../stats/interval.js'
-import { type SeriesPoint, seriesPoint } from '../stats/series.js'
+import type { SeriesPoint } from '../stats/series.js'
 import { IntervalRecorder } from './interval-recorder.js'
 import { ArrivalSchedule, type Stage } from './schedule.js'
 import { type FilledEngineOptions, type LoadEngineOptions, validateEngineOptions } from './options.js'
@@ -41,12 +41,14 @@ export interface RunResult {
  * | --- | --- |
  * | `engine:start` | the first request is due (payload: epoch ms) |
  * | `engine:interval` | every `intervalMs`: the interval's {@link IntervalStats} delta, for merging elsewhere |
+ * | `engine:progress` | every `intervalMs`: the interval summarised as a {@link SeriesPoint} (cheap; for progress lines) |
  * | `engine:error` | the first request the scenario could not build (a scenario function threw); later ones are only counted |
  * | `engine:end` | the run is over and drained: the {@link RunResult} |
  */
 export interface LoadEngineEventMap {
   'engine:start': { startMs: number }
   'engine:interval': IntervalStats
+  'engine:progress': SeriesPoint
   'engine:error': { error: unknown }
   'engine:end': RunResult
 }
@@ -126,7 +128,7 @@ const US = 1000
  *   the previous one ends; latency and service time are then the same.
  *
  * Every `intervalMs` the engine emits an {@link IntervalStats} delta (`engine:interval`) that merges exactly with
- * others; the run's totals are in {@link RunResult}.
+ * others (encoded only when someone listens); the run's totals are in {@link RunResult}.
  *
  * @example
  * ```ts
@@ -312,16 +314,18 @@ export class LoadEngine implements Sink {
   }
 
   #flushInterval(end: number): void {
-    const delta = this.#recorder.flush(
+    const { point, delta } = this.#recorder.flush(
       this.#intervalIndex,
       performance.timeOrigin + this.#intervalStart,
       Math.max(0, end - this.#intervalStart),
+      this.#totals,
+      this.events.listenerCount('engine:interval') > 0,
     )
     this.#intervalIndex++
     this.#intervalStart = end
-    this.#totals.add(delta)
-    this.#series.push(seriesPoint(delta))
-    this.#emit('engine:interval', delta)
+    this.#series.push(point)
+    if (delta !== undefined) this.#emit('engine:interval', delta)
+    this.#emit('engine:progress', point)
   }
 
   /** The open model's clock: sends everything due, then sleeps until the next intended time. */

@@ -1,5 +1,5 @@
 import { type Counters, type ErrorKind, errorCount } from './counters.js'
-import { decodeHistogram } from './histogram.js'
+import { decodeHistogram, type Histogram } from './histogram.js'
 import type { IntervalStats } from './interval.js'
 
 /** One point of a run's per-interval series, as reports and progress lines show it (latencies in µs). */
@@ -23,24 +23,47 @@ export interface SeriesPoint {
   lag: { p50: number; p99: number; max: number }
 }
 
-function pcts(encoded: string, ps: readonly number[]): number[] {
-  if (encoded === '') return ps.map(() => 0)
-  const h = decodeHistogram(encoded)
+function pcts(h: Histogram | undefined, ps: readonly number[]): number[] {
+  if (h === undefined || h.totalCount === 0) return ps.map(() => 0)
   return ps.map((p) => (p === 100 ? h.maxValue : h.getValueAtPercentile(p)))
 }
 
+const decoded = (encoded: string): Histogram | undefined =>
+  encoded === '' ? undefined : decodeHistogram(encoded)
+
 /** Summarises one interval delta (possibly merged from many engines) as a series point. */
 export function seriesPoint(d: IntervalStats): SeriesPoint {
-  const c: Counters = d.counters
-  const [p50, p90, p99, p999, max] = pcts(d.latency, [50, 90, 99, 99.9, 100]) as [
+  return pointOf(
+    d.index,
+    d.startMs,
+    d.durationMs,
+    d.counters,
+    decoded(d.latency),
+    decoded(d.service),
+    decoded(d.lag),
+  )
+}
+
+/** A series point from live histograms (the engine's, before it resets them). */
+export function pointOf(
+  index: number,
+  startMs: number,
+  durationMs: number,
+  c: Counters,
+  latency: Histogram | undefined,
+  service: Histogram | undefined,
+  lag: Histogram | undefined,
+): SeriesPoint {
+  const [p50, p90, p99, p999, max] = pcts(latency, [50, 90, 99, 99.9, 100]) as [
     number,
     number,
     number,
     number,
     number,
   ]
-  const [s50, s99, smax] = pcts(d.service, [50, 99, 100]) as [number, number, number]
-  const [l50, l99, lmax] = pcts(d.lag, [50, 99, 100]) as [number, number, number]
+  const [s50, s99, smax] = pcts(service, [50, 99, 100]) as [number, number, number]
+  const [l50, l99, lmax] = pcts(lag, [50, 99, 100]) as [number, number, number]
+  const d = { index, startMs, durationMs }
   return {
     index: d.index,
     startMs: d.startMs,
