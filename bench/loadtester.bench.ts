@@ -20,7 +20,7 @@ import { compare, measure, section } from './harness.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const MS = Number(process.env.BENCH_MS ?? 2000)
-const RSS_MS = Number(process.env.BENCH_RSS_MS ?? MS * 10)
+const RSS_MS = MS * 10
 const ROUNDS = 3
 const CONNECTIONS = 10
 

@@ -86,7 +86,7 @@ describe('LoadEngine, open model', () => {
       rate: 200,
       durationMs: 1000,
       connections: 2,
-      maxBacklog: 10,
+      highWaterMark: 10,
       timeoutMs: 2000,
     })
     const r = await e.run()

@@ -44,7 +44,7 @@ interface RunFlags {
   connections?: number
   pipelining: number
   timeout: number
-  maxBacklog?: number
+  highWaterMark?: number
   maxRequests?: number
   threshold: Threshold[]
   json?: boolean
@@ -131,9 +131,9 @@ export function runCommand(io: {
         .default(10_000, '10s'),
     )
     .option(
-      '--max-backlog <n>',
+      '--high-water-mark <n>',
       'open model: requests waiting for a free connection before counted not sent',
-      int('--max-backlog'),
+      int('--high-water-mark'),
     )
     .option('-n, --max-requests <n>', 'stop after this many requests', int('--max-requests'))
     .option(
@@ -211,7 +211,7 @@ async function run(
     ...(f.startRate === undefined ? {} : { startRate: f.startRate }),
     ...(f.poisson ? { arrivals: 'poisson' as const } : {}),
     ...(f.connections === undefined ? {} : { connections: f.connections }),
-    ...(f.maxBacklog === undefined ? {} : { maxBacklog: f.maxBacklog }),
+    ...(f.highWaterMark === undefined ? {} : { highWaterMark: f.highWaterMark }),
     ...(f.maxRequests === undefined ? {} : { maxRequests: f.maxRequests }),
     ...(ca === undefined ? {} : { ca }),
     ...(f.insecure ? { rejectUnauthorized: false } : {}),

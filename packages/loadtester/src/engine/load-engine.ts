@@ -168,7 +168,7 @@ export class LoadEngine implements Sink {
   #intervalTimer: NodeJS.Timeout | undefined
   #endTimer: NodeJS.Timeout | undefined
   #drainTimer: NodeJS.Timeout | undefined
-  // The backlog: requests due while every slot was busy, FIFO, bounded by maxBacklog.
+  // The backlog: requests due while every slot was busy, FIFO, bounded by highWaterMark.
   #backlog: { req: PreparedRequest; intended: number }[] = []
   #backlogHead = 0
 
@@ -363,7 +363,7 @@ export class LoadEngine implements Sink {
     const req = this.#prepare()
     if (req === undefined) return
     if (this.#inFlight < this.#maxInFlight) this.#send(req, intended)
-    else if (this.#backlog.length - this.#backlogHead < this.#o.maxBacklog)
+    else if (this.#backlog.length - this.#backlogHead < this.#o.highWaterMark)
       this.#backlog.push({ req, intended })
     else this.#recorder.notSent(req.name)
   }

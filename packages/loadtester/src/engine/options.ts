@@ -36,7 +36,7 @@ export interface LoadEngineOptions {
    * this many; beyond it they are counted as `notSent`. Their latency still runs from their intended time.
    * @default 100000
    */
-  maxBacklog?: number
+  highWaterMark?: number
   /** Stop after this many requests (both models). @default Infinity */
   maxRequests?: number
   /** Length of one stats interval (the `engine:interval` deltas), ms. @default 1000 */
@@ -63,7 +63,7 @@ export interface FilledEngineOptions {
   durationMs: number
   startAt: number | undefined
   timeoutMs: number
-  maxBacklog: number
+  highWaterMark: number
   maxRequests: number
   intervalMs: number
   ca: string | Buffer | Array<string | Buffer> | undefined
@@ -83,7 +83,7 @@ const KNOWN = new Set([
   'durationMs',
   'startAt',
   'timeoutMs',
-  'maxBacklog',
+  'highWaterMark',
   'maxRequests',
   'intervalMs',
   'ca',
@@ -165,7 +165,8 @@ export function validateEngineOptions(o: LoadEngineOptions): FilledEngineOptions
     durationMs: o.durationMs === undefined ? 10_000 : positiveInt('durationMs', o.durationMs, 'ms'),
     startAt: o.startAt,
     timeoutMs: o.timeoutMs === undefined ? 10_000 : positiveInt('timeoutMs', o.timeoutMs, 'ms'),
-    maxBacklog: o.maxBacklog === undefined ? 100_000 : positiveInt('maxBacklog', o.maxBacklog, 'requests'),
+    highWaterMark:
+      o.highWaterMark === undefined ? 100_000 : positiveInt('highWaterMark', o.highWaterMark, 'requests'),
     maxRequests: o.maxRequests ?? Number.POSITIVE_INFINITY,
     intervalMs: o.intervalMs === undefined ? 1000 : positiveInt('intervalMs', o.intervalMs, 'ms'),
     ca: o.ca,

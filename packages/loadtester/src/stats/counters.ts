@@ -20,7 +20,7 @@ export interface Counters {
   errors: Record<ErrorKind, number>
   /**
    * Requests the schedule called for that were never sent: every connection was busy and the backlog
-   * (`maxBacklog`) was full, or the run ended while they waited. Open model only.
+   * (`highWaterMark`) was full, or the run ended while they waited. Open model only.
    */
   notSent: number
   /** Response body bytes received. */
