@@ -21,7 +21,7 @@ import { compare, measure, section } from './harness.js'
 const here = dirname(fileURLToPath(import.meta.url))
 const MS = Number(process.env.BENCH_MS ?? 2000)
 const RSS_MS = MS * 10
-const ROUNDS = 3
+const ROUNDS = 5
 const CONNECTIONS = 10
 
 async function startTarget(): Promise<{ child: ChildProcess; url: string }> {

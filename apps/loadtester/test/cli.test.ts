@@ -179,6 +179,24 @@ describe('dripdrop-load run', () => {
     expect(seen).toEqual(['PUT /items/0', 'PUT /items/1', 'PUT /items/2'])
   })
 
+  it('runs a TypeScript module scenario', async () => {
+    const seen: string[] = []
+    const url = await target((req, res) => {
+      seen.push(`${req.method} ${req.url}`)
+      res.end('ok')
+    })
+    const dir = tmp()
+    const file = join(dir, 's.ts')
+    writeFileSync(
+      file,
+      `interface Ctx { iteration: number }\nexport default (ctx: Ctx) => ({ method: 'DELETE', path: \`/t/\${ctx.iteration}\` })\n`,
+    )
+    const r = await cli(['run', file, '--target', url, '-c', '1', '-n', '2', '-q'])
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    expect(seen).toEqual(['DELETE /t/0', 'DELETE /t/1'])
+  })
+
   it('a bad scenario exits 2 with the path and the reason', async () => {
     const dir = tmp()
     const file = join(dir, 'bad.yaml')

@@ -190,6 +190,48 @@ describe('LoadEngine lifecycle and options', () => {
     expect(r.totals.counters.responses).toBe(r.totals.counters.sent)
   })
 
+  it('destroy() stops at once and counts what was in flight', async () => {
+    const target = await startTarget(() => {}) // never answers
+    const e = engine({ target: target.url, scenario: GET, connections: 3, durationMs: 60_000 })
+    await e.start()
+    await new Promise<void>((resolve) => {
+      const check = (): void => {
+        if (target.count() === 3) resolve()
+        else setTimeout(check, 10)
+      }
+      check()
+    })
+    expect(e.destroy()).toBe(3)
+    expect(e.state).toBe('closed')
+    const r = await e.finished
+    expect(r.abandoned).toBe(3)
+    expect(r.totals.counters.responses).toBe(0)
+    expect(e.destroy()).toBe(0)
+  })
+
+  it('a scenario function that throws is counted, reported once, and the run goes on', async () => {
+    const target = await startTarget()
+    const e = engine({
+      target: target.url,
+      scenario: {
+        kind: 'module',
+        factory: ({ iteration }) => {
+          if (iteration % 2 === 1) throw new Error(`bad ${iteration}`)
+          return { path: `/${iteration}` }
+        },
+      },
+      connections: 1,
+      maxRequests: 20,
+    })
+    const errors: unknown[] = []
+    e.events.on('engine:error', ({ error }) => errors.push(error))
+    const r = await e.run()
+    expect(errors).toHaveLength(1)
+    expect(r.totals.names.get('(scenario)')?.counters.errors.other).toBeGreaterThanOrEqual(9)
+    expect(r.totals.counters.responses).toBeGreaterThanOrEqual(9)
+    expect(r.totals.counters.errors.other + r.totals.counters.responses).toBe(20)
+  })
+
   it('starts at startAt', async () => {
     const target = await startTarget()
     const startAt = Date.now() + 300

@@ -170,8 +170,13 @@ async function run(
   let scenario: Scenario
   try {
     if (file !== undefined) {
-      if (['.ts', '.mts'].includes(extname(file))) await import('tsx/esm/api').then((m) => m.register())
-      scenario = await loadScenario(file)
+      // TypeScript scenarios go through tsx, whatever the module format of the folder they sit in.
+      const ts = ['.ts', '.mts', '.cts'].includes(extname(file).toLowerCase())
+      const { tsImport } = ts ? await import('tsx/esm/api') : { tsImport: undefined }
+      scenario = await loadScenario(
+        file,
+        tsImport === undefined ? {} : { importModule: (url) => tsImport(url, import.meta.url) },
+      )
     } else {
       const headers: Record<string, string> = {}
       for (const h of f.header) {

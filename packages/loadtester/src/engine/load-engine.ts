@@ -175,9 +175,8 @@ export class LoadEngine implements Sink {
   constructor(options: LoadEngineOptions) {
     this.#o = validateEngineOptions(options)
     const random = seededRandom(this.#o.seed)
+    // Static requests are built (and their URLs checked) here, so a bad scenario fails before the run.
     this.#source = requestSource(this.#o.scenario, this.#o.target, random)
-    // Build one request now so that a scenario with no target fails here, not in the run.
-    this.#source.next(-1)
     this.#maxInFlight = this.#o.connections * this.#o.pipelining
     if (this.#o.model === 'open') {
       const stages: readonly Stage[] = this.#o.stages ?? [
@@ -369,13 +368,15 @@ export class LoadEngine implements Sink {
   }
 
   #closedNext(): void {
-    if (this.#iteration >= this.#o.maxRequests) {
-      if (this.#inFlight === 0) this.#stopScheduling(0)
-      return
+    // A scenario function that throws costs an iteration (counted), not the loop; bounded per call.
+    for (let tries = 0; tries < 1000 && this.#iteration < this.#o.maxRequests; tries++) {
+      const req = this.#prepare()
+      if (req !== undefined) {
+        this.#send(req, this.#now())
+        return
+      }
     }
-    const req = this.#prepare()
-    if (req !== undefined) this.#send(req, this.#now())
-    else if (this.#inFlight === 0) this.#stopScheduling(0)
+    if (this.#inFlight === 0) this.#stopScheduling(0)
   }
 
   #send(req: PreparedRequest, intended: number): void {

@@ -80,7 +80,8 @@ export function parseScenario(doc: unknown, file?: string): Scenario {
 /**
  * Loads a scenario from a file: `.json`, `.yaml`/`.yml` (weighted requests, validated), or a module
  * (`.js`, `.mjs`, `.ts`, `.mts`) whose default export is a {@link RequestFactory} (TypeScript modules need a
- * loader such as tsx, or Node's type stripping). A module may also export `target`.
+ * loader: pass tsx's `tsImport` as `importModule`, or run Node with type stripping). A module may also export
+ * `target`.
  *
  * @example
  * ```yaml
@@ -90,15 +91,25 @@ export function parseScenario(doc: unknown, file?: string): Scenario {
  *   - { name: login, method: POST, url: /login, body: { user: a } }
  * ```
  */
-export async function loadScenario(file: string): Promise<Scenario> {
+export async function loadScenario(
+  file: string,
+  options: {
+    /** Imports a module scenario by file URL; the CLI passes tsx's `tsImport` for `.ts` files. @default import() */
+    importModule?: (url: string) => Promise<unknown>
+  } = {},
+): Promise<Scenario> {
   const ext = extname(file).toLowerCase()
-  if (['.js', '.mjs', '.cjs', '.ts', '.mts'].includes(ext)) {
+  if (['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts'].includes(ext)) {
     let mod: { default?: unknown; target?: unknown }
+    const url = pathToFileURL(resolve(file)).href
     try {
-      mod = (await import(pathToFileURL(resolve(file)).href)) as typeof mod
+      mod = (await (options.importModule ?? ((u: string) => import(u)))(url)) as typeof mod
     } catch (err) {
       throw new ScenarioError(`cannot load the module: ${(err as Error).message}`, '', file, err)
     }
+    // A module compiled as CommonJS (a .ts file outside an ESM package) arrives as { default: module.exports }.
+    const inner = mod.default as { default?: unknown; target?: unknown } | undefined
+    if (typeof mod.default !== 'function' && inner !== null && typeof inner === 'object') mod = inner
     if (typeof mod.default !== 'function')
       throw new ScenarioError('(root): the module must export a default function (ctx) => request', '', file)
     if (mod.target !== undefined && typeof mod.target !== 'string')
