@@ -232,6 +232,44 @@ describe('LoadEngine lifecycle and options', () => {
     expect(r.totals.counters.errors.other + r.totals.counters.responses).toBe(20)
   })
 
+  it('bounds the backlog in bytes too', async () => {
+    const target = await startTarget((_n, _req, res) => {
+      setTimeout(() => res.end('slow'), 300)
+    })
+    const body = 'x'.repeat(1000)
+    const e = engine({
+      target: target.url,
+      scenario: { kind: 'requests', requests: [{ url: '/', method: 'POST', body }] },
+      rate: 100,
+      durationMs: 500,
+      connections: 1,
+      maxQueueBytes: 5 * 1010,
+      timeoutMs: 2000,
+    })
+    const r = await e.run()
+    const c = r.totals.counters
+    expect(c.sent + c.notSent).toBe(50)
+    // One in flight, at most 5 waiting (each ~1 KB), within 500 ms of 300 ms answers: at most ~8 sent.
+    expect(c.sent).toBeLessThanOrEqual(10)
+    expect(c.notSent).toBeGreaterThanOrEqual(40)
+  })
+
+  it('close() before startAt resolves start() and runs nothing', async () => {
+    const target = await startTarget()
+    const e = engine({
+      target: target.url,
+      scenario: GET,
+      rate: 50,
+      durationMs: 200,
+      startAt: Date.now() + 60_000,
+    })
+    const started = e.start()
+    await e.close()
+    await started
+    expect(e.state).toBe('closed')
+    expect(target.count()).toBe(0)
+  })
+
   it('starts at startAt', async () => {
     const target = await startTarget()
     const startAt = Date.now() + 300

@@ -171,6 +171,8 @@ export class LoadEngine implements Sink {
   // The backlog: requests due while every slot was busy, FIFO, bounded by highWaterMark.
   #backlog: { req: PreparedRequest; intended: number }[] = []
   #backlogHead = 0
+  #backlogBytes = 0
+  #resolveStart: (() => void) | undefined
 
   constructor(options: LoadEngineOptions) {
     this.#o = validateEngineOptions(options)
@@ -224,6 +226,7 @@ export class LoadEngine implements Sink {
   start(): Promise<void> {
     this.#startPromise ??= new Promise<void>((resolve) => {
       this.#state = 'starting'
+      this.#resolveStart = resolve
       const wait = this.#o.startAt === undefined ? 0 : Math.max(0, this.#o.startAt - Date.now())
       this.#timer = setTimeout(() => {
         this.#timer = undefined
@@ -362,9 +365,13 @@ export class LoadEngine implements Sink {
     const req = this.#prepare()
     if (req === undefined) return
     if (this.#inFlight < this.#maxInFlight) this.#send(req, intended)
-    else if (this.#backlog.length - this.#backlogHead < this.#o.highWaterMark)
+    else if (
+      this.#backlog.length - this.#backlogHead < this.#o.highWaterMark &&
+      this.#backlogBytes + req.bytes <= this.#o.maxQueueBytes
+    ) {
       this.#backlog.push({ req, intended })
-    else this.#recorder.notSent(req.name)
+      this.#backlogBytes += req.bytes
+    } else this.#recorder.notSent(req.name)
   }
 
   #closedNext(): void {
@@ -445,6 +452,7 @@ export class LoadEngine implements Sink {
       // Backlogged requests are sent while the run drains too: they were due, and their latency runs from then.
       const b = this.#backlog[this.#backlogHead] as { req: PreparedRequest; intended: number }
       this.#backlog[this.#backlogHead++] = undefined as never
+      this.#backlogBytes -= b.req.bytes
       if (this.#backlogHead > 1024 && this.#backlogHead * 2 > this.#backlog.length) {
         this.#backlog = this.#backlog.slice(this.#backlogHead)
         this.#backlogHead = 0
@@ -479,6 +487,7 @@ export class LoadEngine implements Sink {
     }
     this.#backlog = []
     this.#backlogHead = 0
+    this.#backlogBytes = 0
   }
 
   #finish(): void {
@@ -490,6 +499,7 @@ export class LoadEngine implements Sink {
     clearTimeout(this.#endTimer)
     clearTimeout(this.#drainTimer)
     clearTimeout(this.#intervalTimer)
+    this.#resolveStart?.() // close() or destroy() before startAt: start() resolves, the run never begins
     this.#dropBacklog()
     const end = this.#now()
     if (wasRunning) this.#flushInterval(end)

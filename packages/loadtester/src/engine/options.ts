@@ -37,6 +37,11 @@ export interface LoadEngineOptions {
    * @default 100000
    */
   highWaterMark?: number
+  /**
+   * Open model: the backlog's bound in bytes (paths, headers and bodies of the waiting requests); beyond it,
+   * requests are counted as `notSent`. @default 67108864 (64 MiB)
+   */
+  maxQueueBytes?: number
   /** Stop after this many requests (both models). @default Infinity */
   maxRequests?: number
   /** Length of one stats interval (the `engine:interval` deltas), ms. @default 1000 */
@@ -64,6 +69,7 @@ export interface FilledEngineOptions {
   startAt: number | undefined
   timeoutMs: number
   highWaterMark: number
+  maxQueueBytes: number
   maxRequests: number
   intervalMs: number
   ca: string | Buffer | Array<string | Buffer> | undefined
@@ -84,6 +90,7 @@ const KNOWN = new Set([
   'startAt',
   'timeoutMs',
   'highWaterMark',
+  'maxQueueBytes',
   'maxRequests',
   'intervalMs',
   'ca',
@@ -140,8 +147,13 @@ export function validateEngineOptions(o: LoadEngineOptions): FilledEngineOptions
     if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:'))
       throw new TypeError(`options.target must be an http(s) URL, got ${String(o.target)}`)
   }
-  if (o.startAt !== undefined && (typeof o.startAt !== 'number' || !Number.isFinite(o.startAt)))
-    throw new TypeError(`options.startAt must be an epoch time in ms, got ${String(o.startAt)}`)
+  if (
+    o.startAt !== undefined &&
+    (typeof o.startAt !== 'number' || !Number.isFinite(o.startAt) || o.startAt - Date.now() > 86_400_000)
+  )
+    throw new TypeError(
+      `options.startAt must be an epoch time in ms within the next 24 h, got ${String(o.startAt)}`,
+    )
   if (o.maxRequests !== undefined && o.maxRequests !== Number.POSITIVE_INFINITY)
     positiveInt('maxRequests', o.maxRequests, 'requests')
   if (o.rejectUnauthorized !== undefined && typeof o.rejectUnauthorized !== 'boolean')
@@ -167,6 +179,10 @@ export function validateEngineOptions(o: LoadEngineOptions): FilledEngineOptions
     timeoutMs: o.timeoutMs === undefined ? 10_000 : positiveInt('timeoutMs', o.timeoutMs, 'ms'),
     highWaterMark:
       o.highWaterMark === undefined ? 100_000 : positiveInt('highWaterMark', o.highWaterMark, 'requests'),
+    maxQueueBytes:
+      o.maxQueueBytes === undefined
+        ? 64 * 1024 * 1024
+        : positiveInt('maxQueueBytes', o.maxQueueBytes, 'bytes'),
     maxRequests: o.maxRequests ?? Number.POSITIVE_INFINITY,
     intervalMs: o.intervalMs === undefined ? 1000 : positiveInt('intervalMs', o.intervalMs, 'ms'),
     ca: o.ca,

@@ -7,6 +7,8 @@ export interface PreparedRequest {
   name: string
   origin: string
   options: Dispatcher.DispatchOptions
+  /** Bytes it holds (path, headers, body), what it costs to keep waiting in the backlog. */
+  bytes: number
 }
 
 /** Picks or builds the next request of a run. */
@@ -46,9 +48,13 @@ function prepare(
   const path = `${url.pathname}${url.search}`
   const headers: Record<string, string> = { ...req.headers }
   const body = encodeBody(req.body, headers)
+  let bytes =
+    path.length + (body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length)
+  for (const [k, v] of Object.entries(headers)) bytes += k.length + String(v).length
   return {
     name: req.name ?? `${method} ${url.pathname}`,
     origin: url.origin,
+    bytes,
     options: {
       origin: url.origin,
       method: method as Dispatcher.HttpMethod,
