@@ -36,7 +36,10 @@ export interface ControlServerOptions {
   pushIntervalMs?: number
   /** Events kept for the events log. @default 1000 */
   maxEvents?: number
-  /** Largest WebSocket frame a dashboard may send, bytes; larger closes that socket (1009). @default 65536 */
+  /**
+   * Largest WebSocket frame either way, bytes: a larger frame from a dashboard closes that socket (1009); the
+   * live view of 1,000 instances is ~300 KB. @default 8388608 (8 MiB)
+   */
   maxMessageBytes?: number
   /** Failure detector parameters of the collector. */
   detector?: DetectorOptions
@@ -80,8 +83,8 @@ export class ControlServer {
   #state: State = 'idle'
   #started: Promise<void> | undefined
   #closed: Promise<void> | undefined
-  /** Frames pushed to dashboards, and WebSocket connections closed for bad input. */
-  readonly stats = { pushes: 0, wsRefused: 0 }
+  /** Live views pushed, WebSocket connections closed for bad input, pushes that failed (too large, closed). */
+  readonly stats = { pushes: 0, wsRefused: 0, sendErrors: 0 }
 
   constructor(options: ControlServerOptions = {}) {
     const httpBind = options.http ?? 'http://127.0.0.1:7180'
@@ -142,7 +145,7 @@ export class ControlServer {
     this.#ws = this.#node.route('control-ws', {
       type: 'ws-server',
       bind: wsBind,
-      maxPayload: options.maxMessageBytes ?? 64 * 1024,
+      maxPayload: options.maxMessageBytes ?? 8 * 1024 * 1024,
       serveClient: false,
       authorize: ({ token, req }: { token?: string; req: IncomingMessage }) =>
         this.#authorized(req.headers, token),
@@ -237,16 +240,23 @@ export class ControlServer {
     this.#events.push(event)
     if (this.#events.length > this.#maxEvents) this.#events.splice(0, this.#events.length - this.#maxEvents)
     // Pushed at once: an alert must not wait for the next tick.
-    if (this.#state === 'open') this.#ws.send('event', event).catch(() => {})
+    if (this.#state === 'open') this.#send(() => this.#ws.send('event', event))
   }
 
   #push(): void {
     if (wsConnections(this.#ws).size === 0) return
+    this.stats.pushes++
+    this.#send(() => this.#ws.send('live', this.live()))
+  }
+
+  /** Sends without letting a failure escape a timer or an event (a view over `maxMessageBytes`, a closed socket). */
+  #send(fn: () => Promise<unknown>): void {
     try {
-      this.stats.pushes++
-      this.#ws.send('live', this.live()).catch(() => {})
+      fn().catch(() => {
+        this.stats.sendErrors++
+      })
     } catch {
-      // a broken view must not end the timer
+      this.stats.sendErrors++
     }
   }
 
@@ -349,8 +359,8 @@ export class ControlServer {
       }
     })
     conns.on('connection:open', (c: { id: string }) => {
-      this.#ws.sendTo(c.id, 'live', this.live()).catch(() => {})
-      this.#ws.sendTo(c.id, 'events', this.#events.slice(-200)).catch(() => {})
+      this.#send(() => this.#ws.sendTo(c.id, 'live', this.live()))
+      this.#send(() => this.#ws.sendTo(c.id, 'events', this.#events.slice(-200)))
     })
     this.#ws.on('*', ({ head }) => {
       // Any other message from a dashboard is refused the same way.
