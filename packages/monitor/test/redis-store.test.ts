@@ -50,7 +50,13 @@ describe('RedisStore', () => {
     onTestFinished(() => {
       r.disconnect()
     })
-    const [, keys] = await r.scan('0', 'MATCH', `${prefix}s:*`, 'COUNT', 1000)
+    const keys: string[] = []
+    let cursor = '0'
+    do {
+      const [next, found] = await r.scan(cursor, 'MATCH', `${prefix}s:*`, 'COUNT', 1000)
+      cursor = next
+      keys.push(...found)
+    } while (cursor !== '0')
     expect(keys.length).toBeGreaterThan(0)
     expect(await r.ttl(keys[0])).toBeGreaterThan(0)
     expect(await r.zscore(`${prefix}members`, 'a')).not.toBeNull()

@@ -157,6 +157,24 @@ describe('Reporter', () => {
     expect(collector.instance('bye-1')?.status).toBe('left')
   })
 
+  it('closes itself (goodbye) when every monitored node has closed, so it never keeps a process alive', async () => {
+    const collector = await startCollector()
+    const a = await startApp('a')
+    const reporter = new Reporter({ collector: collector.endpoint, role: 'api', instance: 'auto-close' })
+    onTestFinished(() => {
+      reporter.destroy()
+    })
+    reporter.add(a.node).add(a.sender)
+    await reporter.start()
+    await until(() => collector.instance('auto-close')?.status === 'up', 'up')
+    await a.node.close()
+    expect(reporter.state).toBe('open')
+    const left = new Promise((resolve) => collector.events.once('instance:left', resolve))
+    await a.sender.close()
+    await expect(left).resolves.toMatchObject({ instance: 'auto-close' })
+    await until(() => reporter.state === 'closed', 'the reporter closed')
+  })
+
   it('reads its options from the environment', () => {
     expect(optionsFromEnv({})).toBeUndefined()
     expect(

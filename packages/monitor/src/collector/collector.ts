@@ -23,6 +23,7 @@ import {
   applyReport,
   type InstanceState,
   newInstanceState,
+  recordGap,
   type RouteRates,
   SERIES_METRICS,
 } from './instance-state.js'
@@ -439,6 +440,8 @@ export class Collector {
       s.prev.clear()
       s.prevNames.clear()
       s.rates.clear()
+      s.gaps.fill(0)
+      s.longestGap = 0
       s.seenAt = now
       m.lastSeen = wall
       this.events.emit('instance:restarted', {
@@ -451,6 +454,9 @@ export class Collector {
       })
     } else if (m.status === 'left') {
       return // queued behind the goodbye
+    } else if (m.status !== 'down') {
+      const interval = s.heartbeatIntervalMs > 0 ? s.heartbeatIntervalMs : s.intervalMs
+      recordGap(s, now - s.seenAt, 2 * this.#detector.downAfterMissed * interval)
     }
     s.seenAt = now
     m.lastSeen = wall
@@ -510,7 +516,7 @@ export class Collector {
       const m = s.member
       if (m.status === 'left' || m.status === 'down') continue
       const interval = s.heartbeatIntervalMs > 0 ? s.heartbeatIntervalMs : s.intervalMs
-      const status = judge(now - s.seenAt, interval, this.#detector)
+      const status = judge(now - s.seenAt, interval, this.#detector, s.longestGap)
       if (status === m.status) continue
       const previous = m.status
       m.status = status

@@ -1,5 +1,6 @@
 import type { NameReport, ReportMessage } from '../protocol.js'
 import type { Member, MonitorStore } from '../store/store.js'
+import { GAP_HISTORY } from './detector.js'
 
 /** Per-second rates of one route of one instance, over its last report interval. */
 export interface RouteRates {
@@ -28,6 +29,24 @@ export interface InstanceState {
   prev: Map<string, { counters: Record<string, number>; keys: string[] }>
   prevNames: Map<string, { count: number; errors: number }>
   rates: Map<string, RouteRates>
+  /** The last gaps between messages, ms (a ring), and the longest of them: the detector's adaptive floor. */
+  gaps: Float64Array
+  gapIndex: number
+  longestGap: number
+}
+
+/** Records the gap before a message (capped at `capMs`, so one long outage does not blind the detector). */
+export function recordGap(s: InstanceState, gapMs: number, capMs: number): void {
+  const evicted = s.gaps[s.gapIndex]
+  const gap = Math.min(Math.max(0, gapMs), capMs)
+  s.gaps[s.gapIndex] = gap
+  s.gapIndex = (s.gapIndex + 1) % GAP_HISTORY
+  if (gap >= s.longestGap) s.longestGap = gap
+  else if (evicted >= s.longestGap) {
+    let max = 0
+    for (const g of s.gaps) if (g > max) max = g
+    s.longestGap = max
+  }
 }
 
 /** A fresh state for an instance first heard of (or loaded from the store) at `now` (performance.now()). */
@@ -43,6 +62,9 @@ export function newInstanceState(member: Member, now: number): InstanceState {
     prev: new Map(),
     prevNames: new Map(),
     rates: new Map(),
+    gaps: new Float64Array(GAP_HISTORY),
+    gapIndex: 0,
+    longestGap: 0,
   }
 }
 

@@ -159,7 +159,10 @@ export class Reporter {
     return this.#state
   }
 
-  /** Adds a node: its routes appear in the next report. Adding a node twice is a no-op. */
+  /**
+   * Adds a node: its routes appear in the next report. Adding a node twice is a no-op. When every added node
+   * has closed, the reporter closes itself (last report, goodbye), so monitoring never keeps a process alive.
+   */
   add(node: Node): this {
     if (this.#watches.has(node)) return this
     const routes: NodeWatch['routes'] = new Map()
@@ -190,11 +193,20 @@ export class Reporter {
     node.events.on('handler:error', onHandlerError)
     node.events.on('route:connect', onConnect)
     node.events.on('route:disconnect', onDisconnect)
+    // When every monitored node has closed, the process is done with dripdrop: say goodbye and close the
+    // backchannel, whose ZeroMQ socket would otherwise keep the process alive.
+    const onClosed = () => {
+      if ([...this.#watches.values()].every((w) => w.node.state === 'closed')) {
+        this.close().catch(() => {})
+      }
+    }
+    node.events.on('node:closed', onClosed)
     const off = () => {
       node.events.off('route:error', onError)
       node.events.off('handler:error', onHandlerError)
       node.events.off('route:connect', onConnect)
       node.events.off('route:disconnect', onDisconnect)
+      node.events.off('node:closed', onClosed)
     }
     this.#watches.set(node, { node, routes, off })
     return this
