@@ -32,7 +32,7 @@ export interface ControlServerOptions {
   redis?: string
   /** Seconds of per-second series kept in memory. @default 300 */
   windowSeconds?: number
-  /** How often the live view is pushed to dashboards, ms. @default 1000 */
+  /** How often the live view is pushed to dashboards, ms (a change reaches a dashboard within one report interval + this). @default 500 */
   pushIntervalMs?: number
   /** Events kept for the events log. @default 1000 */
   maxEvents?: number
@@ -104,7 +104,7 @@ export class ControlServer {
         )
       }
     }
-    this.#pushIntervalMs = options.pushIntervalMs ?? 1000
+    this.#pushIntervalMs = options.pushIntervalMs ?? 500
     this.#maxEvents = options.maxEvents ?? 1000
     const windowSeconds = options.windowSeconds ?? 300
     this.collector = new Collector({

@@ -3,7 +3,7 @@ import type { ReportMessage } from '@dripdrop/monitor'
 import { zmqTransport } from '@dripdrop/zmq'
 
 /**
- * `n` simulated monitored processes (`sim-0000`…) sending to a collector over one real ZeroMQ PUSH route, as
+ * `n` simulated monitored processes (`sim-<offset + i>`, 4 digits) sending to a collector over one real ZeroMQ PUSH route, as
  * protocol §11 says: a report of `routes` routes every second and a heartbeat every 250 ms each. Every route
  * of `sim-XXXX` counts `perSecond(i)` messages in and out per second.
  */
@@ -12,7 +12,13 @@ export async function simulate(
   n: number,
   routes: number,
   perSecond: (i: number) => number = () => 100,
-): Promise<{ close(): Promise<void>; sent(): number; setRate(fn: (i: number) => number): void }> {
+  offset = 0,
+): Promise<{
+  close(): Promise<void>
+  sent(): number
+  skipped(): number
+  setRate(fn: (i: number) => number): void
+}> {
   const node = new Node({ name: 'sim', transports: [zmqTransport({ socketHighWaterMark: 100_000 })] })
   const push = node.route('out', { type: 'push', connect: endpoint, highWaterMark: 100_000 })
   await node.start()
@@ -20,7 +26,7 @@ export async function simulate(
   let rate = perSecond
   const reports: ReportMessage[] = Array.from({ length: n }, (_, i) => ({
     v: 1,
-    instance: `sim-${String(i).padStart(4, '0')}`,
+    instance: `sim-${String(offset + i).padStart(4, '0')}`,
     role: `role-${i % 10}`,
     host: 'sim',
     pid: i,
@@ -55,25 +61,43 @@ export async function simulate(
     monitor: { reportsDropped: 0, heartbeatsDropped: 0 },
   }))
   let sent = 0
+  let skipped = 0
   let slot = 0
+  const busy = new Uint8Array(n)
   // 40 slots a second: each sends 1/40 of the reports and 1/10 of the heartbeats.
   const timer = setInterval(() => {
     for (let i = slot % 40; i < n; i += 40) {
       const r = reports[i]
+      // Bounded: an instance whose previous report is still queued skips this one (a late simulator must not
+      // build a queue that delays everything after it).
+      if (busy[i]) {
+        skipped++
+        continue
+      }
       r.seq++
-      r.at = Date.now()
-      const k = rate(i)
+      // Counters grow by the rate times the time since this instance's last report, so the rate the collector
+      // derives is right even when a busy machine makes the simulator late.
+      const now = Date.now()
+      const k = r.at === 0 ? rate(i) : Math.round((rate(i) * (now - r.at)) / 1000)
+      r.at = now
       for (const route of r.routes) {
         route.counters.messagesIn += k
         route.counters.messagesOut += k
         route.counters.bytesIn += k * 100
         route.counters.bytesOut += k * 100
       }
-      push.send('dd.mon.report', r).catch(() => {})
+      busy[i] = 1
+      push
+        .send('dd.mon.report', r)
+        .catch(() => {})
+        .finally(() => {
+          busy[i] = 0
+        })
       sent++
     }
     for (let i = slot % 10; i < n; i += 10) {
       const r = reports[i]
+      if (busy[i]) continue
       push
         .send('dd.mon.heartbeat', {
           v: 1,
@@ -88,6 +112,7 @@ export async function simulate(
   }, 25)
   return {
     sent: () => sent,
+    skipped: () => skipped,
     setRate(fn) {
       rate = fn
     },
