@@ -2,13 +2,19 @@
  * The whole example with one command: the control server (in this process) and the app's processes
  * (gateway → 2 workers → aggregator over ZeroMQ), plus a little traffic on the gateway.
  *
- * Run: node --import tsx examples/control-app/run.ts [token]   (then open the printed dashboard URL)
+ * Run: node --import tsx examples/control-app/run.ts [token] [collector] [http] [ws]   (then open the printed
+ * dashboard URL). Defaults: a new token, tcp://127.0.0.1:7100, http://127.0.0.1:7180, ws://127.0.0.1:7181.
  */
 import { ControlServer, newToken } from 'control-server'
 import { startApp } from './app.js'
 
-const token = process.argv[2] ?? newToken()
-const server = new ControlServer({ collector: 'tcp://127.0.0.1:7100', token })
+const [token = newToken(), collector = 'tcp://127.0.0.1:7100', http, ws] = process.argv.slice(2)
+const server = new ControlServer({
+  collector,
+  token,
+  ...(http === undefined ? {} : { http }),
+  ...(ws === undefined ? {} : { ws }),
+})
 await server.start()
 const parts = await startApp(server.urls.collector)
 const gateway = parts.find((p) => p.role === 'gateway')!.info.http
