@@ -34,7 +34,7 @@ function makeChart(el, title, series) {
           width: 1.5,
         })),
       ],
-      axes: [{}, { size: 50 }],
+      axes: [{}, { size: 64 }],
     },
     [[], ...series.map(() => [])],
     el,
@@ -147,8 +147,9 @@ function drawTopology(live) {
     if (!a || !b || a.aggregated || b.aggregated) continue
     drawn.add(`${l.from.instance}>${l.to.instance}`)
     const rate = l.outPerSecond + l.inPerSecond
+    // A link is clickable (a wide transparent line over it): it drills down to its connecting instance.
     edges.push(
-      `<line class="link" x1="${a.x}" y1="${a.y}" x2="${b.x}" y2="${b.y}" marker-end="url(#arrow)"/><text class="rate link-rate" x="${(a.x + b.x) / 2}" y="${(a.y + b.y) / 2 - 4}" text-anchor="middle">${fmt(rate)}/s</text>`,
+      `<g class="edge" data-scope="inst:${esc(l.from.instance)}" data-from="${esc(l.from.instance)}" data-to="${esc(l.to.instance)}"><line class="link" x1="${a.x}" y1="${a.y}" x2="${b.x}" y2="${b.y}" marker-end="url(#arrow)"/><line x1="${a.x}" y1="${a.y}" x2="${b.x}" y2="${b.y}" stroke="transparent" stroke-width="12"/><text class="rate link-rate" x="${(a.x + b.x) / 2}" y="${(a.y + b.y) / 2 - 4}" text-anchor="middle">${fmt(rate)}/s</text><title>${esc(l.from.instance)} ${esc(l.from.route)} → ${esc(l.to.instance)} ${esc(l.to.route)}: ${fmt(rate)}/s</title></g>`,
     )
   }
   if (
@@ -168,7 +169,7 @@ function drawTopology(live) {
   svg.innerHTML = `<defs><marker id="arrow" viewBox="0 0 10 10" refX="18" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="#4a6fa5"/></marker></defs>${edges.join('')}${nodes.join('')}`
 }
 $('topology').addEventListener('click', (e) => {
-  const g = e.target.closest('.node')
+  const g = e.target.closest('.node, .edge')
   if (g) select(g.dataset.scope)
 })
 
@@ -225,7 +226,65 @@ $('next').onclick = () => {
 
 function select(scope) {
   state.selected = state.selected === scope ? undefined : scope
+  if (state.selected?.startsWith('inst:') && !state.history.has(state.selected)) backfill(state.selected)
   redraw()
+}
+
+// An instance selected for the first time gets its last 2 minutes from the API (summed over its routes), so its
+// charts do not start empty; later points come from the pushes.
+async function backfill(scope) {
+  const instance = scope.slice(5)
+  const row = state.live?.instances.find((r) => r.instance === instance)
+  const opts = { credentials: 'same-origin' }
+  try {
+    const routes = await (await fetch(`/api/routes?instance=${encodeURIComponent(instance)}`, opts)).json()
+    const metrics = {
+      msgIn: 'messagesIn',
+      msgOut: 'messagesOut',
+      bytesIn: 'bytesIn',
+      bytesOut: 'bytesOut',
+      errors: 'errors',
+    }
+    const points = new Map()
+    for (const r of routes.slice(0, 20)) {
+      for (const [k, metric] of Object.entries(metrics)) {
+        const q = new URLSearchParams({ instance, route: r.route, metric, windowSeconds: '120' })
+        const s = await (await fetch(`/api/series?${q}`, opts)).json()
+        s.values.forEach((v, i) => {
+          const t = s.fromSecond + i
+          let p = points.get(t)
+          if (!p)
+            points.set(
+              t,
+              (p = {
+                t,
+                msgIn: 0,
+                msgOut: 0,
+                bytesIn: 0,
+                bytesOut: 0,
+                errors: 0,
+                inflight: null,
+                pending: null,
+                p50: null,
+                p99: null,
+                role: row?.role,
+              }),
+            )
+          p[k] += v
+        })
+      }
+    }
+    const now = state.history.get(scope) ?? []
+    const first = now[0]?.t ?? Number.POSITIVE_INFINITY
+    // The current second is still being counted: leave it to the pushes.
+    const past = [...points.values()]
+      .filter((p) => p.t < first && p.t < Math.floor(Date.now() / 1000))
+      .sort((a, b) => a.t - b.t)
+    state.history.set(scope, [...past, ...now])
+    redraw()
+  } catch {
+    // no backfill: the pushes fill the charts
+  }
 }
 
 // ---- events log and alert ----
