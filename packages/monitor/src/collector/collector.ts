@@ -145,7 +145,13 @@ export class Collector {
       transports: [zmqTransport()],
       codec: createCodec('msgpack', { maxMessageBytes }),
     })
-    this.#route = this.#node.route('dd.monitor', { type: 'pull', bind: options.bind })
+    // Budget per peer: ZeroMQ's receive queue is per connection, so at most 16 frames of `maxMessageBytes`
+    // wait for one reporter (reporters send ~5 a second; a flooding one is pushed back, not buffered).
+    this.#route = this.#node.route('dd.monitor', {
+      type: 'pull',
+      bind: options.bind,
+      socketHighWaterMark: 16,
+    })
     this.#route.on('*', (envelope) => {
       try {
         this.#ingest(envelope.name, envelope.body)
