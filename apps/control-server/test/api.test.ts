@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { resolve } from 'node:path'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
 import { Node } from '@dripdrop/core'
 import { monitor } from '@dripdrop/monitor'
 import { zmqTransport } from '@dripdrop/zmq'
@@ -219,6 +221,32 @@ describe('CLI', () => {
     expect(new URL(again.dashboard).searchParams.get('token')).toBe(
       new URL(listening.dashboard).searchParams.get('token'),
     )
+  })
+
+  it('takes its settings from a config file and the environment', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dd-control-'))
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
+    const config = join(dir, 'control.json')
+    writeFileSync(
+      config,
+      JSON.stringify({ json: true, token: 'from-config-0123456789', ws: 'ws://127.0.0.1:0' }),
+    )
+    const child = run(['start', '--config', config, '--collector', 'tcp://127.0.0.1:*'], {
+      DRIPDROP_CONTROL_HTTP: 'http://127.0.0.1:0',
+    })
+    const line = await until(() =>
+      child
+        .output()
+        .split('\n')
+        .find((l) => l.includes('listening')),
+    )
+    const listening = JSON.parse(line)
+    expect(new URL(listening.dashboard).searchParams.get('token')).toBe('from-config-0123456789')
+    expect(listening.dashboard).toMatch(/^http:\/\/127\.0\.0\.1:\d+\//)
+    const res = await fetch(new URL('/api/overview', listening.dashboard), {
+      headers: { authorization: 'Bearer from-config-0123456789' },
+    })
+    expect(res.status).toBe(200)
   })
 
   it('--help lists the flags', async () => {
