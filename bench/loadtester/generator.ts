@@ -4,12 +4,14 @@
  * (module loading and warm-up excluded).
  *
  * - `dripdrop <url> <connections> <ms>`, `autocannon <url> <connections> <ms>`: closed model, responses and
- *   CPU µs.
+ *   CPU µs. `undici` is the floor under the engine: a bare undici Pool dispatch loop with a no-op handler, to
+ *   tell the engine's own cost from its HTTP client's.
  * - `rate <url> <req/s> <ms>`: dripdrop open model; scheduled, sent, responses, and the schedule lag histogram.
  * - `rss <url> <req/s> <ms>`: dripdrop open model; RSS sampled every second.
  */
-import autocannon from 'autocannon'
 import { LoadEngine, type Scenario } from '@dripdrop/loadtester'
+import autocannon from 'autocannon'
+import { Pool } from 'undici'
 
 const [tool, url, arg, msText] = process.argv.slice(2) as [string, string, string, string]
 const ms = Number(msText)
@@ -27,8 +29,35 @@ async function autocannonClosed(connections: number, durationMs: number) {
   return (r['2xx'] as number) + (r.non2xx as number)
 }
 
-if (tool === 'dripdrop' || tool === 'autocannon') {
-  const run = tool === 'dripdrop' ? dripdropClosed : autocannonClosed
+async function undiciClosed(connections: number, durationMs: number) {
+  const origin = new URL(url).origin
+  const pool = new Pool(origin, { connections })
+  let responses = 0
+  const end = performance.now() + durationMs
+  await new Promise<void>((resolve) => {
+    let live = connections
+    const options = { origin, path: new URL(url).pathname, method: 'GET' as const, headers: {}, body: null }
+    const handler = {
+      onRequestStart() {},
+      onResponseStart() {},
+      onResponseData() {},
+      onResponseEnd() {
+        responses++
+        if (performance.now() < end) pool.dispatch(options, handler)
+        else if (--live === 0) resolve()
+      },
+      onResponseError() {
+        if (--live === 0) resolve()
+      },
+    }
+    for (let i = 0; i < connections; i++) pool.dispatch(options, handler)
+  })
+  await pool.close()
+  return responses
+}
+
+if (tool === 'dripdrop' || tool === 'autocannon' || tool === 'undici') {
+  const run = tool === 'dripdrop' ? dripdropClosed : tool === 'undici' ? undiciClosed : autocannonClosed
   await run(n, 500) // warm-up: JIT and connections
   const cpu0 = process.cpuUsage()
   const responses = await run(n, ms)

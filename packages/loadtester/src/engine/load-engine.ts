@@ -337,7 +337,11 @@ export class LoadEngine implements Sink {
     const schedule = this.#schedule as ArrivalSchedule
     const now = this.#now() - this.#t0
     // Bounded per wake-up so a long stall (a GC pause, a blocked loop) cannot monopolise the loop.
-    for (let i = 0; i < 100_000 && this.#next >= 0 && this.#next <= now; i++) {
+    for (
+      let i = 0;
+      i < 100_000 && this.#next >= 0 && this.#next <= now && this.#iteration < this.#o.maxRequests;
+      i++
+    ) {
       this.#arrive(this.#t0 + this.#next)
       this.#next = schedule.next()
     }
