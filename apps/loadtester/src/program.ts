@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module'
 import { Command } from 'commander'
+import { agentCommand } from './commands/agent.js'
 import { EXIT, runCommand } from './commands/run.js'
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string }
@@ -26,5 +27,7 @@ export function program(io: {
         'HTTP load tester on dripdrop: open and closed models, coordinated-omission-correct latencies, reports, thresholds',
       )
       .version(version),
-  ).addCommand(setup(runCommand(io)))
+  )
+    .addCommand(setup(runCommand(io)))
+    .addCommand(setup(agentCommand(io)))
 }
