@@ -2,6 +2,7 @@ import { createRequire } from 'node:module'
 import { Command } from 'commander'
 import { agentCommand } from './commands/agent.js'
 import { EXIT, runCommand } from './commands/run.js'
+import { uiCommand } from './commands/ui.js'
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string }
 
@@ -30,4 +31,5 @@ export function program(io: {
   )
     .addCommand(setup(runCommand(io)))
     .addCommand(setup(agentCommand(io)))
+    .addCommand(setup(uiCommand(io)))
 }
