@@ -7,6 +7,20 @@ class Slot {
   counters: Counters = emptyCounters()
   readonly latency: Histogram = createHistogram()
   readonly service: Histogram = createHistogram()
+  /** Responses by status 0..599 on the hot path (a typed-array increment, no string keys); see settle(). */
+  readonly statusCounts = new Uint32Array(600)
+
+  /** Moves the status counts into `counters.statuses`; called before the counters are read. */
+  settle(): void {
+    const counts = this.statusCounts
+    for (let status = 0; status < counts.length; status++) {
+      const n = counts[status] as number
+      if (n > 0) {
+        this.counters.statuses[status] = (this.counters.statuses[status] ?? 0) + n
+        counts[status] = 0
+      }
+    }
+  }
 
   flush(): NameInterval {
     return {
@@ -17,6 +31,7 @@ class Slot {
   }
 
   reset(): void {
+    this.statusCounts.fill(0)
     this.counters = emptyCounters()
     this.latency.reset()
     this.service.reset()
@@ -27,7 +42,8 @@ function record(slot: Slot, status: number, latencyUs: number, serviceUs: number
   const c = slot.counters
   c.responses++
   c.bytes += bytes
-  c.statuses[status] = (c.statuses[status] ?? 0) + 1
+  if (status >= 0 && status < 600) slot.statusCounts[status]++
+  else c.statuses[status] = (c.statuses[status] ?? 0) + 1
   slot.latency.recordValue(latencyUs)
   slot.service.recordValue(serviceUs)
 }
@@ -90,6 +106,8 @@ export class IntervalRecorder {
     encode: boolean,
   ): { point: SeriesPoint; delta: IntervalStats | undefined } {
     const all = this.#all
+    all.settle()
+    for (const [, slot] of this.#names) slot.settle()
     const active = [...this.#names].filter(
       ([, n]) => n.counters.sent + n.counters.responses + n.counters.notSent + errorCount(n.counters) > 0,
     )
