@@ -1,7 +1,7 @@
 /**
  * `pnpm bench loadtester-distributed`: aggregate maximum rate of a distributed run with 2 agents against the
  * same run with 1 agent (closed model, `CONNECTIONS` in total split across the agents), against a node:cluster
- * target (`BENCH_TARGET_WORKERS`, default 2) meant not to be the bottleneck. Agents are local agent threads of
+ * target (2 workers) meant not to be the bottleneck. Agents are local agent threads of
  * one coordinator (the same code path as remote agents: ZeroMQ over loopback). Interleaved rounds, medians.
  * The ratio is 2 agents / 1 agent; it can reach 2 only when the machine has the cores for two agents and the
  * target (on the shared 2-core development VM it cannot).
@@ -18,7 +18,7 @@ const ROUNDS = 3
 const CONNECTIONS = 32
 
 async function startTarget(): Promise<{ child: ChildProcess; url: string }> {
-  const workers = process.env.BENCH_TARGET_WORKERS ?? '2'
+  const workers = '2'
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', join(here, 'loadtester', 'cluster-target.ts'), workers],

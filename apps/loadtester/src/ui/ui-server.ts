@@ -180,13 +180,21 @@ export class UiServer {
   }
 
   #serve(req: IncomingMessage, res: ServerResponse): void {
-    const path = (req.url ?? '/').split('?')[0]
-    if (path === '/uplot.js') return send(res, 'text/javascript', UPLOT_JS)
-    if (path === '/uplot.css') return send(res, 'text/css', UPLOT_CSS)
-    if (path === '/' || path === '/index.html')
-      return send(res, 'text/html; charset=utf-8', uiPage(this.#live.endpoints[0] ?? ''))
-    res.statusCode = 404
-    res.end('not found')
+    // The outermost handler of a network callback: nothing thrown here may end the process.
+    try {
+      const path = (req.url ?? '/').split('?')[0]
+      if (path === '/uplot.js') send(res, 'text/javascript', UPLOT_JS)
+      else if (path === '/uplot.css') send(res, 'text/css', UPLOT_CSS)
+      else if (path === '/' || path === '/index.html')
+        send(res, 'text/html; charset=utf-8', uiPage(this.#live.endpoints[0] ?? ''))
+      else {
+        res.statusCode = 404
+        res.end('not found')
+      }
+    } catch {
+      if (!res.headersSent) res.statusCode = 500
+      res.end()
+    }
   }
 }
 

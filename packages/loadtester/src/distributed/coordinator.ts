@@ -3,7 +3,7 @@ import { Node, type Route } from '@dripdrop/core'
 import { zmqTransport } from '@dripdrop/zmq'
 import type { EngineState } from '../engine/load-engine.js'
 import { AgentAuthError, AgentProtocolError, NoAgentsError } from '../errors.js'
-import { type IntervalStats, StatsAccumulator } from '../stats/interval.js'
+import { StatsAccumulator } from '../stats/interval.js'
 import { type SeriesPoint, seriesPoint } from '../stats/series.js'
 import { proof, randomId, verify } from './auth.js'
 import {
@@ -517,9 +517,9 @@ export class Coordinator {
       if (p.status === 'lost' || now - p.lastSeenMs <= this.#o.heartbeatTimeoutMs) continue
       p.status = 'lost'
       const job = this.#job
-      if (job !== undefined && job.pending.delete(p.agentId)) {
+      if (job?.pending.delete(p.agentId)) {
         const share = job.shares.get(p.agentId)
-        if (share !== undefined) {
+        if (share) {
           share.lost = true
           share.lostAtMs = p.lastSeenMs
         }
