@@ -243,4 +243,51 @@ describe('distributed runs', () => {
     await a.start()
     await c.waitForAgents(1)
   })
+
+  it('refuses a curve option while @dripdrop/zmq cannot encrypt, rather than run in clear', () => {
+    expect(() => new Coordinator({ curve: { serverKey: 'k' } })).toThrow(/no CURVE support yet/)
+    expect(() => new Agent({ connect: 'tcp://127.0.0.1:1', curve: { serverKey: 'k' } })).toThrow(
+      /no CURVE support yet/,
+    )
+  })
+
+  it('refuses an interval outside the run and a histogram that does not decode, counting both', async () => {
+    const c = coordinator()
+    await c.start()
+    const node = new Node({ name: 'liar', transports: [zmqTransport()] })
+    onTestFinished(() => {
+      node.destroy()
+    })
+    const route = node.route('loadtest', { type: 'dealer', connect: c.endpoint })
+    const invalid: string[] = []
+    c.events.on('coordinator:error', ({ error }) => invalid.push(error.message))
+    route.on('job.start', async ({ body }) => {
+      const { jobId } = body as { jobId: string }
+      const delta = (index: number, latency: string) => ({
+        ...emptyInterval(index, Date.now(), 1000),
+        counters: { ...emptyCounters(), sent: 1, responses: 1 },
+        latency,
+      })
+      await route.send('job.interval', { agentId: 'liar', jobId, cpu: 0, delta: delta(10_000_000, '') })
+      await route.send('job.interval', { agentId: 'liar', jobId, cpu: 0, delta: delta(0, '!!not-hdr!!') })
+      await route.send('job.end', { agentId: 'liar', jobId, abandoned: 0 })
+    })
+    await node.start()
+    await route.send('agent.hello', {
+      agentId: 'liar',
+      version: 1,
+      nonce: 'n',
+      auth: '',
+      hostname: 'x',
+      pid: 1,
+      kind: 'process',
+    })
+    const result = await c.run({ scenario: scenario('http://127.0.0.1:1/'), rate: 10, durationMs: 1000 })
+    expect(invalid).toHaveLength(2)
+    expect(invalid[0]).toMatch(/outside/)
+    expect(c.stats.invalid).toBe(2)
+    // Neither bad delta was added, not even its counters.
+    expect(result.totals.counters.responses).toBe(0)
+    expect(result.series).toEqual([])
+  })
 })

@@ -10,6 +10,7 @@ import type { EngineState } from '../engine/load-engine.js'
 import { AgentAuthError, AgentProtocolError } from '../errors.js'
 import type { RequestFactory, Scenario } from '../scenario/types.js'
 import { proof, randomId, verify } from './auth.js'
+import { curveOption } from './curve.js'
 import { CpuMeter } from './cpu.js'
 import { invalidReason, type JobShare, PROTOCOL_VERSION } from './messages.js'
 
@@ -84,7 +85,7 @@ export class Agent {
     this.#route = this.#node.route('loadtest', {
       type: 'dealer',
       connect: options.connect,
-      ...(options.curve === undefined ? {} : { curve: options.curve }),
+      ...curveOption(options.curve),
     } as never)
     this.#route.on('agent.welcome', ({ body }) => this.#onWelcome(body))
     this.#route.on('agent.refused', ({ body }) => {

@@ -6,6 +6,7 @@ import { AgentAuthError, AgentProtocolError, NoAgentsError } from '../errors.js'
 import { StatsAccumulator } from '../stats/interval.js'
 import { type SeriesPoint, seriesPoint } from '../stats/series.js'
 import { proof, randomId, verify } from './auth.js'
+import { curveOption } from './curve.js'
 import {
   type EndMessage,
   type HelloMessage,
@@ -184,7 +185,7 @@ export class Coordinator {
     this.#route = this.#node.route('loadtest', {
       type: 'router',
       bind: o.listen,
-      ...(o.curve === undefined ? {} : { curve: o.curve }),
+      ...curveOption(o.curve),
     } as never)
     this.#route.on('agent.hello', ({ body }, { from }) =>
       this.#guard('agent.hello', body, () => this.#hello(body as HelloMessage, from)),
@@ -477,14 +478,22 @@ export class Coordinator {
       this.#invalid(`job.interval for job ${m.jobId} that is not running on agent ${m.agentId}`)
       return
     }
+    // One slot per interval of the run: an index outside it would grow the map without bound.
+    const maxIndex = Math.ceil(job.durationMs / 1000) + 60
+    if (!Number.isInteger(m.delta.index) || m.delta.index < 0 || m.delta.index > maxIndex) {
+      this.#invalid(`job.interval index ${m.delta.index} outside 0..${maxIndex}`)
+      return
+    }
     this.#cpu(p, m.cpu)
-    job.totals.add(m.delta)
+    // Decoded on its own first, so a bad histogram is refused whole, never half added.
+    const checked = new StatsAccumulator().add(m.delta)
+    job.totals.add(checked.toInterval(m.delta.index))
     const share = job.shares.get(m.agentId)
     if (share !== undefined) share.responses += m.delta.counters.responses
     let slot = job.byIndex.get(m.delta.index)
     if (slot === undefined)
       job.byIndex.set(m.delta.index, (slot = { acc: new StatsAccumulator(), from: new Set() }))
-    slot.acc.add(m.delta)
+    slot.acc.add(checked.toInterval(m.delta.index))
     slot.from.add(m.agentId)
     // Emit each second once every running agent has reported it.
     if ([...job.pending].every((id) => slot.from.has(id))) this.#emitIndex(job, m.delta.index)
