@@ -421,6 +421,17 @@ export class Coordinator {
       return
     }
     const known = this.#peers.get(h.agentId)
+    if (known === undefined && this.#peers.size >= MAX_AGENTS) {
+      // Bounded: forget the lost agents first, then refuse.
+      for (const [id, peer] of this.#peers) if (peer.status === 'lost') this.#peers.delete(id)
+      if (this.#peers.size >= MAX_AGENTS) {
+        this.stats.refused++
+        this.#route
+          .sendTo(from, 'agent.refused', { reason: `more than ${MAX_AGENTS} agents` })
+          .catch(() => {})
+        return
+      }
+    }
     const peer: Peer = {
       agentId: h.agentId,
       hostname: String(h.hostname ?? '').slice(0, 256),
@@ -538,6 +549,9 @@ export class Coordinator {
     }
   }
 }
+
+/** Agents known at once (lost ones are forgotten first when full). */
+const MAX_AGENTS = 4096
 
 function info(p: Peer): AgentInfo {
   const { from: _from, nonce: _nonce, ...rest } = p
