@@ -80,15 +80,24 @@ describe('frames bounded by bytes', () => {
     expect(w.state).toBe('open')
   })
 
-  it('a batch frame ([2, env…]) is not part of the protocol: dropped and counted, the pool goes on', async () => {
+  it('a batch frame ([2, env…]) of pool envelopes is read envelope by envelope (docs/protocol.md §10.1); the pool sends one envelope per frame', async () => {
     const p = await pool({ threads: 0, listen: LOOPBACK })
     const d = new Dealer({ linger: 0 })
     onTestFinished(() => d.close())
     d.connect(p.endpoint!)
+    const hello = { name: 'hello', head: { v: PROTOCOL_VERSION }, body: { slots: 2, tasks: [], pid: 1 } }
     const ping = { name: 'ping', head: { v: PROTOCOL_VERSION }, body: null }
-    await d.send(codec.encodeBatch([ping, ping]))
-    await d.send(encodeMessage(codec, { type: 'hello', v: PROTOCOL_VERSION, slots: 1, tasks: [], pid: 1 }))
+    await d.send(codec.encodeBatch([hello, ping]))
     expect(decodeMessage(codec, (await d.receive())[0])).toMatchObject({ type: 'welcome' })
-    expect(p.stats).toMatchObject({ badFrames: 1, workers: 1 })
+    expect(p.stats).toMatchObject({ badFrames: 0, workers: 1 })
+    // Two tasks dispatched in the same tick leave as one `run` envelope in a frame of its own, never a batch.
+    const tasks = [p.defer('echo', 1), p.defer('echo', 2)]
+    for (const t of tasks) t.catch(() => {})
+    const [frame] = await d.receive()
+    expect(frame[0]).toBe(0x94) // [1, name, head, body]: a single envelope
+    expect(decodeMessage(codec, frame)).toMatchObject({
+      type: 'run',
+      tasks: [expect.any(Number), 'echo', expect.anything(), expect.any(Number), 'echo', expect.anything()],
+    })
   })
 })
