@@ -26,11 +26,11 @@ export function runEntryBytes(name: string, argsBytes: number): number {
 
 /**
  * Route options of the pool's channel, on both ends (`router` at the pool, `dealer` at a worker): one envelope
- * per ZeroMQ frame (the pool batches tasks inside its own `run`/`done` messages, and docs/protocol.md §10 lets a
- * foreign peer read one envelope per frame), and libzmq's queue bounded in frames rather than derived from
- * 16 MiB messages (2), which would park a burst of small frames.
+ * per ZeroMQ frame. The pool batches tasks inside its own `run`/`done` messages already, and docs/protocol.md
+ * §10.1 lets a foreign peer read one envelope per frame. libzmq's queue keeps the transport's byte-derived
+ * default (`socketHighWaterMark`), so what waits for one worker stays bounded in bytes.
  */
-export const CHANNEL_OPTIONS = Object.freeze({ batchMaxMessages: 1, socketHighWaterMark: 1000 })
+export const CHANNEL_OPTIONS = Object.freeze({ batchMaxMessages: 1 })
 
 /** Options of a {@link RemoteListener}. */
 export interface ListenerOptions {
@@ -38,6 +38,7 @@ export interface ListenerOptions {
   heartbeatMisses: number
   maxMessageBytes: number
   maxWorkerConcurrency: number
+  maxPeerQueueBytes: number
 }
 
 type Routing = readonly Uint8Array[]
@@ -136,6 +137,7 @@ export class RemoteListener {
   readonly #misses: number
   readonly #maxMessageBytes: number
   readonly #maxWorkerConcurrency: number
+  readonly #maxPeerQueueBytes: number
   #closed = false
   #timer: NodeJS.Timeout | undefined
   #endpoint = ''
@@ -148,6 +150,7 @@ export class RemoteListener {
     this.#misses = options.heartbeatMisses
     this.#maxMessageBytes = maxMessageBytes
     this.#maxWorkerConcurrency = options.maxWorkerConcurrency
+    this.#maxPeerQueueBytes = options.maxPeerQueueBytes
     this.codec = new MsgpackCodec({ maxMessageBytes })
     this.#node = new Node({ name: 'worker-pool', codec: this.codec, transports: [zmqTransport()] })
     this.#node.events.on('route:error', ({ error }) => this.#routeError(error))
@@ -169,6 +172,7 @@ export class RemoteListener {
       bind: address,
       // Long enough for the byes of close() to leave, short enough not to hold a process at exit.
       lingerMs: 200,
+      maxPeerQueueBytes: this.#maxPeerQueueBytes,
       ...CHANNEL_OPTIONS,
     })
     route.on('*', (envelope, { from }) => this.#receive(from as Routing, envelope))
