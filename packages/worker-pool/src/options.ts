@@ -44,6 +44,12 @@ export interface PoolOptions {
    * advertises. @default 256
    */
   maxWorkerConcurrency?: number
+  /**
+   * Bytes of frames waiting for one remote worker that does not read them (its pipe full), in bytes
+   * (`maxPeerQueueBytes` of the `router` route, @dripdrop/zmq). Past it, the frame is dropped and the worker is
+   * dropped with it as if it had died: its tasks run again elsewhere. @default 33554432 (32 MiB)
+   */
+  maxPeerQueueBytes?: number
 }
 
 /** Default run-time limit of a task on a remote worker, in ms. */
@@ -62,6 +68,7 @@ const KNOWN = new Set([
   'heartbeatMisses',
   'maxMessageBytes',
   'maxWorkerConcurrency',
+  'maxPeerQueueBytes',
 ])
 
 /** {@link PoolOptions} validated and filled. */
@@ -78,6 +85,7 @@ export interface FilledPoolOptions {
   heartbeatMisses: number
   maxMessageBytes: number
   maxWorkerConcurrency: number
+  maxPeerQueueBytes: number
 }
 
 function int(value: unknown, path: string, min: number, fallback: number): number {
@@ -133,5 +141,6 @@ export function fillPoolOptions(options: PoolOptions): FilledPoolOptions {
     heartbeatMisses: int(options.heartbeatMisses, 'heartbeatMisses', 1, 3),
     maxMessageBytes: int(options.maxMessageBytes, 'maxMessageBytes', 1024, 16 * 1024 * 1024),
     maxWorkerConcurrency: int(options.maxWorkerConcurrency, 'maxWorkerConcurrency', 1, 256),
+    maxPeerQueueBytes: int(options.maxPeerQueueBytes, 'maxPeerQueueBytes', 1, 32 * 1024 * 1024),
   }
 }
