@@ -129,7 +129,7 @@ export class ControlServer {
       type: 'http-server',
       bind: httpBind,
       headers: ['authorization', 'cookie'],
-      maxBodyBytes: 64 * 1024,
+      maxMessageBytes: 64 * 1024,
       routes: {
         'GET /api/overview': 'api.overview',
         'GET /api/instances': 'api.instances',
@@ -141,15 +141,15 @@ export class ControlServer {
         'GET /api/latency': 'api.latency',
       },
       fallback: (req: IncomingMessage, res: ServerResponse) => this.#fallback(req, res),
-    } as never)
+    })
     this.#ws = this.#node.route('control-ws', {
       type: 'ws-server',
       bind: wsBind,
-      maxPayload: options.maxMessageBytes ?? 8 * 1024 * 1024,
+      maxMessageBytes: options.maxMessageBytes ?? 8 * 1024 * 1024,
       serveClient: false,
       authorize: ({ token, req }: { token?: string; req: IncomingMessage }) =>
         this.#authorized(req.headers, token),
-    } as never)
+    })
     this.#wireApi()
     this.#wireWs()
   }

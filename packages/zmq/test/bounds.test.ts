@@ -114,8 +114,9 @@ describe('memory stays bounded', () => {
     expect(stats.dropped).toBeGreaterThan(0)
     // libzmq: 2 frames each way (8 MiB / 5 MiB, at least 2), parked replies 8 MiB, requests in handlers 8 MiB:
     // about 40 MiB of data in the worst case, plus garbage not collected yet.
-    // Measured: +133 MiB with the budgets, +1016 MiB (and climbing) without them.
-    expect(server.peak() - base).toBeLessThan(200 * MiB)
+    // Measured: +133 to +222 MiB with the budgets (the high end on a saturated machine, where V8 collects the
+    // 4 MiB buffers late), +1016 MiB and climbing without them.
+    expect(server.peak() - base).toBeLessThan(320 * MiB)
   })
 
   it('an oversized frame is refused by libzmq before it is buffered (ZMQ_MAXMSGSIZE from maxMessageBytes)', async () => {
