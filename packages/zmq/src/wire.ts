@@ -54,15 +54,23 @@ export type ZmqSocket = zmq.Publisher | zmq.Subscriber | zmq.Push | zmq.Pull | z
  */
 export const FRAME_SLACK_BYTES = 1024
 
+/** The CURVE role of a route's sockets: a server (a binding route) announces its ZAP domain. */
+export type CurveRole = { server: true; zapDomain: string } | { server: false }
+
 /**
  * Creates the ZeroMQ socket of a route type with the transport's options applied. `maxMessageBytes` is the
  * route codec's: libzmq refuses a larger incoming part before buffering it (`ZMQ_MAXMSGSIZE`, the
  * connection is dropped), and the default high-water marks are derived from it (see `socketHighWaterMark`).
  */
-export function createSocket(type: string, o: FilledZmqOptions, maxMessageBytes: number): ZmqSocket {
+export function createSocket(
+  type: string,
+  o: FilledZmqOptions,
+  maxMessageBytes: number,
+  curve?: CurveRole,
+): ZmqSocket {
   const socket = LAYOUTS[type].socket
   const hwm = socketHighWaterMark(o, maxMessageBytes)
-  const common: Record<string, number | boolean> = {
+  const common: Record<string, number | boolean | string> = {
     linger: o.socketLingerMs,
     reconnectInterval: o.reconnectMinMs,
     reconnectMaxInterval: o.reconnectMaxMs,
@@ -73,6 +81,20 @@ export function createSocket(type: string, o: FilledZmqOptions, maxMessageBytes:
     common.heartbeatTimeout = o.heartbeatTimeoutMs
     // ZMQ_HEARTBEAT_TTL has decisecond resolution.
     common.heartbeatTimeToLive = Math.max(100, Math.floor(o.heartbeatTimeoutMs / 100) * 100)
+  }
+  if (curve !== undefined && o.curve !== undefined) {
+    // libzmq: ZMQ_CURVE_SERVERKEY makes a socket a client, ZMQ_CURVE_SERVER=1 a server; the ZAP domain tells
+    // the process's ZAP handler which allow-list applies (curve/zap-handler.ts).
+    if (curve.server) {
+      common.curveServer = true
+      common.curveSecretKey = o.curve.secretKey
+      common.curvePublicKey = o.curve.publicKey
+      common.zapDomain = curve.zapDomain
+    } else {
+      common.curveServerKey = o.curve.serverKey as string
+      common.curvePublicKey = o.curve.publicKey
+      common.curveSecretKey = o.curve.secretKey
+    }
   }
   // zeromq.js refuses options a socket type does not have (a PUB has no receive high-water mark).
   // A PUB drops what a subscriber's pipe has no room for, so a bound derived for 16 MiB messages (2) would
