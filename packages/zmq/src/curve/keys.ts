@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import * as zmq from 'zeromq'
 import { CurveKeyError } from '../errors.js'
@@ -28,14 +28,15 @@ export function writeKeyPair(
 ): { key: string; pub: string } {
   const key = join(dir, `${name}.key`)
   const pub = join(dir, `${name}.pub`)
-  if (!force)
-    for (const file of [key, pub])
-      if (existsSync(file)) throw new CurveKeyError(`${file} exists (use --force to overwrite it)`)
-  // `mode` only applies when the file is created: an overwritten file keeps its mode, so it is checked below.
-  writeFileSync(key, `${pair.secretKey}\n`, { mode: 0o600, flag: force ? 'w' : 'wx' })
-  writeFileSync(pub, `${pair.publicKey}\n`, { mode: 0o644, flag: force ? 'w' : 'wx' })
-  if ((statSync(key).mode & 0o077) !== 0)
-    throw new CurveKeyError(`${key} is readable by others: chmod 600 it`)
+  for (const file of [key, pub]) {
+    if (!existsSync(file)) continue
+    if (!force) throw new CurveKeyError(`${file} exists (use --force to overwrite it)`)
+    // `mode` only applies when a file is created: an overwritten file would keep its old mode.
+    rmSync(file)
+  }
+  // 'wx': created here with these modes, never through a file or link someone placed meanwhile.
+  writeFileSync(key, `${pair.secretKey}\n`, { mode: 0o600, flag: 'wx' })
+  writeFileSync(pub, `${pair.publicKey}\n`, { mode: 0o644, flag: 'wx' })
   return { key, pub }
 }
 
