@@ -7,8 +7,10 @@
  *   itself (`{ $bin: buf.toString('base64') }` and `Buffer.from(…, 'base64')` back), so both sides produce the
  *   same text; a bare `JSON.stringify(buffer)` would write `{"type":"Buffer","data":[…]}`, several times slower.
  *
+ * - BERT: `BertCodec` against `MsgpackCodec` on the same envelopes (a route's choice between the two).
+ *
  * Two shapes: a small envelope (short name, three head keys, a ~100-byte object body) and a 4 KiB Buffer body;
- * each single (64 calls per sample) and batched (one frame of 64). The issue's target: ratio >= 0.9.
+ * each single (64 calls per sample) and batched (one frame of 64). The issue's target: ratio >= 0.9 (BERT: 0.5).
  * Each side is measured in ROUNDS short slices, interleaved, and its best slice kept: on a shared machine the
  * best slice is the one least disturbed by other processes. `BENCH_MS` sets one slice (default 150 ms),
  * and an argument keeps only the comparisons whose id contains it.
@@ -16,7 +18,7 @@
  * Run after building the codec: `node --import tsx bench/codec.bench.ts`.
  */
 import { decode, encode } from '@msgpack/msgpack'
-import { type Envelope, JsonCodec, MsgpackCodec } from '../packages/codec/dist/index.js'
+import { BertCodec, type Envelope, JsonCodec, MsgpackCodec } from '../packages/codec/dist/index.js'
 import { compare, rate, section } from './harness.js'
 
 const MS = Number(process.env.BENCH_MS ?? 150)
@@ -25,6 +27,8 @@ const ROUNDS = 10
 const ONLY = process.argv[2]
 const BATCH = 64
 const TARGET = 0.9
+// BERT is compared with our own msgpack codec, the one a route would otherwise use (issue 15: >= 0.5).
+const BERT_TARGET = 0.5
 
 const small: Envelope = {
   name: 'order.created',
@@ -49,7 +53,13 @@ const bin4k: Envelope = {
 // Keeps every result alive so the JIT cannot drop the work.
 let sink = 0
 
-async function pair(bench: string, peer: string, ours: () => number, theirs: () => number): Promise<void> {
+async function pair(
+  bench: string,
+  peer: string,
+  ours: () => number,
+  theirs: () => number,
+  target = TARGET,
+): Promise<void> {
   if (ONLY !== undefined && !bench.includes(ONLY)) return
   await rate(ours, 0, 200) // warm both up before the first measured slice
   await rate(theirs, 0, 200)
@@ -63,7 +73,7 @@ async function pair(bench: string, peer: string, ours: () => number, theirs: () 
     dripdrop = Math.max(dripdrop, first === ours ? a : b)
     peerValue = Math.max(peerValue, first === ours ? b : a)
   }
-  compare({ bench, unit: 'env/s', dripdrop, peer, peerValue, target: TARGET })
+  compare({ bench, unit: 'env/s', dripdrop, peer, peerValue, target })
 }
 
 /** Runs `fn` on each of `BATCH` items and returns the count, so one sample is 64 envelopes either way. */
@@ -76,6 +86,7 @@ function each<T>(items: readonly T[], fn: (item: T) => unknown): () => number {
 
 const msgpack = new MsgpackCodec()
 const json = new JsonCodec()
+const bert = new BertCodec()
 
 // The JSON peer: for a binary body, the same base64 text JsonCodec writes, made by the same Buffer call.
 const jsonPeerValue = (e: Envelope): unknown =>
@@ -171,6 +182,52 @@ for (const [shape, env] of [
       }
       return list.length
     },
+  )
+}
+
+for (const [shape, env] of [
+  ['small', small],
+  ['bin4k', bin4k],
+] as const) {
+  const envs: Envelope[] = Array.from({ length: BATCH }, (_, i) => ({
+    name: env.name,
+    head: { ...env.head, $id: 1000 + i },
+    body: env.body instanceof Uint8Array ? Buffer.from(env.body) : structuredClone(env.body),
+  }))
+  section(
+    `bert, ${shape} (${bert.encode(env).byteLength} bytes per envelope; msgpack ${msgpack.encode(env).byteLength})`,
+  )
+  const bertFrames = envs.map((e) => bert.encode(e))
+  const msgpackFrames = envs.map((e) => msgpack.encode(e))
+  const bertBatch = bert.encodeBatch(envs)
+  const msgpackBatch = msgpack.encodeBatch(envs)
+  await pair(
+    `codec.bert.encode.${shape}`,
+    'MsgpackCodec encode',
+    each(envs, (e) => bert.encode(e)),
+    each(envs, (e) => msgpack.encode(e)),
+    BERT_TARGET,
+  )
+  await pair(
+    `codec.bert.decode.${shape}`,
+    'MsgpackCodec decode',
+    each(bertFrames, (f) => bert.decode(f)),
+    each(msgpackFrames, (f) => msgpack.decode(f)),
+    BERT_TARGET,
+  )
+  await pair(
+    `codec.bert.encode.${shape}.batch${BATCH}`,
+    'MsgpackCodec encode',
+    () => (bert.encodeBatch(envs).byteLength > 0 ? BATCH : 0),
+    () => (msgpack.encodeBatch(envs).byteLength > 0 ? BATCH : 0),
+    BERT_TARGET,
+  )
+  await pair(
+    `codec.bert.decode.${shape}.batch${BATCH}`,
+    'MsgpackCodec decode',
+    () => bert.decodeBatch(bertBatch).length,
+    () => msgpack.decodeBatch(msgpackBatch).length,
+    BERT_TARGET,
   )
 }
 

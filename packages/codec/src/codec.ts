@@ -21,15 +21,16 @@ export interface CodecOptions {
 export type DecodedFrame = Envelope | Envelope[]
 
 /**
- * Turns envelopes into frames and frames into envelopes. One small interface, two implementations:
- * {@link MsgpackCodec} (the default, binary) and {@link JsonCodec} (text, for browsers and curl).
+ * Turns envelopes into frames and frames into envelopes. One small interface, three implementations:
+ * {@link MsgpackCodec} (the default, binary), {@link JsonCodec} (text, for browsers and curl) and
+ * {@link BertCodec} (Erlang's external term format, for Erlang and Elixir peers).
  *
  * Every `decode*` method throws only {@link DecodeError}; every `encode*` method throws only {@link EncodeError}.
  */
 export interface Codec {
-  /** `'msgpack'` or `'json'`. */
+  /** `'msgpack'`, `'json'` or `'bert'`. */
   readonly name: string
-  /** MIME type of a frame: `application/msgpack` or `application/json`. */
+  /** MIME type of a frame: `application/msgpack`, `application/json` or `application/x-bert`. */
   readonly contentType: string
   /** True when frames are binary (WebSocket binary frames), false for text. */
   readonly binary: boolean

@@ -44,9 +44,9 @@ export type DecodeErrorCode =
  * | --- | --- |
  * | `DD_ERR_DECODE_TOO_LARGE` | the frame is larger than `maxMessageBytes` |
  * | `DD_ERR_DECODE_TRUNCATED` | the frame ends in the middle of a value |
- * | `DD_ERR_DECODE_MALFORMED` | not msgpack / not JSON, or trailing bytes after the value |
+ * | `DD_ERR_DECODE_MALFORMED` | not msgpack / JSON / Erlang external term format, or trailing bytes after the value |
  * | `DD_ERR_DECODE_VERSION` | the frame tag names an unknown protocol version or frame kind |
- * | `DD_ERR_DECODE_SHAPE` | valid msgpack/JSON, but not an envelope (missing name, head not a map, …) |
+ * | `DD_ERR_DECODE_SHAPE` | valid msgpack/JSON/BERT, but not an envelope (missing name, head not a map, a pid, …) |
  */
 export class DecodeError extends DripdropError {
   declare readonly code: DecodeErrorCode
@@ -64,7 +64,7 @@ export type EncodeErrorCode = 'DD_ERR_ENCODE_TOO_LARGE' | 'DD_ERR_ENCODE_INVALID
 
 /**
  * An envelope could not be encoded: it is not an envelope (`DD_ERR_ENCODE_INVALID`: empty name, head not a plain
- * object, a value msgpack cannot carry) or its frame would exceed `maxMessageBytes` (`DD_ERR_ENCODE_TOO_LARGE`).
+ * object, a value the codec cannot carry) or its frame would exceed `maxMessageBytes` (`DD_ERR_ENCODE_TOO_LARGE`).
  */
 export class EncodeError extends DripdropError {
   declare readonly code: EncodeErrorCode

@@ -1,3 +1,4 @@
+export { BertCodec } from './bert-codec.js'
 export type { Codec, CodecOptions, DecodedFrame } from './codec.js'
 export { DEFAULT_MAX_MESSAGE_BYTES, TAG_BATCH_V1, TAG_ENVELOPE_V1 } from './codec.js'
 export { createCodec, defaultCodec, type CodecName } from './registry.js'

@@ -1,9 +1,10 @@
+import { BertCodec } from './bert-codec.js'
 import type { Codec, CodecOptions } from './codec.js'
 import { JsonCodec } from './json-codec.js'
 import { MsgpackCodec } from './msgpack-codec.js'
 
 /** Names accepted by {@link createCodec}. */
-export type CodecName = 'msgpack' | 'json'
+export type CodecName = 'msgpack' | 'json' | 'bert'
 
 /**
  * Creates a codec by name.
@@ -16,7 +17,8 @@ export type CodecName = 'msgpack' | 'json'
 export function createCodec(name: CodecName = 'msgpack', options?: CodecOptions): Codec {
   if (name === 'msgpack') return new MsgpackCodec(options)
   if (name === 'json') return new JsonCodec(options)
-  throw new TypeError(`unknown codec "${String(name)}": expected "msgpack" or "json"`)
+  if (name === 'bert') return new BertCodec(options)
+  throw new TypeError(`unknown codec "${String(name)}": expected "msgpack", "json" or "bert"`)
 }
 
 let shared: Codec | undefined

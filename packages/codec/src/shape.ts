@@ -4,7 +4,8 @@ import type { Envelope, Head } from './envelope.js'
 import { isPlainObject } from './envelope.js'
 import { TAG_BATCH_V1, TAG_ENVELOPE_V1 } from './codec.js'
 
-// Shared by both codecs: both carry the same arrays, `[1, name, head, body]` and `[2, env, env, …]`.
+// Shared by the msgpack and JSON codecs, which carry the same arrays, `[1, name, head, body]` and
+// `[2, env, env, …]`; the BERT codec reads its tuples itself and shares only checkEnvelope.
 
 function fail(message: string, code: DecodeErrorCode, bytes: number): never {
   throw new DecodeError(message, code, bytes)

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import {
+  BertCodec,
   createCodec,
   DEFAULT_MAX_MESSAGE_BYTES,
   JsonCodec,
@@ -21,6 +22,8 @@ describe.each([
   ['JsonCodec', (o?: object) => new JsonCodec(o)],
   ['createCodec("msgpack")', (o?: object) => createCodec('msgpack', o)],
   ['createCodec("json")', (o?: object) => createCodec('json', o)],
+  ['BertCodec', (o?: object) => new BertCodec(o)],
+  ['createCodec("bert")', (o?: object) => createCodec('bert', o)],
 ])('%s options', (_, make) => {
   test('maxMessageBytes defaults to 16 MiB and takes any positive integer', () => {
     expect(make().maxMessageBytes).toBe(DEFAULT_MAX_MESSAGE_BYTES)
@@ -45,6 +48,7 @@ describe('options', () => {
     for (const make of [
       (o: unknown) => new MsgpackCodec(o as object),
       (o: unknown) => new JsonCodec(o as object),
+      (o: unknown) => new BertCodec(o as object),
     ]) {
       for (const bad of [null, 5, 'big']) {
         expect(() => make(bad)).toThrow(new TypeError('options must be an object'))

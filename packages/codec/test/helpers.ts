@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { expect } from 'vitest'
 import type { Codec, DecodeErrorCode, Envelope, Head } from '../src/index.js'
-import { DecodeError, JsonCodec, MsgpackCodec } from '../src/index.js'
+import { BertCodec, DecodeError, JsonCodec, MsgpackCodec } from '../src/index.js'
 
 /** Every code a DecodeError may carry. */
 export const DECODE_CODES: readonly DecodeErrorCode[] = [
@@ -12,10 +12,11 @@ export const DECODE_CODES: readonly DecodeErrorCode[] = [
   'DD_ERR_DECODE_SHAPE',
 ]
 
-/** Both codecs, for `describe.each`: every behaviour the Codec interface promises is tested on each. */
+/** Every codec, for `describe.each`: every behaviour the Codec interface promises is tested on each. */
 export const codecs = (): [string, Codec][] => [
   ['msgpack', new MsgpackCodec()],
   ['json', new JsonCodec()],
+  ['bert', new BertCodec()],
 ]
 
 /** Bytes from a hex string; spaces are ignored, so dumps can be grouped by field. */

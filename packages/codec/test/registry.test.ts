@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import {
+  BertCodec,
   createCodec,
   DEFAULT_MAX_MESSAGE_BYTES,
   defaultCodec,
@@ -12,11 +13,12 @@ describe('createCodec and defaultCodec', () => {
     expect(createCodec()).toBeInstanceOf(MsgpackCodec)
     expect(createCodec('msgpack')).toBeInstanceOf(MsgpackCodec)
     expect(createCodec('json')).toBeInstanceOf(JsonCodec)
+    expect(createCodec('bert')).toBeInstanceOf(BertCodec)
   })
 
   test('an unknown name is a TypeError', () => {
     expect(() => createCodec('xml' as never)).toThrow(
-      new TypeError('unknown codec "xml": expected "msgpack" or "json"'),
+      new TypeError('unknown codec "xml": expected "msgpack", "json" or "bert"'),
     )
   })
 

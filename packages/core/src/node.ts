@@ -1,5 +1,5 @@
-import type { Codec } from '@dripdrop/codec'
-import { defaultCodec } from '@dripdrop/codec'
+import type { Codec, CodecName } from '@dripdrop/codec'
+import { createCodec, defaultCodec } from '@dripdrop/codec'
 import { ClosedError, NoTransportError } from './errors.js'
 import { NodeEvents, type NodeEventMap } from './events.js'
 import { HandlerTable } from './handler-table.js'
@@ -14,8 +14,8 @@ export interface NodeOptions {
   name?: string
   /** Transports this node may use, on top of `inproc://` and those registered with `registerTransport()`. */
   transports?: readonly TransportFactory[]
-  /** Default codec of the node's routes. @default msgpack, 16 MiB frames */
-  codec?: Codec
+  /** Default codec of the node's routes: an instance or a name (`'msgpack'`, `'json'`, `'bert'`). @default msgpack, 16 MiB frames */
+  codec?: Codec | CodecName
   /** Defaults for every route of this node (a route's own options win). */
   routeDefaults?: Omit<RouteOptionsBase, 'bind' | 'connect'>
 }
@@ -54,7 +54,7 @@ export class Node {
       throw new TypeError('options.name must be a non-empty string')
     }
     this.name = options.name ?? 'node'
-    this.#codec = options.codec ?? defaultCodec()
+    this.#codec = codecOption(options.codec, 'options.codec') ?? defaultCodec()
     this.#defaults = options.routeDefaults ?? {}
     const inproc = inprocTransport()
     for (const scheme of inproc.schemes) this.#transports.set(scheme, inproc)
@@ -242,7 +242,7 @@ export class Node {
         opts.highWaterMark ?? DEFAULTS.highWaterMark,
         `route "${name}": options.highWaterMark`,
       ),
-      codec: opts.codec ?? this.#codec,
+      codec: codecOption(opts.codec, `route "${name}": options.codec`) ?? this.#codec,
       options: opts as unknown as Readonly<Record<string, unknown>>,
     }
   }
@@ -284,6 +284,15 @@ function checkOptionKeys(spec: RouteSpec, transport: TransportFactory): void {
       `route "${spec.name}": unknown option "${key}" for a ${spec.type} route on the ${transport.name} transport (known: ${all.join(', ')})`,
     )
   }
+}
+
+// A codec given by name is made here, once per route (or node), with the codec's default options.
+function codecOption(value: Codec | CodecName | undefined, path: string): Codec | undefined {
+  if (typeof value !== 'string') return value
+  if (value !== 'msgpack' && value !== 'json' && value !== 'bert') {
+    throw new TypeError(`${path} must be a Codec or "msgpack", "json" or "bert", got "${value}"`)
+  }
+  return createCodec(value)
 }
 
 function list(value: unknown, path: string): string[] {

@@ -1,4 +1,4 @@
-import type { Codec } from '@dripdrop/codec'
+import type { Codec, CodecName } from '@dripdrop/codec'
 
 /**
  * Options every route type takes, whatever its transport. Per-type options add to these (see
@@ -17,8 +17,11 @@ export interface RouteOptionsBase {
   timeoutMs?: number
   /** How long `close()` waits to flush queued envelopes, in ms. @default 1000 */
   lingerMs?: number
-  /** Codec for frames on this route. @default the node's codec (msgpack) */
-  codec?: Codec
+  /**
+   * Codec for frames on this route: an instance, or a name (`'msgpack'`, `'json'`, `'bert'`) given to
+   * `createCodec` with its defaults. @default the node's codec (msgpack)
+   */
+  codec?: Codec | CodecName
   /**
    * Include the handler's stack in error replies sent to a remote requester. Stacks tell an attacker about
    * your code and paths, so this is off unless a route opts in. @default false

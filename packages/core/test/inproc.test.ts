@@ -117,7 +117,7 @@ describe('inproc pub/sub', () => {
     expect(seen).toEqual(['a.2'])
   })
 
-  it('pub never waits: a full subscriber misses messages (counted), the others get every one', async () => {
+  it('pub never waits: while a subscriber is full a publish reaches no one (counted once); all see the same', async () => {
     const node = started()
     const a = addr('drop')
     const pub = node.route('pub', { type: 'pub', bind: a })
@@ -141,8 +141,8 @@ describe('inproc pub/sub', () => {
     // 0 is in the stuck handler, 1 and 2 fill its queue of 2, 3 and 4 find it full: dropped and counted.
     expect(seen).toEqual([0, 1, 2])
     expect(pub.stats.dropped).toBe(2)
-    // The fast subscriber was never held back by the slow one.
-    expect(fastSeen).toEqual([0, 1, 2, 3, 4])
+    // A publish reaches every matching subscriber or none (libzmq PUB's rule, so inproc and zmq agree).
+    expect(fastSeen).toEqual([0, 1, 2])
   })
 
   it('refuses the old dropWhenFull option by name (pub always drops for a full subscriber)', () => {
@@ -175,7 +175,7 @@ describe('inproc router/dealer', () => {
     ])
   })
 
-  it('sendTo() a peer that is gone or not a peer at all: counted as dropped and DD_ERR_UNROUTABLE, or rejected', async () => {
+  it('sendTo() a peer that is gone or not a peer at all: counted as aborted (no error), or rejected', async () => {
     const node = started()
     const a = addr('gone')
     const router = node.route('router', { type: 'router', bind: a })
@@ -191,8 +191,16 @@ describe('inproc router/dealer', () => {
     await tick()
     await dealer.close()
     await router.sendTo(from, 'late', null)
-    expect(router.stats.dropped).toBe(1)
-    expect(codes).toEqual(['DD_ERR_UNROUTABLE'])
+    expect({
+      aborted: router.stats.aborted,
+      dropped: router.stats.dropped,
+      errors: router.stats.errors,
+    }).toEqual({
+      aborted: 1,
+      dropped: 0,
+      errors: 0,
+    })
+    expect(codes).toEqual([])
     await expect(router.sendTo('nobody', 'x', null)).rejects.toThrow('sendTo needs the `from`')
   })
 

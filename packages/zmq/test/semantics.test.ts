@@ -11,13 +11,12 @@
  * | close drains | what was sent before `close()` arrives; nothing is dropped |
  * | push backpressure | a stuck puller: sends wait instead of dropping; everything arrives after it resumes |
  * | sub prefixes | prefix filtering, several prefixes, the catch-all |
- * | pub never waits | a stuck subscriber: every publish resolves, what it misses is counted in `stats.dropped` |
- * | router to a gone peer | dropped, counted, reported as DD_ERR_UNROUTABLE (inproc was silent: fixed in core) |
+ * | pub never waits | a stuck subscriber: every publish resolves; a publish that finds a matching subscriber full reaches none and is counted once in `stats.dropped`, so every subscriber sees the same messages |
+ * | router to a gone peer | the peer hung up: counted in `stats.aborted`, no error (inproc reported DD_ERR_UNROUTABLE: aligned with zmq) |
  *
- * Known difference (zmq src, reported to the lead): with a stuck subscriber and a second, fast one, zmq's PUB
- * (libzmq ZMQ_XPUB_NODROP) refuses the whole send while any matching pipe is full, so the fast subscriber
- * misses messages too; inproc drops only for the full one. The "pub never waits" scenario asserts the inproc
- * behaviour (the documented policy: the drop is for the full subscriber only).
+ * The pub rule is libzmq's (a PUB with ZMQ_XPUB_NODROP sends to all matching pipes or fails): it is the only
+ * one under which a zmq publisher can count every drop, so inproc follows it (it used to drop for the full
+ * subscriber only).
  *
  * Not compared: counts returned by `destroy()` (libzmq's own pipes are not counted by dripdrop, so they differ
  * by design) and round-robin fairness (zmq deals to pipes as they connect).
@@ -269,7 +268,7 @@ describe.each(PROTOS)('same behaviour over %s', (proto) => {
     })
   })
 
-  it('pub never waits: a stuck subscriber misses messages (counted), a fast one gets them all', async () => {
+  it('pub never waits: a stuck subscriber makes publishes drop for all (counted); subscribers see the same messages', async () => {
     const publisher = node(proto, 'publisher')
     const pub = publisher.route('pub', { type: 'pub', bind: address(proto), ...tight(proto) })
     await publisher.start()
@@ -320,11 +319,12 @@ describe.each(PROTOS)('same behaviour over %s', (proto) => {
     expect({
       everyPublishResolved: resolved === K,
       slowMissedSome: slow.length < K,
-      fastGotAll: fast.length === K,
-    }).toEqual({ everyPublishResolved: true, slowMissedSome: true, fastGotAll: true })
+      slowSawOrCounted: slow.length + pub.stats.dropped,
+      fastSawOrCounted: fast.length + pub.stats.dropped,
+    }).toEqual({ everyPublishResolved: true, slowMissedSome: true, slowSawOrCounted: K, fastSawOrCounted: K })
   })
 
-  it('router to a peer that went away: dropped, counted and reported as DD_ERR_UNROUTABLE', async () => {
+  it('router to a peer that went away: counted as aborted, not as an error', async () => {
     const server = node(proto, 'server')
     const router = server.route('router', { type: 'router', bind: address(proto) })
     let from: unknown
@@ -343,16 +343,16 @@ describe.each(PROTOS)('same behaviour over %s', (proto) => {
     // zmq learns of the disconnect asynchronously: send until the router notices the peer is gone.
     await until(
       () => {
-        if (router.stats.dropped === 0) void router.sendTo(from, 'late', null)
-        return router.stats.dropped > 0 && codes.length > 0
+        if (router.stats.aborted === 0) void router.sendTo(from, 'late', null)
+        return router.stats.aborted > 0
       },
       10_000,
-      'an unroutable send',
+      'a send to the gone peer',
     )
-    expect({ dropped: router.stats.dropped > 0, code: codes[0], counted: router.stats.errors > 0 }).toEqual({
-      dropped: true,
-      code: 'DD_ERR_UNROUTABLE',
-      counted: true,
+    expect({ aborted: router.stats.aborted > 0, codes, errors: router.stats.errors }).toEqual({
+      aborted: true,
+      codes: [],
+      errors: 0,
     })
   })
 })

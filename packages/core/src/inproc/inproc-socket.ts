@@ -1,5 +1,5 @@
 import type { Envelope } from '@dripdrop/codec'
-import { AddressInUseError, ClosedError, DestroyedError, UnroutableError } from '../errors.js'
+import { AddressInUseError, ClosedError, DestroyedError } from '../errors.js'
 import { Queue } from '../queue.js'
 import type { RouteHost, RouteSocket, RouteSpec } from '../transport.js'
 import { channelOf, type InprocChannel } from './channel.js'
@@ -29,7 +29,7 @@ interface Blocked {
 /**
  * One route's end of one or more `inproc://` channels. Receivers hold a bounded inbound queue drained on a
  * microtask; senders deliver straight into a receiver's queue, or park the envelope (in order) until a
- * receiver has room. `pub` never parks: a subscriber without room misses the message (counted).
+ * receiver has room. `pub` never parks: when a matching subscriber has no room, the message goes to none (counted).
  */
 export class InprocSocket implements RouteSocket {
   readonly endpoints: readonly string[]
@@ -83,8 +83,8 @@ export class InprocSocket implements RouteSocket {
   sendTo(to: unknown, envelope: Envelope): void | Promise<void> {
     if (!(to instanceof InprocSocket)) throw new TypeError('sendTo needs the `from` of a received message')
     if (!to.#open) {
-      // The peer went away; like a ZeroMQ router, drop what cannot be routed, count it and say so.
-      this.#unroutable()
+      // The peer went away; like a ZeroMQ router, drop what cannot be routed and count it as aborted.
+      this.#peerGone()
       return
     }
     // A reply to an idle requester only settles a pending promise, whose callbacks run later anyway: hand it
@@ -102,13 +102,10 @@ export class InprocSocket implements RouteSocket {
     return this.#park(envelope, to)
   }
 
-  // The same drop, count and error as a zmq ROUTER reports for a peer that is gone (DD_ERR_UNROUTABLE).
-  #unroutable(): void {
-    this.#host.stats.dropped++
-    this.#host.emit({
-      type: 'error',
-      error: new UnroutableError(`route "${this.#spec.name}": peer is not connected, 1 dropped`),
-    })
+  // What a zmq ROUTER does with a reply to a peer that has gone: the peer hung up, so the envelope is counted
+  // in `stats.aborted` (CONTRIBUTING.md), not as an error or a drop of ours.
+  #peerGone(): void {
+    this.#host.stats.aborted++
   }
 
   subscribe(prefix: string): void {
@@ -128,7 +125,7 @@ export class InprocSocket implements RouteSocket {
   flush(): void {
     while (this.#blocked.length > 0) {
       const b = this.#blocked.peek()!
-      if (b.to !== undefined && !b.to.#open) this.#unroutable()
+      if (b.to !== undefined && !b.to.#open) this.#peerGone()
       else if (!this.#deliver(b.envelope, b.to)) return
       this.#blocked.shift()
       b.resolve()
@@ -175,16 +172,22 @@ export class InprocSocket implements RouteSocket {
     return false
   }
 
-  // Pub never waits (CONTRIBUTING.md, the same on every transport): one slow subscriber must not stall the
-  // publisher nor the other subscribers. A full subscriber misses the message, and the drop is counted.
+  // Pub never waits (CONTRIBUTING.md, the same on every transport): a publish reaches every matching subscriber
+  // or, when any of them is full, none of them, and that drop is counted once. This is what libzmq's PUB does
+  // (with ZMQ_XPUB_NODROP it sends to all matching pipes or fails), the only rule under which a zmq publisher can
+  // count every drop, so inproc follows it: moving a route by address never changes what subscribers see.
   #deliverAll(envelope: Envelope): boolean {
     const name = envelope.name
     for (const c of this.#channels) {
       for (const s of c.subscribers) {
-        if (!s.#matches(name)) continue
-        if (s.hasRoom()) s.#enqueue(envelope, undefined)
-        else this.#host.stats.dropped++
+        if (s.#matches(name) && !s.hasRoom()) {
+          this.#host.stats.dropped++
+          return true
+        }
       }
+    }
+    for (const c of this.#channels) {
+      for (const s of c.subscribers) if (s.#matches(name)) s.#enqueue(envelope, undefined)
     }
     return true
   }
