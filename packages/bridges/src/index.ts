@@ -1,3 +1,4 @@
+export { bearerAuth, tokenEquals } from './auth.js'
 export {
   DisconnectedError,
   HTTP_STATUS_CODES,
@@ -9,7 +10,12 @@ export {
 } from './errors.js'
 export type { HttpClientOptions } from './http/http-client.js'
 export { HttpReply, type HttpReplyHeaders, httpReply } from './http/http-reply.js'
-export type { HttpHead, HttpServerOptions } from './http/http-server.js'
+export type {
+  HttpAuthorizeHook,
+  HttpAuthorizeInfo,
+  HttpHead,
+  HttpServerOptions,
+} from './http/http-server.js'
 export { httpTransport } from './http/http-transport.js'
 export type { RouteTable } from './http/route-table.js'
 export { browserClientPath, browserClientSource } from './browser-client.js'

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { EMPTY_HEAD, type Envelope, type Head, type JsonCodec } from '@dripdrop/codec'
+import { EMPTY_HEAD, type Envelope, type Head, type HeadValue, type JsonCodec } from '@dripdrop/codec'
 import {
   type ErrorBody,
   type RouteHost,
@@ -10,6 +10,7 @@ import {
 } from '@dripdrop/core'
 import { Deadlines, Queue } from '@dripdrop/core/internal'
 import { formatAddress, listen, nonNegativeInt, parseBind, positiveInt } from '../address.js'
+import { bearerOf } from '../auth.js'
 import { HttpStatusError, statusOfError } from '../errors.js'
 import {
   type BodyCodecs,
@@ -40,7 +41,35 @@ export interface HttpServerOptions {
   fallback?: (req: IncomingMessage, res: ServerResponse) => void
   /** Put error stacks in HTTP error bodies. Off for HTTP unless set to `true`. @default false */
   exposeErrorStacks?: boolean
+  /**
+   * Decides each request that matches the route table, before its body is read and before any handler:
+   * `true` accepts, an object accepts and becomes `head.$auth`, `false` (or a throw) answers 401
+   * `DD_ERR_HTTP_UNAUTHORIZED`; throwing an `HttpStatusError` of status 403 answers 403
+   * `DD_ERR_HTTP_FORBIDDEN`. Unmatched paths and the `fallback` are not checked. `bearerAuth(token)` is
+   * a ready-made hook (constant-time comparison).
+   * @default undefined (every request is accepted)
+   */
+  authorize?: HttpAuthorizeHook
 }
+
+/** What the `authorize` hook of an `http-server` route sees of a request. */
+export interface HttpAuthorizeInfo {
+  /** The bearer token of the `Authorization` header ('' when absent). Never taken from the URL. */
+  token: string
+  /** The request method. */
+  method: string
+  /** The path, without the query. */
+  path: string
+  /** The message name the route table gave this request. */
+  name: string
+  /** The raw request, for anything else (client certificate, cookies, IP). */
+  req: IncomingMessage
+}
+
+/** The `authorize` option of an `http-server` route. */
+export type HttpAuthorizeHook = (
+  info: HttpAuthorizeInfo,
+) => boolean | { [key: string]: HeadValue } | Promise<boolean | { [key: string]: HeadValue }>
 
 /**
  * The head of an envelope made from an HTTP request: `$id`, path parameters, query and the headers named in
@@ -68,6 +97,8 @@ interface Pending extends BodyHeaders {
   done: boolean
   /** Counted in #inflight (early answers such as 404 never are). */
   counted: boolean
+  /** What `authorize` accepted the request with, carried as `head.$auth`. */
+  auth: { [key: string]: HeadValue } | undefined
 }
 
 const JSON_TYPE = 'application/json'
@@ -93,6 +124,7 @@ export class HttpServerSocket implements RouteSocket {
   readonly #handlerTimeoutMs: number
   readonly #fallback: HttpServerOptions['fallback']
   readonly #stacks: boolean
+  readonly #authorize: HttpAuthorizeHook | undefined
   readonly #server: Server
   readonly #deadlines: Deadlines<Pending>
   readonly #waiting = new Queue<{ envelope: Envelope; pending: Pending }>()
@@ -127,6 +159,9 @@ export class HttpServerSocket implements RouteSocket {
     }
     this.#fallback = o.fallback
     this.#stacks = o.exposeErrorStacks === true
+    if (o.authorize !== undefined && typeof o.authorize !== 'function')
+      throw new TypeError(`${path}.authorize must be a function (info) => boolean | object`)
+    this.#authorize = o.authorize
     parseBind(spec.bind[0], ['http'])
     this.#deadlines = new Deadlines<Pending>(
       (p) => !p.done,
@@ -191,6 +226,7 @@ export class HttpServerSocket implements RouteSocket {
       msgpack: false,
       done: false,
       counted: false,
+      auth: undefined,
     })
     const h = pending
     pending.msgpack = wantsMsgpack(h)
@@ -220,7 +256,46 @@ export class HttpServerSocket implements RouteSocket {
     // No 'close' listener per request (it costs as much as the routing): a request whose client left is
     // settled by its reply or its deadline like any other, and the write is skipped.
     pending.match = match
+    if (this.#authorize !== undefined) return this.#judge(pending, pathname)
     readBody(req, h.contentLength, this.#maxBodyBytes, pending, this.#onBody)
+  }
+
+  // The authorize hook, before the body is read: a refused request never reaches a handler, and its body is
+  // not read (the connection is closed after the answer).
+  #judge(pending: Pending, path: string): void {
+    const req = pending.req
+    const match = pending.match!
+    const info: HttpAuthorizeInfo = {
+      token: bearerOf(req),
+      method: req.method ?? 'GET',
+      path,
+      name: match.name,
+      req,
+    }
+    const refuse = (err: unknown) => {
+      this.#host.stats.errors++
+      pending.res.shouldKeepAlive = false
+      const forbidden = err instanceof HttpStatusError && err.status === 403
+      if (!forbidden) pending.res.setHeader('www-authenticate', 'Bearer')
+      this.#fail(
+        pending,
+        forbidden
+          ? new HttpStatusError(403, 'DD_ERR_HTTP_FORBIDDEN', 'forbidden')
+          : new HttpStatusError(401, 'DD_ERR_HTTP_UNAUTHORIZED', 'authentication required'),
+      )
+    }
+    let verdict: ReturnType<HttpAuthorizeHook>
+    try {
+      verdict = this.#authorize!(info)
+    } catch (err) {
+      return refuse(err)
+    }
+    Promise.resolve(verdict).then((v) => {
+      if (v === true || (v !== null && typeof v === 'object')) {
+        if (typeof v === 'object') pending.auth = v
+        readBody(req, pending.contentLength, this.#maxBodyBytes, pending, this.#onBody)
+      } else refuse(undefined)
+    }, refuse)
   }
 
   // One function for every request's body (its state is the Pending record), not a closure per request.
@@ -246,6 +321,7 @@ export class HttpServerSocket implements RouteSocket {
       query: q === -1 ? NO_PARAMS : parseQuery(pending.url.slice(q + 1)),
     }
     if (this.#headers.length > 0) head.headers = pickHeaders(pending.req, this.#headers)
+    if (pending.auth !== undefined) head.$auth = pending.auth
     this.#dispatch({ name: match.name, head, body: body ?? null }, pending)
     // A synchronous handler has answered already: no deadline to track. Otherwise the deadline starts now,
     // before any wait for a handler slot: a request queued behind stuck handlers gets its 504 like one whose

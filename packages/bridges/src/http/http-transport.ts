@@ -18,6 +18,7 @@ const OPTION_KEYS = {
     'handlerTimeoutMs',
     'keepAliveTimeoutMs',
     'fallback',
+    'authorize',
   ],
   'http-client': ['routes', 'connections', 'keepAliveTimeoutMs', 'contentType', 'maxMessageBytes'],
 }
