@@ -1,4 +1,5 @@
 export { bearerAuth, tokenEquals } from './auth.js'
+export type { TlsClientOptions, TlsServerOptions } from './tls.js'
 export {
   DisconnectedError,
   HTTP_STATUS_CODES,

@@ -4,6 +4,7 @@ import { bearerAuth, HttpStatusError, tokenEquals } from '../src/index.js'
 import { httpServer } from './support/http-server.js'
 
 const TOKEN = 'tok-0123456789abcdef'
+const json = (res: Response): Promise<any> => res.json()
 
 async function itemsServer(authorize: unknown) {
   const items: unknown[] = []
@@ -29,11 +30,11 @@ describe('http-server authorize', () => {
     const none = await add(base)
     expect(none.status).toBe(401)
     expect(none.headers.get('www-authenticate')).toBe('Bearer')
-    expect((await none.json()).error.code).toBe('DD_ERR_HTTP_UNAUTHORIZED')
+    expect((await json(none)).error.code).toBe('DD_ERR_HTTP_UNAUTHORIZED')
     for (const wrong of ['tok-0123456789abcdeX', 'tok', `${TOKEN}x`, 'x'.repeat(4096)]) {
       const res = await add(base, { authorization: `Bearer ${wrong}` })
       expect(res.status).toBe(401)
-      expect((await res.json()).error.code).toBe('DD_ERR_HTTP_UNAUTHORIZED')
+      expect((await json(res)).error.code).toBe('DD_ERR_HTTP_UNAUTHORIZED')
     }
     // A token in the URL is not a credential (URLs end up in logs).
     expect((await fetch(`${base}/items?token=${TOKEN}`)).status).toBe(401)
@@ -54,7 +55,7 @@ describe('http-server authorize', () => {
     })
     const forbidden = await add(base, { authorization: 'Bearer reader' })
     expect(forbidden.status).toBe(403)
-    expect((await forbidden.json()).error.code).toBe('DD_ERR_HTTP_FORBIDDEN')
+    expect((await json(forbidden)).error.code).toBe('DD_ERR_HTTP_FORBIDDEN')
     expect((await add(base, { authorization: 'Bearer boom' })).status).toBe(401)
     const ok = await add(base, { authorization: 'Bearer writer' })
     expect(await ok.json()).toEqual({ n: 1, auth: { user: 'writer' } })

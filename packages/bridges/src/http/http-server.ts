@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { EMPTY_HEAD, type Envelope, type Head, type HeadValue, type JsonCodec } from '@dripdrop/codec'
 import {
@@ -11,6 +11,7 @@ import {
 import { Deadlines, Queue } from '@dripdrop/core/internal'
 import { formatAddress, listen, nonNegativeInt, parseBind, positiveInt } from '../address.js'
 import { bearerOf } from '../auth.js'
+import { createServer, schemeOf, serverTls, type TlsServerOptions } from '../tls.js'
 import { HttpStatusError, statusOfError } from '../errors.js'
 import {
   type BodyCodecs,
@@ -41,6 +42,11 @@ export interface HttpServerOptions {
   fallback?: (req: IncomingMessage, res: ServerResponse) => void
   /** Put error stacks in HTTP error bodies. Off for HTTP unless set to `true`. @default false */
   exposeErrorStacks?: boolean
+  /**
+   * TLS: required with an `https://` bind address, refused with `http://`. See {@link TlsServerOptions}.
+   * @default undefined (plain HTTP)
+   */
+  tls?: TlsServerOptions
   /**
    * Decides each request that matches the route table, before its body is read and before any handler:
    * `true` accepts, an object accepts and becomes `head.$auth`, `false` (or a throw) answers 401
@@ -125,6 +131,7 @@ export class HttpServerSocket implements RouteSocket {
   readonly #fallback: HttpServerOptions['fallback']
   readonly #stacks: boolean
   readonly #authorize: HttpAuthorizeHook | undefined
+  readonly #scheme: 'http' | 'https'
   readonly #server: Server
   readonly #deadlines: Deadlines<Pending>
   readonly #waiting = new Queue<{ envelope: Envelope; pending: Pending }>()
@@ -140,6 +147,8 @@ export class HttpServerSocket implements RouteSocket {
     if (spec.connect.length > 0 || spec.bind.length !== 1) {
       throw new TypeError(`${path}.bind: an http-server route binds exactly one http:// address`)
     }
+    const tls = serverTls(o.tls, schemeOf(spec.bind[0]), 'https', path)
+    this.#scheme = tls === undefined ? 'http' : 'https'
     this.#spec = spec
     this.#host = host
     this.#matcher = new RouteMatcher(parseRouteTable(o.routes, `${path}.routes`))
@@ -162,7 +171,7 @@ export class HttpServerSocket implements RouteSocket {
     if (o.authorize !== undefined && typeof o.authorize !== 'function')
       throw new TypeError(`${path}.authorize must be a function (info) => boolean | object`)
     this.#authorize = o.authorize
-    parseBind(spec.bind[0], ['http'])
+    parseBind(spec.bind[0], ['http', 'https'])
     this.#deadlines = new Deadlines<Pending>(
       (p) => !p.done,
       (p) => {
@@ -177,7 +186,15 @@ export class HttpServerSocket implements RouteSocket {
         )
       },
     )
-    this.#server = createServer({ keepAliveTimeout: this.#keepAliveTimeoutMs }, this.#onRequest)
+    this.#server = createServer(tls, { keepAliveTimeout: this.#keepAliveTimeoutMs }, this.#onRequest)
+    // A TLS handshake that fails (a client that does not trust us, a missing client certificate): counted,
+    // that connection dropped, the server goes on.
+    this.#server.on('tlsClientError', (err: Error) =>
+      this.#host.emit({
+        type: 'error',
+        error: new TransportError(`TLS handshake failed: ${err.message}`, err),
+      }),
+    )
     // A malformed request line or headers: answer 400 and drop that connection, never the process.
     this.#server.on('clientError', (err, socket) => {
       this.#host.emit({ type: 'error', error: new TransportError(`bad HTTP request: ${err.message}`, err) })
@@ -192,13 +209,13 @@ export class HttpServerSocket implements RouteSocket {
   }
 
   async start(): Promise<void> {
-    const { host, port } = parseBind(this.#spec.bind[0], ['http'])
+    const { host, port } = parseBind(this.#spec.bind[0], ['http', 'https'])
     await listen(this.#server, host, port, this.#spec.bind[0])
     this.#server.on('error', (err) =>
       this.#host.emit({ type: 'error', error: new TransportError(err.message, err) }),
     )
     const real = (this.#server.address() as AddressInfo).port
-    this.#endpoints = [formatAddress('http', host, real)]
+    this.#endpoints = [formatAddress(this.#scheme, host, real)]
     this.#host.emit({ type: 'listening', endpoint: this.#endpoints[0] })
   }
 

@@ -19,12 +19,13 @@ const OPTION_KEYS = {
     'keepAliveTimeoutMs',
     'fallback',
     'authorize',
+    'tls',
   ],
-  'http-client': ['routes', 'connections', 'keepAliveTimeoutMs', 'contentType', 'maxMessageBytes'],
+  'http-client': ['routes', 'connections', 'keepAliveTimeoutMs', 'contentType', 'maxMessageBytes', 'tls'],
 }
 
 /**
- * The HTTP transport, scheme `http://`, two route types:
+ * The HTTP transport, schemes `http://` and `https://` (with the route's `tls` option), two route types:
  *
  * - `http-server`: binds `http://host:port` (`:0` or `:*` for any port); each request matched by the
  *   `routes` table becomes an envelope for the route's handlers, whose return value is the response.
@@ -42,7 +43,7 @@ const OPTION_KEYS = {
 export function httpTransport(): TransportFactory {
   return {
     name: 'http',
-    schemes: ['http'],
+    schemes: ['http', 'https'],
     types: ['http-server', 'http-client'],
     optionKeys: OPTION_KEYS,
     create(spec: RouteSpec, host: RouteHost) {

@@ -14,11 +14,17 @@ import {
 import { Deadlines, Queue } from '@dripdrop/core/internal'
 import { WebSocket } from 'ws'
 import { positiveInt } from '../address.js'
+import { clientTls, type TlsClientOptions } from '../tls.js'
 import { DisconnectedError, UnauthorizedError } from '../errors.js'
 import { FrameCodec, HELLO, SUBPROTOCOLS, type WsFormat } from './ws-frames.js'
 
 /** Options of a `ws-client` route, beside core's route options. */
 export interface WsClientOptions {
+  /**
+   * TLS for a `wss://` address: `ca` pins the CAs the server certificate must chain to (the system's by
+   * default); a self-signed or unknown certificate is refused. See {@link TlsClientOptions}.
+   */
+  tls?: TlsClientOptions
   /** Frame format: JSON text frames or msgpack binary frames. @default 'json' */
   format?: WsFormat
   /** Reconnect after the connection drops. @default true */
@@ -66,6 +72,7 @@ export class WsClientSocket implements RouteSocket {
   readonly #backoffInitialMs: number
   readonly #backoffMaxMs: number
   readonly #headers: Readonly<Record<string, string>> | undefined
+  readonly #tls: TlsClientOptions | undefined
   #ws: WebSocket | undefined
   #state: 'idle' | 'connecting' | 'open' | 'closing' | 'closed' = 'idle'
   #attempt = 0
@@ -95,6 +102,7 @@ export class WsClientSocket implements RouteSocket {
       throw new TypeError(`${path}.format must be "json" or "msgpack"`)
     }
     const url = new URL(spec.connect[0])
+    this.#tls = clientTls(o.tls, url.protocol.slice(0, -1), 'wss', path)
     if (o.token !== undefined) url.searchParams.set('token', o.token)
     this.#url = url.toString()
     this.endpoints = [spec.connect[0]]
@@ -124,6 +132,15 @@ export class WsClientSocket implements RouteSocket {
       headers: this.#headers,
       maxPayload: this.#codec.json.maxMessageBytes,
       perMessageDeflate: false,
+      ...(this.#tls === undefined
+        ? {}
+        : {
+            ca: this.#tls.ca as string[] | string | undefined,
+            cert: this.#tls.cert,
+            key: this.#tls.key,
+            servername: this.#tls.servername,
+            rejectUnauthorized: true,
+          }),
     })
     this.#ws = ws
     ws.on('open', () => {

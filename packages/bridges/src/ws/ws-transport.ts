@@ -19,6 +19,7 @@ const OPTION_KEYS = {
     'authorize',
     'serveClient',
     'fallback',
+    'tls',
   ],
   'ws-client': [
     'format',
@@ -28,11 +29,12 @@ const OPTION_KEYS = {
     'token',
     'headers',
     'maxMessageBytes',
+    'tls',
   ],
 }
 
 /**
- * The WebSocket transport, scheme `ws://`, two route types:
+ * The WebSocket transport, schemes `ws://` and `wss://` (with the route's `tls` option), two route types:
  *
  * - `ws-server`: binds `ws://host:port[/path]`; browsers and `ws-client` routes connect. Messages reach the
  *   route's handlers with `head.$conn`; `route.send()` broadcasts, `route.sendTo(id | { group })` targets, a
@@ -52,7 +54,7 @@ const OPTION_KEYS = {
 export function wsTransport(): TransportFactory {
   return {
     name: 'ws',
-    schemes: ['ws'],
+    schemes: ['ws', 'wss'],
     types: ['ws-server', 'ws-client'],
     optionKeys: OPTION_KEYS,
     create(spec: RouteSpec, host: RouteHost) {
