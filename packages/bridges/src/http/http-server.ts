@@ -305,7 +305,8 @@ export class HttpServerSocket implements RouteSocket {
     try {
       verdict = this.#authorize!(info)
     } catch (err) {
-      return refuse(err)
+      refuse(err)
+      return
     }
     Promise.resolve(verdict).then((v) => {
       if (v === true || (v !== null && typeof v === 'object')) {
