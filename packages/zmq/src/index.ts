@@ -1,4 +1,6 @@
-export { type CurveOptions, publicKeyOf } from './curve/curve-options.js'
+export { type CurveOptions, CurveSettings, publicKeyOf } from './curve/curve-options.js'
+export { type CurveSocket, openCurve, validateCurve } from './curve/curve-socket.js'
+export type { Refusal } from './curve/zap-handler.js'
 export {
   generateKeyPair,
   type KeyPair,

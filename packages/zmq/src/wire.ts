@@ -7,6 +7,7 @@
  * socket).
  */
 import * as zmq from 'zeromq'
+import { type CurveRole, curveSocketOptions } from './curve/curve-socket.js'
 import { type FilledZmqOptions, socketHighWaterMark } from './options.js'
 
 /** The ZeroMQ socket behind each dripdrop route type, and how its messages are laid out. */
@@ -54,8 +55,7 @@ export type ZmqSocket = zmq.Publisher | zmq.Subscriber | zmq.Push | zmq.Pull | z
  */
 export const FRAME_SLACK_BYTES = 1024
 
-/** The CURVE role of a route's sockets: a server (a binding route) announces its ZAP domain. */
-export type CurveRole = { server: true; zapDomain: string } | { server: false }
+export type { CurveRole }
 
 /**
  * Creates the ZeroMQ socket of a route type with the transport's options applied. `maxMessageBytes` is the
@@ -82,20 +82,7 @@ export function createSocket(
     // ZMQ_HEARTBEAT_TTL has decisecond resolution.
     common.heartbeatTimeToLive = Math.max(100, Math.floor(o.heartbeatTimeoutMs / 100) * 100)
   }
-  if (curve !== undefined && o.curve !== undefined) {
-    // libzmq: ZMQ_CURVE_SERVERKEY makes a socket a client, ZMQ_CURVE_SERVER=1 a server; the ZAP domain tells
-    // the process's ZAP handler which allow-list applies (curve/zap-handler.ts).
-    if (curve.server) {
-      common.curveServer = true
-      common.curveSecretKey = o.curve.secretKey
-      common.curvePublicKey = o.curve.publicKey
-      common.zapDomain = curve.zapDomain
-    } else {
-      common.curveServerKey = o.curve.serverKey as string
-      common.curvePublicKey = o.curve.publicKey
-      common.curveSecretKey = o.curve.secretKey
-    }
-  }
+  if (curve !== undefined && o.curve !== undefined) Object.assign(common, curveSocketOptions(o.curve, curve))
   // zeromq.js refuses options a socket type does not have (a PUB has no receive high-water mark).
   // A PUB drops what a subscriber's pipe has no room for, so a bound derived for 16 MiB messages (2) would
   // drop ordinary bursts: its send side keeps 1000 unless set. Its frames are the publisher's own.

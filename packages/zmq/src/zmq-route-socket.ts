@@ -3,6 +3,7 @@ import { toErrorBody } from '@dripdrop/core'
 import type * as zmq from 'zeromq'
 import type { RouteHost, RouteSocket, RouteSpec } from '@dripdrop/core'
 import { ClosedError, DestroyedError, PeerQueueFullError, TransportError, UnroutableError } from './errors.js'
+import { nextZapDomain } from './curve/curve-socket.js'
 import { zapHandler } from './curve/zap-handler.js'
 import type { FilledZmqOptions } from './options.js'
 import { InboundLedger } from './inbound-ledger.js'
@@ -28,7 +29,6 @@ import {
 type State = 'idle' | 'starting' | 'open' | 'closing' | 'closed'
 
 const TOPIC_CACHE_MAX = 1024
-let zapDomains = 0
 // Sends in a row before the writer yields a macrotask: with a zero send timeout zeromq.js resolves every send
 // at once and no longer does this itself (it yields after 512 synchronous operations).
 const MAX_SENDS_WITHOUT_YIELD = 512
@@ -108,7 +108,7 @@ export class ZmqRouteSocket implements RouteSocket {
     if (curve !== undefined)
       this.#curve =
         spec.bind.length > 0
-          ? { server: true, zapDomain: curve.zapDomain ?? `dripdrop/${spec.name}/${++zapDomains}` }
+          ? { server: true, zapDomain: curve.zapDomain ?? nextZapDomain(spec.name) }
           : { server: false }
     if (this.#layout.socket === 'ROUTER') {
       this.#ledger = new InboundLedger(options.maxQueueBytes, options.maxPeerQueueBytes)
