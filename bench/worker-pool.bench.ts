@@ -2,9 +2,12 @@
  * @dripdrop/worker-pool benchmarks, each side by side with its peer in the same run:
  *
  * 1. local trivial task (`x => x + 1`), 2 threads: dripdrop vs piscina 5 (2 threads), tasks/s with many in flight
- *    and one round trip's p50 latency;
- * 2. remote: 2 worker processes over tcp on 127.0.0.1 vs BullMQ with 2 worker processes on the local Redis;
- * 3. a CPU-bound task (~1 ms): throughput with 2 workers vs 1.
+ *    and one round trip's p50 latency; every result value is checked;
+ * 2. remote, trivial task, 2 worker processes over tcp on 127.0.0.1, against the fair peers a user would
+ *    otherwise pick: a raw zeromq.js ROUTER/DEALER broker with credit (bench/worker-pool/raw-zmq-broker.ts),
+ *    Moleculer 0.15 with 2 worker nodes over its TCP transporter, and BullMQ with 2 worker processes on the
+ *    local Redis (a durable queue: different guarantees, shown for scale); every result value is checked;
+ * 3. a CPU-bound task (~1 ms): throughput with 2 workers vs 1, a self-comparison (not a peer).
  *
  * Run: `node --import tsx bench/worker-pool.bench.ts` after building codec, core and worker-pool.
  */
@@ -14,18 +17,43 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { Worker } from 'node:worker_threads'
 import { Queue, QueueEvents } from 'bullmq'
+import moleculer from 'moleculer'
 import { Piscina } from 'piscina'
 import { createPool } from '../packages/worker-pool/dist/index.js'
 import { closedLoop, compare, measure, section } from './harness.js'
+import { rawBroker } from './worker-pool/raw-zmq-broker.js'
 
 const TASKS = new URL('./worker-pool/tasks.mjs', import.meta.url)
 const PISCINA_TASK = fileURLToPath(new URL('./worker-pool/piscina-inc.mjs', import.meta.url))
 const CLI = fileURLToPath(new URL('../packages/worker-pool/dist/cli.js', import.meta.url))
 const BULLMQ_WORKER = fileURLToPath(new URL('./worker-pool/bullmq-worker.mjs', import.meta.url))
+const RAW_WORKER = fileURLToPath(new URL('./worker-pool/raw-zmq-worker.mjs', import.meta.url))
+const MOLECULER_WORKER = fileURLToPath(new URL('./worker-pool/moleculer-worker.mjs', import.meta.url))
+
+/** Every benchmarked call checks its result: a fast wrong answer must not count. */
+function expectValue(want: unknown): (got: unknown) => void {
+  return (got) => {
+    if (got !== want) throw new Error(`wrong result: ${String(got)}, expected ${String(want)}`)
+  }
+}
+const is2 = expectValue(2)
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net')
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as { port: number }).port
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
 // `--rounds N` (default 3), `--only local|remote|cpu`.
 const { values: cli } = parseArgs({ options: { rounds: { type: 'string' }, only: { type: 'string' } } })
 const ROUNDS = Number(cli.rounds ?? 3)
 const children: ChildProcess[] = []
+// Remote section: tasks in flight per worker process (the credit every peer gets), and callers in flight in all
+// (the credit of both workers).
+const CREDIT = 256
+const WINDOW = 2 * CREDIT
 
 /** Spawns a helper process and resolves once it printed `needle` (on stdout or stderr), within 15 s. */
 async function startProcess(args: string[], needle: string): Promise<ChildProcess> {
@@ -98,8 +126,8 @@ async function local(): Promise<void> {
   })
   await Promise.all([pool.defer('inc', 1), piscina.run(1), piscina.run(1)])
   for (let round = 0; round < ROUNDS; round++) {
-    const dd = await closedLoop(() => pool.defer('inc', 1), 512, 1500)
-    const pi = await closedLoop(() => piscina.run(1), 512, 1500)
+    const dd = await closedLoop(() => pool.defer('inc', 1).then(is2), 512, 1500)
+    const pi = await closedLoop(() => piscina.run(1).then(is2), 512, 1500)
     compare({
       bench: 'worker-pool.local.trivial.c512',
       unit: 'tasks/s',
@@ -108,8 +136,8 @@ async function local(): Promise<void> {
       peerValue: pi.rate,
       target: 3,
     })
-    const dd1 = await closedLoop(() => pool.defer('inc', 1), 1, 1500)
-    const pi1 = await closedLoop(() => piscina.run(1), 1, 1500)
+    const dd1 = await closedLoop(() => pool.defer('inc', 1).then(is2), 1, 1500)
+    const pi1 = await closedLoop(() => piscina.run(1).then(is2), 1, 1500)
     compare({
       bench: 'worker-pool.local.trivial.c1.p50',
       unit: 'us',
@@ -126,17 +154,57 @@ async function local(): Promise<void> {
 
 async function remote(): Promise<void> {
   section(
-    'worker-pool: remote, 2 worker processes over tcp on 127.0.0.1, vs BullMQ with 2 worker processes on Redis',
+    'worker-pool: remote trivial task, 2 worker processes over tcp on 127.0.0.1, vs raw zeromq.js broker with credit, Moleculer TCP (2 worker nodes), BullMQ (durable Redis queue, different guarantees)',
   )
-  const pool = await createPool({ threads: 0, listen: 'tcp://127.0.0.1:*' })
+  // The same credit for every peer: CREDIT tasks in flight per worker process, WINDOW in flight in all.
+  const pool = await createPool({ threads: 0, listen: 'tcp://127.0.0.1:*', maxWorkerConcurrency: CREDIT })
   const workers = await Promise.all(
     [0, 1].map(() =>
       startProcess(
-        [CLI, '--connect', pool.endpoint!, '--tasks', fileURLToPath(TASKS), '--slots', '256'],
+        [
+          CLI,
+          '--connect',
+          pool.endpoint!,
+          '--tasks',
+          fileURLToPath(TASKS),
+          '--threads',
+          '1',
+          '--concurrency',
+          String(CREDIT),
+        ],
         'ready',
       ),
     ),
   )
+  const raw = await rawBroker()
+  const rawWorkers = await Promise.all(
+    [0, 1].map(() => startProcess([RAW_WORKER, raw.endpoint, String(CREDIT)], 'ready')),
+  )
+  const [callerPort, molPort0, molPort1] = [await freePort(), await freePort(), await freePort()]
+  const caller = `127.0.0.1:${callerPort}/caller`
+  const molWorkers = await Promise.all(
+    [molPort0, molPort1].map((port, i) =>
+      startProcess([MOLECULER_WORKER, String(port), `w${i}`, caller], 'ready'),
+    ),
+  )
+  const broker = new moleculer.ServiceBroker({
+    nodeID: 'caller',
+    logger: false,
+    // @ts-expect-error moleculer.d.ts types `urls` as a string; its TCP transporter documents and takes a list.
+    transporter: {
+      type: 'TCP',
+      options: {
+        udpDiscovery: false,
+        port: callerPort,
+        urls: [`127.0.0.1:${molPort0}/w0`, `127.0.0.1:${molPort1}/w1`],
+        useHostname: false,
+      },
+    },
+  })
+  await broker.start()
+  await broker.waitForServices('w', 10_000)
+  while (broker.registry.getNodeList({ onlyAvailable: true }).length < 3)
+    await new Promise((r) => setTimeout(r, 50))
   const queueName = `dd-bench-worker-pool-${process.pid}`
   const connection = { host: '127.0.0.1', port: 6379, maxRetriesPerRequest: null }
   const queue = new Queue(queueName, { connection })
@@ -145,22 +213,38 @@ async function remote(): Promise<void> {
   const bullWorkers = await Promise.all(
     [0, 1].map(() => startProcess([BULLMQ_WORKER, queueName, '64'], 'ready')),
   )
+  const dd = () => pool.defer('inc', 1).then(is2)
+  const rawCall = () => raw.call(1).then(is2)
+  const molCall = () => broker.call<number, { x: number }>('w.inc', { x: 1 }).then(is2)
   try {
-    await Promise.all(Array.from({ length: 100 }, () => pool.defer('inc', 1)))
+    while (pool.stats.workers < 2 || raw.workers() < 2) await new Promise((r) => setTimeout(r, 20))
+    // Warm every peer alike (JIT tiers in every process and thread; slow to come on this shared machine):
+    // 2 s of the same load each, unmeasured.
+    for (const call of [dd, rawCall, molCall]) await burst(call, 300_000, WINDOW, 2000)
     for (let round = 0; round < ROUNDS; round++) {
-      const dd = await burst(() => pool.defer('inc', 1), 200_000, 1024, 5000)
+      const ddRate = await burst(dd, 300_000, WINDOW, 3000)
+      const rawRate = await burst(rawCall, 300_000, WINDOW, 3000)
+      const molRate = await burst(molCall, 100_000, WINDOW, 3000)
       const bull = await bullBurst(queue, events, 4000, 20_000)
-      compare({
+      const base = {
         bench: 'worker-pool.remote.trivial.2procs',
         unit: 'tasks/s',
-        dripdrop: dd,
-        peer: 'bullmq',
-        peerValue: bull,
+        dripdrop: ddRate,
         target: 5,
+      }
+      compare({
+        ...base,
+        bench: `${base.bench}.vs-raw-zmq`,
+        peer: 'raw zeromq.js broker+credit',
+        peerValue: rawRate,
       })
+      compare({ ...base, bench: `${base.bench}.vs-moleculer`, peer: 'moleculer tcp', peerValue: molRate })
+      compare({ ...base, bench: `${base.bench}.vs-bullmq`, peer: 'bullmq (durable)', peerValue: bull })
     }
   } finally {
-    await Promise.all([...workers, ...bullWorkers].map(stopProcess))
+    await Promise.all([...workers, ...rawWorkers, ...molWorkers, ...bullWorkers].map(stopProcess))
+    raw.close()
+    await broker.stop()
     await pool.close()
     await events.close()
     await queue.obliterate({ force: true })

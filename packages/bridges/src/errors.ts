@@ -45,7 +45,7 @@ export class HttpStatusError extends DripdropError {
  * | `DD_ERR_HTTP_FORBIDDEN` | 403 | the `authorize` hook threw a 403 `HttpStatusError` |
  * | `DD_ERR_HTTP_NOT_FOUND` | 404 | no entry of the route table matches the path |
  * | `DD_ERR_HTTP_METHOD_NOT_ALLOWED` | 405 | the path matches, the method does not |
- * | `DD_ERR_HTTP_BODY_TOO_LARGE` | 413 | the body is larger than `maxBodyBytes` |
+ * | `DD_ERR_HTTP_BODY_TOO_LARGE` | 413 | the body is larger than `maxMessageBytes` |
  * | `DD_ERR_HTTP_UNSUPPORTED_MEDIA_TYPE` | 415 | a body whose content type is not JSON, msgpack or text |
  * | `DD_ERR_NO_HANDLER` | 501 | the route table names a message no handler takes |
  * | `DD_ERR_HTTP_OVERLOADED` | 503 | more requests wait than `highWaterMark` allows |
@@ -91,9 +91,11 @@ export function statusOfError(code: string, data: unknown): number {
  * | close code | meaning |
  * | --- | --- |
  * | 1001 | the server is closing (`route.close()`) |
- * | 1009 | a frame larger than `maxPayload` (sent by `ws` itself) |
+ * | 1009 | a frame larger than `maxMessageBytes` (sent by `ws` itself) |
  * | 4000 | closed by the application (`connections.disconnect(id)`) |
- * | 4008 | slow consumer: more than `maxBufferedBytes` waited to be written to it |
+ * | 4401 | upgrade refused by `authorize` (401), sent to clients that offered a dripdrop sub-protocol |
+ * | 4403 | upgrade refused by `origins` (403), sent to clients that offered a dripdrop sub-protocol |
+ * | 4008 | slow consumer: more than `maxPeerQueueBytes` waited to be written to it |
  * | 4009 | heartbeat: no pong within `heartbeatIntervalMs` (the socket is terminated, peers see 1006) |
  */
 export const WS_CLOSE = Object.freeze({
@@ -102,6 +104,8 @@ export const WS_CLOSE = Object.freeze({
   APPLICATION: 4000,
   SLOW_CONSUMER: 4008,
   HEARTBEAT: 4009,
+  UNAUTHORIZED: 4401,
+  FORBIDDEN: 4403,
 })
 
 /** The connection went away before a request got its reply (`DD_ERR_WS_DISCONNECTED`); it is not re-sent. */
@@ -120,7 +124,10 @@ export class NoConnectionError extends DripdropError {
   }
 }
 
-/** The server refused the WebSocket upgrade (`DD_ERR_WS_UNAUTHORIZED`); `status` is its HTTP status. */
+/**
+ * The server refused the WebSocket upgrade (`DD_ERR_WS_UNAUTHORIZED`): `status` is 401 (`authorize` said no)
+ * or 403 (origin not allowed), whether it came as the HTTP status or as close code 4401/4403.
+ */
 export class UnauthorizedError extends DripdropError {
   readonly status: number
   constructor(message: string, status: number) {
@@ -134,4 +141,19 @@ export class QueueFullError extends DripdropError {
   constructor(message: string) {
     super(message, 'DD_ERR_QUEUE_FULL')
   }
+}
+
+// HPE_INVALID_EOF_STATE: node:http's parser saw the connection end in the middle of a request (a hang-up).
+const GONE = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'ECONNABORTED',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'HPE_INVALID_EOF_STATE',
+])
+
+/** A socket error that means the peer simply went away (counted in `stats.aborted`, not `stats.errors`). */
+export function isPeerGone(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code
+  return typeof code === 'string' && GONE.has(code)
 }

@@ -9,7 +9,7 @@ export {
   UnauthorizedError,
   WS_CLOSE,
 } from './errors.js'
-export type { HttpClientOptions } from './http/http-client.js'
+export type { HttpClientOptions, HttpReplyHead } from './http/http-client.js'
 export { HttpReply, type HttpReplyHeaders, httpReply } from './http/http-reply.js'
 export type {
   HttpAuthorizeHook,

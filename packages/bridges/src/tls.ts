@@ -1,4 +1,9 @@
-import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http'
+import {
+  createServer as createHttpServer,
+  type RequestListener,
+  type Server,
+  type ServerOptions,
+} from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 
 type Pem = string | Buffer
@@ -95,7 +100,7 @@ export function clientTls(
 /** An http server, or an https one with `tls`; both are driven the same way (listen, close, events). */
 export function createServer(
   tls: TlsServerOptions | undefined,
-  options: { keepAliveTimeout?: number },
+  options: ServerOptions,
   onRequest: RequestListener,
 ): Server {
   if (tls === undefined) return createHttpServer(options, onRequest)

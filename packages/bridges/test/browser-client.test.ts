@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs'
 import { Node } from '@dripdrop/core'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { browserClientPath, browserClientSource, wsConnections, wsTransport } from '../src/index.js'
-import { clientPage, launchChromium } from './support/chromium.js'
+import { CHROMIUM, chromiumLaunchOptions, clientPage, launchChromium } from './support/chromium.js'
 
-async function server() {
+async function server(options: Record<string, unknown> = {}) {
   const node = new Node({ name: 'web', transports: [wsTransport()] })
   onTestFinished(() => {
     node.destroy()
@@ -12,6 +12,7 @@ async function server() {
   const route = node.route('browsers', {
     type: 'ws-server',
     bind: 'ws://127.0.0.1:0',
+    ...options,
     fallback: (
       _req: unknown,
       res: { setHeader: (k: string, v: string) => void; end: (s: string) => void },
@@ -32,6 +33,29 @@ describe('browser client in headless Chromium', () => {
     expect(source).not.toMatch(/^\s*import\s/m)
     expect(source).toContain('export function connect(')
   })
+
+  it('falls back to the Chromium of @sparticuz/chromium (DRIPDROP_CHROMIUM=bundled forces it) and runs the client', async () => {
+    const before = process.env.DRIPDROP_CHROMIUM
+    process.env.DRIPDROP_CHROMIUM = 'bundled'
+    onTestFinished(() => {
+      if (before === undefined) delete process.env.DRIPDROP_CHROMIUM
+      else process.env.DRIPDROP_CHROMIUM = before
+    })
+    const { executablePath } = await chromiumLaunchOptions()
+    expect(executablePath).not.toBe(CHROMIUM)
+    const { route, url, http } = await server()
+    route.on('sum', ({ body }) => body.reduce((a: number, b: number) => a + b, 0))
+    const browser = await launchChromium()
+    const page = await browser.newPage()
+    await page.goto(`${http}/`)
+    await page.waitForFunction('window.ddReady === true')
+    const sum = await page.evaluate(async (wsUrl) => {
+      const client = (globalThis as any).dd.connect(wsUrl)
+      await client.ready()
+      return (await client.request('sum', [2, 3])).body
+    }, url)
+    expect(sum).toBe(5)
+  }, 60_000)
 
   it('is importable as @dripdrop/bridges/browser', async () => {
     const mod = await import('@dripdrop/bridges/browser')
@@ -96,7 +120,7 @@ describe('browser client in headless Chromium', () => {
     await page.waitForFunction('window.ddReady === true')
     const firstId = await page.evaluate(async (wsUrl) => {
       const w = globalThis as any
-      w.client = w.dd.connect(wsUrl, { backoffInitialMs: 20 })
+      w.client = w.dd.connect(wsUrl, { reconnectMinMs: 20 })
       await w.client.ready()
       w.client.send('n', 1)
       return w.client.id
@@ -117,5 +141,50 @@ describe('browser client in headless Chromium', () => {
     expect(again.id).not.toBe(firstId)
     expect(again.reconnects).toBe(1)
     await expect.poll(() => got).toEqual([1, 2, 3])
+  })
+
+  it('reports a refused token as DD_ERR_WS_UNAUTHORIZED (ready, request) and stops; on() and request() hand over the envelope', async () => {
+    const { route, url, http } = await server({
+      authorize: ({ token }: { token: string }) => (token === 'good' ? { user: 'ann' } : false),
+    })
+    route.on('whoami', ({ head }) => head.$auth)
+    route.on('poke', async ({ head }) => {
+      await route.sendTo(head.$conn as string, 'news', 'hi')
+    })
+    const browser = await launchChromium()
+    const page = await browser.newPage()
+    await page.goto(`${http}/`)
+    await page.waitForFunction('window.ddReady === true')
+    const result = await page.evaluate(async (wsUrl) => {
+      const dd = (globalThis as any).dd
+      const bad = dd.connect(wsUrl, { token: 'bad', reconnectMinMs: 10 })
+      // A timeout far past the test's: only the refusal can settle these in time.
+      const pending = bad.request('whoami', null, { timeoutMs: 60_000 }).catch((e: any) => [e.code, e.data])
+      const ready = await bad.ready().catch((e: any) => [e.code, e.data])
+      const after = await pending
+      const good = dd.connect(wsUrl, { token: 'good' })
+      await good.ready()
+      const seen: unknown[] = []
+      good.on('news', (body: unknown, msg: unknown) => seen.push({ body, msg }))
+      const reply = await good.request('whoami')
+      await new Promise<void>((r) => {
+        const off = good.on('news', () => {
+          off()
+          r()
+        })
+        good.send('poke')
+      })
+      return { ready, after, state: bad.state, reconnects: bad.reconnects, reply, seen }
+    }, url)
+    expect(result.ready).toEqual(['DD_ERR_WS_UNAUTHORIZED', { status: 401 }])
+    expect(result.after).toEqual(['DD_ERR_WS_UNAUTHORIZED', { status: 401 }])
+    expect(result.state).toBe('closed')
+    expect(result.reconnects).toBe(0)
+    expect(result.reply).toMatchObject({
+      name: 'whoami',
+      head: { $re: expect.any(Number) },
+      body: { user: 'ann' },
+    })
+    expect(result.seen).toEqual([{ body: 'hi', msg: { name: 'news', head: expect.any(Object), body: 'hi' } }])
   })
 })

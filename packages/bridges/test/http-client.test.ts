@@ -1,6 +1,6 @@
 import { Node } from '@dripdrop/core'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { type HttpHead, HttpStatusError, httpTransport } from '../src/index.js'
+import { type HttpHead, HttpStatusError, httpReply, httpTransport } from '../src/index.js'
 
 const ROUTES = {
   'POST /jobs': 'job.create',
@@ -36,14 +36,22 @@ describe('http-client route', () => {
     const jobs = new Map<string, unknown>()
     api.on('job.create', ({ body }) => {
       jobs.set('j1', body)
-      return { id: 'j1' }
+      return httpReply(201, { id: 'j1' }, { location: '/jobs/j1', 'set-cookie': ['a=1', 'b=2'] })
     })
     api.on('job.get', ({ head }) => {
       const { params, query } = head as HttpHead
       return { id: params.id, job: jobs.get(params.id), verbose: query.verbose }
     })
     const created = await http.request('job.create', { input: 3 })
-    expect(created).toEqual({ name: 'job.create', head: { status: 200 }, body: { id: 'j1' } })
+    // The reply's head carries the response status and headers (lower-case names; set-cookie stays a list).
+    expect(created).toMatchObject({
+      name: 'job.create',
+      head: {
+        status: 201,
+        headers: { location: '/jobs/j1', 'content-type': 'application/json', 'set-cookie': ['a=1', 'b=2'] },
+      },
+      body: { id: 'j1' },
+    })
     const got = await http.request('job.get', undefined, {
       head: { params: { id: 'j1' }, query: { verbose: 'yes' } },
     })

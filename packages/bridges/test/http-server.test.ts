@@ -54,7 +54,7 @@ describe('http-server route', () => {
   })
 
   it('answers 404, 405, 400, 413, 415 with coded JSON errors, and keeps serving', async () => {
-    const { api, start, node } = await server({ maxBodyBytes: 64 })
+    const { api, start, node } = await server({ maxMessageBytes: 64 })
     api.on('echo', ({ body }) => body)
     const errors: string[] = []
     node.events.on('route:error', ({ error }) => errors.push(error.code))
@@ -131,8 +131,8 @@ describe('http-server route', () => {
     expect((await json(broken)).error.message).toMatch(/DD_ERR_DECODE_TRUNCATED/)
   })
 
-  it('refuses a chunked body past maxBodyBytes with 413 without reading it all', async () => {
-    const { api, start } = await server({ maxBodyBytes: 1000 })
+  it('refuses a chunked body past maxMessageBytes with 413 without reading it all', async () => {
+    const { api, start } = await server({ maxMessageBytes: 1000 })
     api.on('echo', ({ body }) => body)
     const base = await start()
     const { port } = new URL(base)
@@ -266,6 +266,39 @@ describe('http-server route', () => {
     expect(calls).toBe(1)
   })
 
+  it('bounds the bytes of bodies waiting for a handler slot (maxQueueBytes): past it 503', async () => {
+    const { api, start } = await server({ concurrency: 1, maxQueueBytes: 1000, handlerTimeoutMs: 60_000 })
+    let release!: () => void
+    const gate = new Promise<void>((r) => (release = r))
+    const got: number[] = []
+    api.on('echo', async ({ body }) => {
+      got.push(body.n)
+      await gate
+      return body.n
+    })
+    const base = await start()
+    const post = (n: number) =>
+      fetch(`${base}/echo`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ n, pad: 'x'.repeat(600) }),
+      })
+    const first = post(1)
+    await expect.poll(() => got).toEqual([1]) // holds the only slot
+    // Of two more (~620 bytes each), one waits and the other would bring the bytes waiting past 1000: it is
+    // refused at once, though highWaterMark (1000 requests) is far. The waiting one cannot answer before
+    // release(), so the first to settle is the refused one.
+    const more = [post(2), post(3)]
+    const refused = await Promise.race(more)
+    expect(refused.status).toBe(503)
+    expect((await json(refused)).error.code).toBe('DD_ERR_HTTP_OVERLOADED')
+    release()
+    expect(await json(await first)).toBe(1)
+    const statuses = (await Promise.all(more)).map((r) => r.status).sort()
+    expect(statuses).toEqual([200, 503])
+    expect(got).toHaveLength(2)
+  })
+
   it('turns a throwing fallback into a 500 and a route error', async () => {
     const { start, node } = await server({
       fallback: () => {
@@ -304,6 +337,24 @@ describe('http-server route', () => {
     expect(await json(ok)).toBe('still here')
   })
 
+  it('refuses __proto__, constructor and prototype as query keys with 400, never as own keys of head.query', async () => {
+    const { api, start } = await server()
+    const seen: unknown[] = []
+    api.on('echo', ({ head }) => {
+      seen.push(head.query)
+      return Object.keys(head.query as object)
+    })
+    const base = await start()
+    for (const key of ['__proto__', 'constructor', 'prototype', '%5F%5Fproto%5F%5F']) {
+      const res = await fetch(`${base}/echo?a=1&${key}=x`, { method: 'POST' })
+      expect(res.status, key).toBe(400)
+      expect((await json(res)).error).toMatchObject({ code: 'DD_ERR_HTTP_BAD_REQUEST' })
+    }
+    expect(seen).toEqual([])
+    const ok = await fetch(`${base}/echo?a=1&proto=x`, { method: 'POST' })
+    expect(await json(ok)).toEqual(['a', 'proto'])
+  })
+
   it('refuses a second bind of the same port with DD_ERR_ADDRESS_IN_USE', async () => {
     const { start } = await server()
     const base = await start()
@@ -321,7 +372,7 @@ describe('http-server route', () => {
       node.route('a', { type: 'http-server', bind: 'http://127.0.0.1:0', routes: { 'FETCH /x': 'x' } }),
     ).toThrow(/route "a": options.routes\["FETCH \/x"\]/)
     expect(() =>
-      node.route('b', { type: 'http-server', bind: 'http://127.0.0.1:0', routes: {}, maxBodyBytes: -1 }),
-    ).toThrow('route "b": options.maxBodyBytes must be a positive integer')
+      node.route('b', { type: 'http-server', bind: 'http://127.0.0.1:0', routes: {}, maxMessageBytes: -1 }),
+    ).toThrow('route "b": options.maxMessageBytes must be a positive integer')
   })
 })

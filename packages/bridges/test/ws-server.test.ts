@@ -2,7 +2,8 @@ import { type Envelope, JsonCodec, MsgpackCodec } from '@dripdrop/codec'
 import { Node } from '@dripdrop/core'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { WebSocket } from 'ws'
-import { wsConnections, wsTransport } from '../src/index.js'
+import { SUBPROTOCOLS, wsConnections, wsTransport } from '../src/index.js'
+import { rawClient } from './support/raw.js'
 
 const json = new JsonCodec()
 const msgpack = new MsgpackCodec()
@@ -166,8 +167,8 @@ describe('ws-server route', () => {
     expect(route.stats.decodeErrors).toBe(3)
   })
 
-  it('closes a connection that sends a frame past maxPayload with 1009', async () => {
-    const { start } = await server({ maxPayload: 100 })
+  it('closes a connection that sends a frame past maxMessageBytes with 1009', async () => {
+    const { start } = await server({ maxMessageBytes: 100 })
     const a = await peer(await start())
     const closed = new Promise<number>((r) => a.ws.once('close', (code) => r(code)))
     a.ws.send('x'.repeat(200))
@@ -203,8 +204,8 @@ describe('ws-server route', () => {
     expect(seen[0].head).toEqual({ $conn: ok.id, $auth: { user: 'ann' } })
   })
 
-  it('cuts off a slow consumer past maxBufferedBytes with 4008 and counts it', async () => {
-    const { route, start } = await server({ maxBufferedBytes: 256 * 1024 })
+  it('cuts off a slow consumer past maxPeerQueueBytes with 4008 and counts it', async () => {
+    const { route, start } = await server({ maxPeerQueueBytes: 256 * 1024 })
     const url = await start()
     const conns = wsConnections(route)
     const slow = await peer(url)
@@ -251,5 +252,90 @@ describe('ws-server route', () => {
     const closed = new Promise<number>((r) => a.ws.once('close', (code) => r(code)))
     await node.close()
     expect(await closed).toBe(1001)
+  })
+
+  it('refuses a client that offers a dripdrop sub-protocol with close 4401 / 4403 and no frame', async () => {
+    const { start } = await server({
+      origins: ['http://good.example'],
+      authorize: ({ token }: { token: string }) => token === 's3cret',
+    })
+    const url = await start()
+    const refusal = (u: string, origin: string) =>
+      new Promise<{ code: number; frames: number }>((resolve, reject) => {
+        const ws = new WebSocket(u, [SUBPROTOCOLS.json], { headers: { origin } })
+        onTestFinished(() => ws.terminate())
+        let frames = 0
+        ws.on('message', () => frames++)
+        ws.on('error', reject)
+        ws.on('close', (code) => resolve({ code, frames }))
+      })
+    expect(await refusal(`${url}/?token=nope`, 'http://good.example')).toEqual({ code: 4401, frames: 0 })
+    expect(await refusal(`${url}/?token=s3cret`, 'http://evil.example')).toEqual({ code: 4403, frames: 0 })
+  })
+
+  it('answers a malformed upgrade request line (GET //[) with 400 and keeps serving', async () => {
+    const { route, start } = await server({ authorize: () => true })
+    route.on('ping', () => 'pong')
+    const url = await start()
+    const unhandled: unknown[] = []
+    const onUnhandled = (err: unknown) => unhandled.push(err)
+    process.on('unhandledRejection', onUnhandled)
+    process.on('uncaughtException', onUnhandled)
+    onTestFinished(() => {
+      process.off('unhandledRejection', onUnhandled)
+      process.off('uncaughtException', onUnhandled)
+    })
+    const c = await rawClient(Number(new URL(url).port))
+    c.socket.write(
+      'GET //[ HTTP/1.1\r\nhost: 127.0.0.1\r\nupgrade: websocket\r\nconnection: Upgrade\r\n' +
+        'sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n',
+    )
+    // Before the fix the upgrade path threw in a promise: no answer, an unhandled rejection, the process gone.
+    expect(await c.closed).toMatch(/^HTTP\/1\.1 400 /)
+    const a = await peer(url)
+    a.text({ name: 'ping', head: { $id: 1 }, body: null })
+    expect((await a.next())[0].body).toBe('pong')
+    expect(unhandled).toEqual([])
+  })
+
+  it('sends error replies without a stack unless the route sets exposeErrorStacks: true', async () => {
+    for (const expose of [undefined, true]) {
+      const { route, start } = await server(expose === undefined ? {} : { exposeErrorStacks: expose })
+      route.on('fail', () => {
+        throw Object.assign(new Error('nope'), { code: 'E_NOPE' })
+      })
+      const a = await peer(await start())
+      a.text({ name: 'fail', head: { $id: 1 }, body: null })
+      const [err] = await a.next()
+      expect(err.body).toMatchObject({ code: 'E_NOPE', message: 'nope' })
+      if (expose) expect((err.body as { stack?: string }).stack).toMatch(/nope/)
+      else expect(err.body).not.toHaveProperty('stack')
+    }
+  })
+
+  it('counts a client that drops without a close frame in stats.aborted, not stats.errors', async () => {
+    const { route, start } = await server()
+    const url = await start()
+    const conns = wsConnections(route)
+    const a = await peer(url)
+    const b = await peer(url)
+    const gone = new Promise<number>((r) => conns.once('connection:close', (_c, code) => r(code)))
+    a.ws.close(1000) // a clean close: not an abort
+    expect(await gone).toBe(1000)
+    const dropped = new Promise<number>((r) => conns.once('connection:close', (_c, code) => r(code)))
+    b.ws.terminate() // TCP closes, no close frame
+    expect(await dropped).toBe(1006)
+    expect(route.stats.aborted).toBe(1)
+    expect(route.stats.errors).toBe(0)
+  })
+
+  it('returns the same promise from a second close()', async () => {
+    const { route, start } = await server()
+    await peer(await start())
+    const socket = wsConnections(route)
+    const first = socket.close(100)
+    expect(socket.close(100)).toBe(first)
+    await first
+    expect(socket.size).toBe(0)
   })
 })

@@ -1,11 +1,16 @@
 #!/usr/bin/env node
-// `dripdrop-worker --connect tcp://host:port --tasks ./tasks.js [--slots 8] [--heartbeat-ms 1000]`
+// `dripdrop-worker --connect tcp://host:port --tasks ./tasks.js [--threads N] [--concurrency N] [--heartbeat-ms MS]`
+import { availableParallelism } from 'node:os'
 import { parseArgs } from 'node:util'
 import { DripdropError } from './errors.js'
 import { RemoteWorker } from './remote-worker.js'
 
-const usage =
-  'usage: dripdrop-worker --connect tcp://host:port --tasks ./tasks.js [--slots N] [--heartbeat-ms MS]'
+const usage = `usage: dripdrop-worker --connect tcp://host:port --tasks ./tasks.js [options]
+  --threads N          worker threads running the tasks (default: ${availableParallelism()}, the CPUs here)
+  --concurrency N      tasks run at once over all threads, the credit advertised to the pool (default: 4 x threads)
+  --heartbeat-ms MS    heartbeat period until the pool's welcome sets it (default: 1000)
+  --max-message-bytes  largest frame, in bytes (default: 16777216)
+  --slots N            deprecated alias of --concurrency`
 
 let values: Record<string, string | boolean | undefined>
 try {
@@ -13,8 +18,11 @@ try {
     options: {
       connect: { type: 'string' },
       tasks: { type: 'string' },
+      threads: { type: 'string' },
+      concurrency: { type: 'string' },
       slots: { type: 'string' },
       'heartbeat-ms': { type: 'string' },
+      'max-message-bytes': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   }).values
@@ -30,14 +38,22 @@ if (typeof values.connect !== 'string' || typeof values.tasks !== 'string') {
   console.error(`dripdrop-worker: --connect and --tasks are required\n${usage}`)
   process.exit(2)
 }
+if (values.slots !== undefined) {
+  console.error('dripdrop-worker: --slots is deprecated, use --concurrency')
+  values.concurrency ??= values.slots
+}
+
+const num = (v: string | boolean | undefined): number | undefined => (v === undefined ? undefined : Number(v))
 
 let worker: RemoteWorker
 try {
   worker = new RemoteWorker({
     connect: values.connect,
     tasks: values.tasks,
-    slots: values.slots === undefined ? undefined : Number(values.slots),
-    heartbeatIntervalMs: values['heartbeat-ms'] === undefined ? undefined : Number(values['heartbeat-ms']),
+    threads: num(values.threads),
+    concurrency: num(values.concurrency),
+    heartbeatIntervalMs: num(values['heartbeat-ms']),
+    maxMessageBytes: num(values['max-message-bytes']),
   })
 } catch (err) {
   console.error(`dripdrop-worker: ${(err as Error).message}\n${usage}`)

@@ -1,6 +1,13 @@
 import { fromErrorBody } from '@dripdrop/core'
 import { Deadlines, Queue } from '@dripdrop/core/internal'
-import { AbortError, ClosedError, DestroyedError, TimeoutError, WorkerCrashedError } from './errors.js'
+import {
+  AbortError,
+  ClosedError,
+  DestroyedError,
+  QueueFullError,
+  TimeoutError,
+  WorkerCrashedError,
+} from './errors.js'
 import type { FilledPoolOptions } from './options.js'
 import { STATUS_OK } from './protocol.js'
 import { type PoolStats, Samples } from './stats.js'
@@ -8,6 +15,8 @@ import { type PoolStats, Samples } from './stats.js'
 const QUEUED = 0
 const RUNNING = 1
 const DONE = 2
+/** Beyond `maxQueue`: not admitted yet. */
+const WAITING = 3
 
 /** One `defer()` call, from submission to settlement. Internal. */
 export interface Job {
@@ -22,7 +31,10 @@ export interface Job {
   /** Dispatches not charged to `maxRetries` (the worker was stopped for another task's timeout). */
   free: number
   link: Link | undefined
-  readonly timeoutMs: number
+  /** The caller's run-time limit; undefined takes the link's default at dispatch. */
+  readonly timeoutMs: number | undefined
+  /** The run-time limit of the current dispatch. */
+  limitMs: number
   readonly queueTimeoutMs: number
   readonly signal: AbortSignal | undefined
   onAbort: (() => void) | undefined
@@ -35,6 +47,8 @@ export interface Link {
   /** `thread:3`, `remote:<routing id>`. */
   readonly id: string
   readonly slots: number
+  /** Run-time limit of a task dispatched here whose caller set none, in ms (Infinity: none). */
+  readonly defaultTimeoutMs: number
   readonly inFlight: Map<number, Job>
   /** Dispatch tick of its last task: the least recently used free link gets the next one. */
   lastUsed: number
@@ -61,7 +75,10 @@ export class Engine {
   readonly #links: Link[] = []
   readonly #queue = new Queue<Job>(1024)
   readonly #retries = new Queue<Job>()
+  /** Jobs beyond `maxQueue`, admitted in order as the queue empties. */
+  readonly #waiting = new Queue<Job>()
   #queuedLive = 0
+  #waitingLive = 0
   #running = 0
   #nextId = 1
   #tick = 0
@@ -75,6 +92,9 @@ export class Engine {
   #completed = 0
   #failed = 0
   #retried = 0
+  #refused = 0
+  #aborted = 0
+  #expired = 0
   /** Frames dropped by a remote listener; kept here so stats have one home. */
   badFrames = 0
   readonly #dispatch = (): void => this.#dispatchNow()
@@ -86,9 +106,10 @@ export class Engine {
       (c) => this.#expire(c.job),
     )
     this.#queueClocks = new Deadlines(
-      (c) => c.job.state === QUEUED && c.job.attempts === c.attempts,
+      (c) => (c.job.state === QUEUED || c.job.state === WAITING) && c.job.attempts === c.attempts,
       (c) => {
         this.#unqueue(c.job)
+        this.#expired++
         this.#settle(
           c.job,
           false,
@@ -101,23 +122,54 @@ export class Engine {
     )
   }
 
-  /** Submits a job; the promise settles exactly once. */
+  /**
+   * Submits a job; the promise settles exactly once. Beyond `maxQueue` queued jobs it waits for admission, or
+   * with `wait` false rejects at once with `DD_ERR_QUEUE_FULL`.
+   */
   submit(
     name: string,
     args: unknown,
-    timeoutMs: number,
+    timeoutMs: number | undefined,
     queueTimeoutMs: number,
     signal?: AbortSignal,
+    wait = true,
   ): Promise<unknown> {
-    if (!this.#accepting) return Promise.reject(new ClosedError('the pool is closing or closed'))
-    if (signal?.aborted)
-      return Promise.reject(new AbortError(`task ${name} aborted before it was queued`, signal.reason))
-    let resolve!: (value: unknown) => void
-    let reject!: (reason: unknown) => void
-    const promise = new Promise<unknown>((res, rej) => {
-      resolve = res
-      reject = rej
+    return new Promise<unknown>((resolve, reject) => {
+      this.submitJob(name, args, resolve, reject, timeoutMs, queueTimeoutMs, signal, wait)
     })
+  }
+
+  /**
+   * {@link Engine.submit} with callbacks instead of a promise, returning the job for {@link Engine.cancel}
+   * (undefined when it was refused at once). What a remote worker relays its pool's tasks through: no promise
+   * and no AbortController per task.
+   */
+  submitJob(
+    name: string,
+    args: unknown,
+    resolve: (value: unknown) => void,
+    reject: (reason: unknown) => void,
+    timeoutMs: number | undefined = undefined,
+    queueTimeoutMs = Number.POSITIVE_INFINITY,
+    signal?: AbortSignal,
+    wait = true,
+  ): Job | undefined {
+    if (!this.#accepting) {
+      reject(new ClosedError('the pool is closing or closed'))
+      return undefined
+    }
+    if (signal?.aborted) {
+      reject(new AbortError(`task ${name} aborted before it was queued`, signal.reason))
+      return undefined
+    }
+    const full = this.#waitingLive > 0 || this.#queuedLive >= this.#options.maxQueue
+    if (full && !wait) {
+      this.#refused++
+      reject(
+        new QueueFullError(`task ${name} refused: ${this.#options.maxQueue} tasks are queued (maxQueue)`),
+      )
+      return undefined
+    }
     const job: Job = {
       id: this.#nextId++,
       name,
@@ -129,6 +181,7 @@ export class Engine {
       free: 0,
       link: undefined,
       timeoutMs,
+      limitMs: Number.POSITIVE_INFINITY,
       queueTimeoutMs,
       signal,
       onAbort: undefined,
@@ -139,8 +192,18 @@ export class Engine {
       job.onAbort = () => this.#abort(job)
       signal.addEventListener('abort', job.onAbort, { once: true })
     }
-    this.#enqueue(job, this.#queue)
-    return promise
+    if (full) {
+      job.state = WAITING
+      this.#waiting.push(job)
+      this.#waitingLive++
+      if (Number.isFinite(queueTimeoutMs)) this.#queueClocks.add({ job, attempts: 0 }, queueTimeoutMs)
+    } else this.#enqueue(job, this.#queue)
+    return job
+  }
+
+  /** Abandons a job from {@link Engine.submitJob}, queued or running, as an abort would; its reject runs. */
+  cancel(job: Job): void {
+    this.#abort(job)
   }
 
   /** Registers a link; it gets work from the next dispatch on. */
@@ -206,41 +269,56 @@ export class Engine {
     queueMicrotask(this.#dispatch)
   }
 
-  /** Stops taking jobs; resolves when none is queued or running. */
+  /** Stops taking jobs; resolves when none is waiting, queued or running. */
   drain(): Promise<void> {
     this.#accepting = false
-    if (this.#queuedLive === 0 && this.#running === 0) return Promise.resolve()
+    if (this.#idle()) return Promise.resolve()
     return new Promise((resolve) => {
       this.#drained = resolve
     })
   }
 
-  /** Rejects every job left with `DD_ERR_DESTROYED`, or with the error `err` makes. */
-  destroy(err: () => Error = () => new DestroyedError('the pool was destroyed')): void {
+  /**
+   * Rejects every job left (waiting, queued, running) with `DD_ERR_DESTROYED`, or with the error `err` makes;
+   * returns how many it rejected.
+   */
+  destroy(err: () => Error = () => new DestroyedError('the pool was destroyed')): number {
     this.#accepting = false
-    for (const q of [this.#retries, this.#queue])
+    let n = 0
+    for (const q of [this.#retries, this.#queue, this.#waiting])
       while (q.length > 0) {
         const job = q.shift()
-        if (job.state === QUEUED) this.#settle(job, false, err())
+        if (job.state === QUEUED || job.state === WAITING) {
+          n++
+          this.#settle(job, false, err())
+        }
       }
     this.#queuedLive = 0
+    this.#waitingLive = 0
     for (const link of this.#links) {
-      for (const job of link.inFlight.values()) if (job.state === RUNNING) this.#settle(job, false, err())
+      for (const job of link.inFlight.values())
+        if (job.state === RUNNING) {
+          n++
+          this.#settle(job, false, err())
+        }
       link.inFlight.clear()
     }
     this.#running = 0
     this.#runClocks.clear()
     this.#queueClocks.clear()
     this.#drained?.()
+    return n
   }
 
   stats(): PoolStats {
     let slots = 0
     for (const link of this.#links) slots += link.slots
-    const max = this.#options.maxQueue
     return {
-      queued: Math.min(this.#queuedLive, max),
-      waiting: Math.max(0, this.#queuedLive - max),
+      queued: this.#queuedLive,
+      waiting: this.#waitingLive,
+      refused: this.#refused,
+      aborted: this.#aborted,
+      expired: this.#expired,
       inFlight: this.#running,
       completed: this.#completed,
       failed: this.#failed,
@@ -254,20 +332,37 @@ export class Engine {
     }
   }
 
-  #enqueue(job: Job, queue: Queue<Job>): void {
+  #enqueue(job: Job, queue: Queue<Job>, clock = true): void {
     job.state = QUEUED
     job.link = undefined
     queue.push(job)
     this.#queuedLive++
-    if (Number.isFinite(job.queueTimeoutMs))
+    if (clock && Number.isFinite(job.queueTimeoutMs))
       this.#queueClocks.add({ job, attempts: job.attempts }, job.queueTimeoutMs)
     this.schedule()
   }
 
-  // Queued jobs leave lazily: a removed job stays in its FIFO as DONE and dispatch skips it.
+  // Queued and waiting jobs leave lazily: a removed job stays in its FIFO as DONE and dispatch skips it.
   #unqueue(job: Job): void {
-    this.#queuedLive--
+    if (job.state === WAITING) this.#waitingLive--
+    else this.#queuedLive--
     job.state = DONE
+    this.schedule() // room for a waiting job
+  }
+
+  // Moves waiting jobs into the queue, oldest first, while it has room. Their queue clock keeps running.
+  #admit(): void {
+    const max = this.#options.maxQueue
+    while (this.#waitingLive > 0 && this.#queuedLive < max) {
+      const job = this.#waiting.shift()
+      if (job.state !== WAITING) continue
+      this.#waitingLive--
+      this.#enqueue(job, this.#queue, false)
+    }
+  }
+
+  #idle(): boolean {
+    return this.#queuedLive === 0 && this.#running === 0 && this.#waitingLive === 0
   }
 
   #next(): Job | undefined {
@@ -300,7 +395,11 @@ export class Engine {
     this.#scheduled = false
     const touched: Link[] = []
     const now = performance.now()
-    while (this.#queuedLive > 0) {
+    for (;;) {
+      if (this.#queuedLive === 0) {
+        if (this.#waitingLive === 0) break
+        this.#admit()
+      }
       const link = this.#pick()
       if (link === undefined) break
       const job = this.#next()
@@ -320,16 +419,19 @@ export class Engine {
       link.inFlight.set(job.id, job)
       link.lastUsed = ++this.#tick
       this.#running++
-      if (Number.isFinite(job.timeoutMs)) this.#runClocks.add({ job, attempts: job.attempts }, job.timeoutMs)
+      job.limitMs = job.timeoutMs ?? link.defaultTimeoutMs
+      if (Number.isFinite(job.limitMs)) this.#runClocks.add({ job, attempts: job.attempts }, job.limitMs)
       if (!touched.includes(link)) touched.push(link)
     }
+    this.#admit()
     for (const link of touched) link.flush()
-    if (this.#drained !== undefined && this.#queuedLive === 0 && this.#running === 0) this.#drained()
+    if (this.#drained !== undefined && this.#idle()) this.#drained()
   }
 
   #abort(job: Job): void {
     const reason = job.signal?.reason
-    if (job.state === QUEUED) {
+    if (job.state !== DONE) this.#aborted++
+    if (job.state === QUEUED || job.state === WAITING) {
       this.#unqueue(job)
       this.#settle(job, false, new AbortError(`task ${job.name} aborted while queued`, reason))
     } else if (job.state === RUNNING) {
@@ -344,7 +446,7 @@ export class Engine {
     this.#settle(
       job,
       false,
-      new TimeoutError(`task ${job.name} ran longer than ${job.timeoutMs} ms`, job.timeoutMs),
+      new TimeoutError(`task ${job.name} ran longer than ${job.limitMs} ms`, job.limitMs),
     )
     this.schedule()
   }
@@ -368,6 +470,6 @@ export class Engine {
       this.#failed++
       job.reject(value)
     }
-    if (this.#drained !== undefined && this.#queuedLive === 0 && this.#running === 0) this.#drained()
+    if (this.#drained !== undefined && this.#idle()) this.#drained()
   }
 }

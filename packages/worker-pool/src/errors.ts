@@ -50,3 +50,20 @@ export class WorkerStartError extends DripdropError {
     super(message, 'DD_ERR_WORKER_START', { cause })
   }
 }
+
+/**
+ * `defer(…, { wait: false })` found `maxQueue` tasks already queued (`DD_ERR_QUEUE_FULL`). Nothing was queued;
+ * retry later or call without `wait: false` to wait for admission. It carries no stack: a refusal must stay
+ * cheap under a flood (capturing a stack costs more than the refusal itself).
+ */
+export class QueueFullError extends DripdropError {
+  constructor(message: string) {
+    const limit = Error.stackTraceLimit
+    Error.stackTraceLimit = 0
+    try {
+      super(message, 'DD_ERR_QUEUE_FULL')
+    } finally {
+      Error.stackTraceLimit = limit
+    }
+  }
+}

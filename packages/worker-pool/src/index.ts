@@ -6,6 +6,7 @@ export {
   DripdropError,
   EncodeError,
   ProtocolVersionError,
+  QueueFullError,
   RemoteError,
   TimeoutError,
   UnknownTaskError,

@@ -11,14 +11,22 @@ export interface PoolOptions {
   /** Local worker threads. @default os.availableParallelism() */
   threads?: number
   /** Tasks in flight per thread at once (its credit); more pipelines better, fewer spreads long tasks. @default 32 */
-  slotsPerThread?: number
+  concurrencyPerThread?: number
   /** A ZeroMQ address to accept remote workers on, e.g. `tcp://0.0.0.0:5555` or `tcp://127.0.0.1:*`. @default none */
   listen?: string
-  /** Pending tasks admitted to the queue; beyond it `defer()` waits for admission. @default 10_000 */
+  /**
+   * Tasks admitted to the queue (waiting for a free worker slot). Beyond it `defer()` waits for admission (its
+   * call holds only its own arguments), or rejects at once with `DD_ERR_QUEUE_FULL` when called with
+   * `{ wait: false }`. @default 10_000
+   */
   maxQueue?: number
   /** Times a task is re-dispatched after the worker running it died. @default 2 */
   maxRetries?: number
-  /** Default run-time limit of a task, in ms, counted from dispatch. @default Infinity */
+  /**
+   * Default run-time limit of a task, in ms, counted from dispatch; `Infinity` for none. A per-call
+   * `timeoutMs` overrides it. @default none on local threads, 60_000 (1 min) on remote workers, so that a
+   * remote peer that takes tasks and never answers (while it answers heartbeats) cannot hold them for ever.
+   */
   timeoutMs?: number
   /** Default limit, in ms, on the time a task waits for a worker (admission and queue). @default Infinity */
   queueTimeoutMs?: number
@@ -26,23 +34,50 @@ export interface PoolOptions {
   heartbeatIntervalMs?: number
   /** A remote worker silent for this many heartbeat periods is dead. @default 3 */
   heartbeatMisses?: number
-  /** Largest frame to or from a remote worker, in bytes. @default 16 MiB */
+  /**
+   * Largest frame to or from a remote worker, in bytes. `run` batches are cut to fit; a task whose arguments
+   * alone do not fit fails with `DD_ERR_ENCODE_TOO_LARGE`. @default 16 MiB
+   */
   maxMessageBytes?: number
+  /**
+   * The most tasks the pool keeps in flight on one remote worker, whatever concurrency its `hello`
+   * advertises. @default 256
+   */
+  maxWorkerConcurrency?: number
 }
+
+/** Default run-time limit of a task on a remote worker, in ms. */
+export const REMOTE_TIMEOUT_MS = 60_000
+
+const KNOWN = new Set([
+  'tasks',
+  'threads',
+  'concurrencyPerThread',
+  'listen',
+  'maxQueue',
+  'maxRetries',
+  'timeoutMs',
+  'queueTimeoutMs',
+  'heartbeatIntervalMs',
+  'heartbeatMisses',
+  'maxMessageBytes',
+  'maxWorkerConcurrency',
+])
 
 /** {@link PoolOptions} validated and filled. */
 export interface FilledPoolOptions {
   tasksUrl: string | undefined
   threads: number
-  slotsPerThread: number
+  concurrencyPerThread: number
   listen: string | undefined
   maxQueue: number
   maxRetries: number
-  timeoutMs: number
+  timeoutMs: number | undefined
   queueTimeoutMs: number
   heartbeatIntervalMs: number
   heartbeatMisses: number
   maxMessageBytes: number
+  maxWorkerConcurrency: number
 }
 
 function int(value: unknown, path: string, min: number, fallback: number): number {
@@ -63,6 +98,11 @@ function ms(value: unknown, path: string, fallback: number): number {
 /** Validates options once, with each option's path in the message. */
 export function fillPoolOptions(options: PoolOptions): FilledPoolOptions {
   if (options === null || typeof options !== 'object') throw new TypeError('options must be an object')
+  for (const key of Object.keys(options)) {
+    if (key === 'slotsPerThread')
+      throw new TypeError('options.slotsPerThread was renamed options.concurrencyPerThread')
+    if (!KNOWN.has(key)) throw new TypeError(`options.${key} is not a pool option`)
+  }
   const threads = int(options.threads, 'threads', 0, availableParallelism())
   let tasksUrl: string | undefined
   if (options.tasks instanceof URL) tasksUrl = options.tasks.href
@@ -83,14 +123,15 @@ export function fillPoolOptions(options: PoolOptions): FilledPoolOptions {
   return {
     tasksUrl,
     threads,
-    slotsPerThread: int(options.slotsPerThread, 'slotsPerThread', 1, 32),
+    concurrencyPerThread: int(options.concurrencyPerThread, 'concurrencyPerThread', 1, 32),
     listen: options.listen,
     maxQueue: int(options.maxQueue, 'maxQueue', 1, 10_000),
     maxRetries: int(options.maxRetries, 'maxRetries', 0, 2),
-    timeoutMs: ms(options.timeoutMs, 'timeoutMs', Number.POSITIVE_INFINITY),
+    timeoutMs: options.timeoutMs === undefined ? undefined : ms(options.timeoutMs, 'timeoutMs', 0),
     queueTimeoutMs: ms(options.queueTimeoutMs, 'queueTimeoutMs', Number.POSITIVE_INFINITY),
     heartbeatIntervalMs: ms(options.heartbeatIntervalMs, 'heartbeatIntervalMs', 1000),
     heartbeatMisses: int(options.heartbeatMisses, 'heartbeatMisses', 1, 3),
     maxMessageBytes: int(options.maxMessageBytes, 'maxMessageBytes', 1024, 16 * 1024 * 1024),
+    maxWorkerConcurrency: int(options.maxWorkerConcurrency, 'maxWorkerConcurrency', 1, 256),
   }
 }

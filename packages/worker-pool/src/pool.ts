@@ -7,6 +7,9 @@ import type { PoolStats } from './stats.js'
 import { isTask, type Task } from './tasks.js'
 import { ThreadLink } from './thread-link.js'
 
+/** Internal: how a remote worker relays tasks to its threads (not exported from the package). */
+export const RELAY = Symbol('dripdrop.worker-pool.relay')
+
 /** Per-call options of {@link Pool.defer}. */
 export interface DeferOptions {
   /** Aborts the task, queued or running: the call rejects with `DD_ERR_ABORTED`, the worker's signal aborts. */
@@ -15,10 +18,24 @@ export interface DeferOptions {
   timeoutMs?: number
   /** Limit in ms on waiting for a worker; on expiry `DD_ERR_TIMEOUT`. @default the pool's `queueTimeoutMs` */
   queueTimeoutMs?: number
+  /**
+   * What to do when `maxQueue` tasks are already queued: `true` waits for admission (the call stays pending),
+   * `false` rejects at once with `DD_ERR_QUEUE_FULL`. @default true
+   */
+  wait?: boolean
 }
 
-/** Life of a pool: `open` takes work, `closing` drains, `closed` is done. */
-export type PoolState = 'open' | 'closing' | 'closed'
+/**
+ * Life of a pool: `idle` (constructed), `starting` (binding `listen`), `open` (takes work), `closing` (drains),
+ * `closed` (done). Tasks deferred before `open` wait in the queue.
+ */
+export type PoolState = 'idle' | 'starting' | 'open' | 'closing' | 'closed'
+
+/** Options of {@link Pool.close}. */
+export interface PoolCloseOptions {
+  /** Drain at most this long, in ms, then destroy what is left (`DD_ERR_DESTROYED`). @default Infinity */
+  timeoutMs?: number
+}
 
 /** Events of a {@link Pool}. */
 export interface PoolEventMap {
@@ -39,8 +56,10 @@ export class Pool extends EventEmitter<PoolEventMap> {
   readonly #engine: Engine
   readonly #threads: (ThreadLink | undefined)[] = []
   #listener: RemoteListener | undefined
-  #state: PoolState = 'open'
+  #state: PoolState = 'idle'
   #startFailures = 0
+  #started: Promise<this> | undefined
+  #closed: Promise<void> | undefined
 
   /** Use {@link createPool}, which also binds `listen`. */
   constructor(options: PoolOptions) {
@@ -50,10 +69,16 @@ export class Pool extends EventEmitter<PoolEventMap> {
     for (let i = 0; i < this.#options.threads; i++) this.#spawn(i)
   }
 
-  /** Binds `listen`, if set. Called by {@link createPool}. */
-  async start(): Promise<this> {
+  /** Binds `listen`, if set. Called by {@link createPool}; a second call returns the same promise. */
+  start(): Promise<this> {
+    this.#started ??= this.#start()
+    return this.#started
+  }
+
+  async #start(): Promise<this> {
     const o = this.#options
-    if (o.listen !== undefined && this.#listener === undefined) {
+    if (this.#state === 'idle') this.#state = 'starting'
+    if (o.listen !== undefined) {
       this.#listener = new RemoteListener(
         this.#engine,
         {
@@ -61,12 +86,11 @@ export class Pool extends EventEmitter<PoolEventMap> {
           down: (id, cause) => this.emit('worker:down', id, cause),
           frameError: (err) => this.emit('frame:error', err),
         },
-        o.heartbeatIntervalMs,
-        o.heartbeatMisses,
-        o.maxMessageBytes,
+        o,
       )
       await this.#listener.bind(o.listen)
     }
+    if (this.#state === 'starting') this.#state = 'open'
     return this
   }
 
@@ -107,29 +131,57 @@ export class Pool extends EventEmitter<PoolEventMap> {
       options?.timeoutMs ?? o.timeoutMs,
       options?.queueTimeoutMs ?? o.queueTimeoutMs,
       options?.signal,
+      options?.wait ?? true,
     )
   }
 
-  /** Stops taking tasks, waits for every queued and running task to settle, then stops the workers. */
-  async close(): Promise<void> {
-    if (this.#state !== 'open') return
-    this.#state = 'closing'
-    await this.#engine.drain()
+  /** Internal: the engine, for a remote worker's relay (submitJob / cancel without a promise per task). */
+  get [RELAY](): Engine {
+    return this.#engine
+  }
+
+  /**
+   * Stops taking tasks (`DD_ERR_CLOSED`), waits for every waiting, queued and running task to settle (at most
+   * `timeoutMs`, then destroys the rest), then stops the workers and frees `listen`. A second call returns the
+   * same promise.
+   */
+  close(options?: PoolCloseOptions): Promise<void> {
+    this.#closed ??= this.#close(options?.timeoutMs ?? Number.POSITIVE_INFINITY)
+    return this.#closed
+  }
+
+  async #close(timeoutMs: number): Promise<void> {
+    if (this.#state !== 'closed') this.#state = 'closing'
+    const drained = this.#engine.drain()
+    if (Number.isFinite(timeoutMs)) {
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([drained, new Promise((r) => (timer = setTimeout(r, timeoutMs)))])
+      clearTimeout(timer)
+      this.#engine.destroy(() => new DestroyedError(`the pool closed after ${timeoutMs} ms`))
+    } else await drained
     await this.#stopWorkers()
   }
 
-  /** Rejects every queued and running task with `DD_ERR_DESTROYED` and stops the workers now. */
-  async destroy(): Promise<void> {
-    if (this.#state === 'closed') return
-    this.#state = 'closing'
-    this.#engine.destroy(() => new DestroyedError('the pool was destroyed'))
-    await this.#stopWorkers()
+  /**
+   * Stops now: rejects every waiting, queued and running task with `DD_ERR_DESTROYED`, terminates threads and
+   * closes the socket. Returns how many tasks it rejected.
+   */
+  destroy(): number {
+    if (this.#state === 'closed') return 0
+    const n = this.#engine.destroy(() => new DestroyedError('the pool was destroyed'))
+    this.#closed ??= this.#stopWorkers()
+    this.#state = 'closed'
+    return n
   }
 
   async #stopWorkers(): Promise<void> {
     this.#state = 'closed'
     const threads = this.#threads.splice(0)
-    await Promise.all([...threads.map((t) => t?.terminate()), this.#listener?.close()])
+    try {
+      await Promise.all([...threads.map((t) => t?.terminate()), this.#listener?.close()])
+    } catch {
+      // Stopping is best effort; a thread that failed to terminate is gone with the process.
+    }
   }
 
   #spawn(index: number): void {
@@ -138,7 +190,7 @@ export class Pool extends EventEmitter<PoolEventMap> {
       index,
       {
         tasksUrl: o.tasksUrl!,
-        slots: o.slotsPerThread,
+        slots: o.concurrencyPerThread,
         wake: new Int32Array(new SharedArrayBuffer(4)),
       },
       this.#engine,
@@ -154,7 +206,13 @@ export class Pool extends EventEmitter<PoolEventMap> {
           // The tasks module does not load: respawning would fail the same way.
           this.#threads[index] = undefined
           if (++this.#startFailures === o.threads && o.listen === undefined) {
-            this.#engine.destroy(() => new WorkerStartError(`no thread could load ${o.tasksUrl}`, cause))
+            this.#engine.destroy(
+              () =>
+                new WorkerStartError(
+                  `no thread could load ${o.tasksUrl}: ${(cause as Error)?.message}`,
+                  cause,
+                ),
+            )
           }
         },
       },
@@ -179,7 +237,7 @@ export async function createPool(options: PoolOptions): Promise<Pool> {
   try {
     return await pool.start()
   } catch (err) {
-    await pool.destroy()
+    pool.destroy()
     throw err
   }
 }

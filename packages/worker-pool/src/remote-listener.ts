@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto'
-import { type Codec, DecodeError, MsgpackCodec } from '@dripdrop/codec'
+import { type Codec, DecodeError, EncodeError, MsgpackCodec } from '@dripdrop/codec'
 import { Queue } from '@dripdrop/core/internal'
 import { Router } from 'zeromq'
 import type { Engine, Job, Link } from './engine.js'
+import { REMOTE_TIMEOUT_MS } from './options.js'
 import { PROTOCOL_VERSION, type PoolMessage, STATUS_ERROR } from './protocol.js'
 import { decodeMessage, encodeMessage } from './wire.js'
 
@@ -13,34 +14,89 @@ export interface ListenerEvents {
   frameError(err: unknown): void
 }
 
+/**
+ * Bytes a `run` or `done` envelope takes besides its tasks: `[1, name, {v: 1}, [` with the longest array header.
+ * Kept generous; see docs/protocol.md §10.2.
+ */
+export const ENVELOPE_OVERHEAD = 32
+
+/** Bytes one task takes in a `run` batch besides its args: id (<= 9), name (str header <= 5 + UTF-8), bin header (<= 5). */
+export function runEntryBytes(name: string, argsBytes: number): number {
+  return 19 + name.length * 3 + argsBytes
+}
+
+/** Options of a {@link RemoteListener}. */
+export interface ListenerOptions {
+  heartbeatIntervalMs: number
+  heartbeatMisses: number
+  maxMessageBytes: number
+  maxWorkerConcurrency: number
+}
+
 /** One remote worker process as the pool sees it. Internal. */
 class RemoteLink implements Link {
   readonly id: string
   readonly slots: number
+  readonly defaultTimeoutMs = REMOTE_TIMEOUT_MS
   readonly inFlight = new Map<number, Job>()
   lastUsed = 0
   lastSeen = Date.now()
   readonly peer: Buffer
   readonly #listener: RemoteListener
+  readonly #budget: number
   #out: unknown[] = []
+  #outJobs: Job[] = []
+  #outBytes = 0
+  // True from a `run` sent by an idle link until the end of the event-loop turn: a lone task leaves at once,
+  // and what is dispatched later in the same turn (results arriving one by one free credit one by one) leaves
+  // together at the end of it, instead of as many small frames.
+  #sentThisTurn = false
+  readonly #endTurn = (): void => {
+    this.#sentThisTurn = false
+    this.#send()
+  }
 
-  constructor(peer: Buffer, slots: number, listener: RemoteListener) {
+  constructor(peer: Buffer, slots: number, listener: RemoteListener, maxMessageBytes: number) {
     this.peer = peer
     this.id = `remote:${peer.toString('hex')}`
     this.slots = slots
     this.#listener = listener
+    this.#budget = maxMessageBytes - ENVELOPE_OVERHEAD
   }
 
   push(job: Job): void {
     // Throws EncodeError: the engine fails this one task.
     const args = this.#listener.codec.encodeValue(job.args)
+    const size = runEntryBytes(job.name, args.byteLength)
+    if (size > this.#budget) {
+      throw new EncodeError(
+        `args of task ${job.name} encode to ${args.byteLength} bytes: over maxMessageBytes (${this.#budget + ENVELOPE_OVERHEAD}) with the frame's overhead`,
+        'DD_ERR_ENCODE_TOO_LARGE',
+      )
+    }
+    // Cut the batch so that no frame exceeds maxMessageBytes.
+    if (this.#outBytes + size > this.#budget) this.#send()
     this.#out.push(job.id, job.name, args)
+    this.#outJobs.push(job)
+    this.#outBytes += size
   }
 
   flush(): void {
+    if (this.#sentThisTurn) return // #endTurn sends it
+    this.#sentThisTurn = true
+    setImmediate(this.#endTurn)
+    this.#send()
+  }
+
+  #send(): void {
+    if (this.#outJobs.length === 0) return
     const tasks = this.#out
+    const jobs = this.#outJobs
     this.#out = []
-    this.#listener.send(this.peer, { type: 'run', tasks })
+    this.#outJobs = []
+    this.#outBytes = 0
+    const err = this.#listener.send(this.peer, { type: 'run', tasks })
+    if (err !== undefined) for (const job of jobs) this.#listener.engine.failSend(this, job, err)
   }
 
   cancel(job: Job): void {
@@ -54,29 +110,28 @@ class RemoteLink implements Link {
  */
 export class RemoteListener {
   readonly codec: Codec
-  readonly #engine: Engine
+  readonly engine: Engine
   readonly #events: ListenerEvents
   readonly #router: Router
   readonly #links = new Map<string, RemoteLink>()
   readonly #outbox = new Queue<[Buffer, Uint8Array]>()
   readonly #heartbeatMs: number
   readonly #misses: number
+  readonly #maxMessageBytes: number
+  readonly #maxWorkerConcurrency: number
   #writing = false
   #closed = false
   #timer: NodeJS.Timeout | undefined
   #endpoint = ''
 
-  constructor(
-    engine: Engine,
-    events: ListenerEvents,
-    heartbeatMs: number,
-    misses: number,
-    maxMessageBytes: number,
-  ) {
-    this.#engine = engine
+  constructor(engine: Engine, events: ListenerEvents, options: ListenerOptions) {
+    const { maxMessageBytes } = options
+    this.engine = engine
     this.#events = events
-    this.#heartbeatMs = heartbeatMs
-    this.#misses = misses
+    this.#heartbeatMs = options.heartbeatIntervalMs
+    this.#misses = options.heartbeatMisses
+    this.#maxMessageBytes = maxMessageBytes
+    this.#maxWorkerConcurrency = options.maxWorkerConcurrency
     this.codec = new MsgpackCodec({ maxMessageBytes })
     this.#router = new Router({
       routingId: `pool-${randomBytes(6).toString('hex')}`,
@@ -105,11 +160,24 @@ export class RemoteListener {
     void this.#read()
   }
 
-  /** Queues a message to a peer; one send is in flight at a time (zeromq v6 allows no more). */
-  send(peer: Buffer, msg: PoolMessage): void {
-    if (this.#closed) return
-    this.#outbox.push([peer, encodeMessage(this.codec, msg)])
+  /**
+   * Queues a message to a peer; one send is in flight at a time (zeromq v6 allows no more). Returns the
+   * `EncodeError` when the message cannot be encoded (nothing is sent then), never throws.
+   */
+  send(peer: Buffer, msg: PoolMessage): EncodeError | undefined {
+    if (this.#closed) return undefined
+    let frame: Uint8Array
+    try {
+      frame = encodeMessage(this.codec, msg)
+    } catch (err) {
+      this.#events.frameError(err)
+      return err instanceof EncodeError
+        ? err
+        : new EncodeError(String(err), 'DD_ERR_ENCODE_INVALID', { cause: err })
+    }
+    this.#outbox.push([peer, frame])
     if (!this.#writing) void this.#write()
+    return undefined
   }
 
   /** Says bye to every worker and closes the socket. */
@@ -147,7 +215,15 @@ export class RemoteListener {
 
   async #read(): Promise<void> {
     try {
-      for await (const [peer, frame] of this.#router) this.#receive(peer, frame)
+      for await (const [peer, frame] of this.#router) {
+        try {
+          this.#receive(peer, frame)
+        } catch (err) {
+          // Nothing from the network may end the read loop, nor escape it.
+          this.engine.badFrames++
+          this.#events.frameError(err)
+        }
+      }
     } catch (err) {
       if (!this.#closed) this.#events.frameError(err)
     }
@@ -159,7 +235,7 @@ export class RemoteListener {
       if (frame === undefined) throw new DecodeError('empty message', 'DD_ERR_DECODE_TRUNCATED', 0)
       msg = decodeMessage(this.codec, frame)
     } catch (err) {
-      this.#engine.badFrames++
+      this.engine.badFrames++
       this.#events.frameError(err)
       return
     }
@@ -167,22 +243,23 @@ export class RemoteListener {
     const link = this.#links.get(key)
     if (msg.type === 'hello') {
       if (msg.v !== PROTOCOL_VERSION) {
-        this.#engine.badFrames++
+        this.engine.badFrames++
         const message = `worker speaks protocol version ${msg.v}, this pool speaks ${PROTOCOL_VERSION}`
         this.send(peer, { type: 'refuse', v: PROTOCOL_VERSION, code: 'DD_ERR_PROTOCOL_VERSION', message })
         return
       }
       this.send(peer, { type: 'welcome', v: PROTOCOL_VERSION, heartbeatMs: this.#heartbeatMs })
       if (link !== undefined) return // a repeated hello: already in
-      const fresh = new RemoteLink(Buffer.from(peer), msg.slots, this)
+      const slots = Math.min(msg.slots, this.#maxWorkerConcurrency)
+      const fresh = new RemoteLink(Buffer.from(peer), slots, this, this.#maxMessageBytes)
       this.#links.set(key, fresh)
-      this.#engine.addLink(fresh)
+      this.engine.addLink(fresh)
       this.#events.up(fresh.id)
       return
     }
     if (link === undefined) {
       // A worker of a previous pool on this address: make it say hello again.
-      this.#engine.badFrames++
+      this.engine.badFrames++
       if (msg.type !== 'bye') this.send(peer, { type: 'bye' })
       return
     }
@@ -201,13 +278,13 @@ export class RemoteListener {
         status = STATUS_ERROR
         value = err
       }
-      this.#engine.result(link, r[i] as number, status, value)
+      this.engine.result(link, r[i] as number, status, value)
     }
   }
 
   #drop(key: string, link: RemoteLink, cause: unknown, charge: boolean): void {
     this.#links.delete(key)
-    this.#engine.removeLink(link, cause, charge)
+    this.engine.removeLink(link, cause, charge)
     this.#events.down(link.id, cause)
   }
 

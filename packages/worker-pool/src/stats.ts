@@ -9,8 +9,14 @@ export interface Percentiles {
 export interface PoolStats {
   /** Tasks admitted to the pending queue, waiting for a free worker slot. */
   queued: number
-  /** Tasks beyond `maxQueue`, waiting for admission to the pending queue. */
+  /** Tasks beyond `maxQueue`, waiting for admission to the pending queue (their `defer()` has not returned work yet). */
   waiting: number
+  /** `defer(…, { wait: false })` calls refused with `DD_ERR_QUEUE_FULL`. */
+  refused: number
+  /** Tasks whose caller aborted them (queued or running), `DD_ERR_ABORTED`. */
+  aborted: number
+  /** Tasks whose `queueTimeoutMs` passed before a worker could run them (never started), `DD_ERR_TIMEOUT`. */
+  expired: number
   /** Tasks dispatched to a worker and not settled. */
   inFlight: number
   /** Tasks that resolved. */

@@ -4,6 +4,10 @@ import { STATUS_ERROR, STATUS_OK } from './protocol.js'
 import type { TaskContext, TaskFunction } from './tasks.js'
 
 const FLUSH_EVERY_MS = 2
+// Results leave in chunks of at most this many even when a batch is fast: a remote worker's thread gets
+// hundreds of tasks at once, and returning them as they finish keeps the pool's pipeline streaming instead of
+// stop-and-wait (one whole batch per round trip), which under CPU contention cost several times the throughput.
+const FLUSH_EVERY_TASKS = 32
 
 /** How a runner turns values into what goes on the wire and back: identity for threads, msgpack for the network. */
 export interface ValueCodec {
@@ -62,7 +66,10 @@ export class TaskRunner {
     let since = performance.now()
     for (let i = 0; i < tasks.length; i += 3) {
       // Long synchronous tasks in one batch: send what is done every few ms instead of holding it all back.
-      if (this.#results.length > 0 && performance.now() - since > FLUSH_EVERY_MS) {
+      if (
+        this.#results.length >= FLUSH_EVERY_TASKS * 3 ||
+        (this.#results.length > 0 && performance.now() - since > FLUSH_EVERY_MS)
+      ) {
         this.#flush()
         since = performance.now()
       }

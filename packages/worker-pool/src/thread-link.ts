@@ -21,6 +21,7 @@ const WORKER_URL = new URL(
 export class ThreadLink implements Link {
   readonly id: string
   readonly slots: number
+  readonly defaultTimeoutMs = Number.POSITIVE_INFINITY
   readonly inFlight = new Map<number, Job>()
   lastUsed = 0
   readonly #worker: Worker

@@ -9,6 +9,7 @@ import {
   type WorkerMessage,
 } from './protocol.js'
 import { CLONE_VALUES, TaskRunner } from './task-runner.js'
+import { loadTasks } from './load-tasks.js'
 import { taskFunctions } from './tasks.js'
 
 const port = parentPort!
@@ -70,7 +71,7 @@ function idleSoon(): void {
   setImmediate(idle)
 }
 
-const fns = taskFunctions(await import(data.tasksUrl))
+const fns = taskFunctions(await loadTasks(data.tasksUrl))
 const runner = new TaskRunner(fns, CLONE_VALUES, send)
 port.on('message', (msg: PoolMessage) => {
   handle(msg)

@@ -43,9 +43,10 @@ describe('dripdrop-worker CLI', () => {
 
   it('joins a pool, serves tasks, leaves on SIGTERM with exit code 0', async () => {
     const pl = await pool({ threads: 0, listen: 'tcp://127.0.0.1:*' })
-    const p = cli(['--connect', pl.endpoint!, '--tasks', tasksPath, '--slots', '3'])
+    const p = cli(['--connect', pl.endpoint!, '--tasks', tasksPath, '--threads', '1', '--slots', '3'])
     await until(() => pl.stats.workers === 1, 10_000)
     expect(pl.stats.slots).toBe(3)
+    expect(p.stderr()).toContain('--slots is deprecated, use --concurrency')
     const pid = await pl.defer('pid', null)
     expect(pid).toBe(p.child.pid)
     p.child.kill('SIGTERM')
@@ -60,8 +61,9 @@ describe('dripdrop-worker CLI', () => {
       heartbeatIntervalMs: 100,
       maxRetries: 2,
     })
-    const a = cli(['--connect', pl.endpoint!, '--tasks', tasksPath, '--slots', '4'])
-    cli(['--connect', pl.endpoint!, '--tasks', tasksPath, '--slots', '4'])
+    const args = ['--connect', pl.endpoint!, '--tasks', tasksPath, '--threads', '1', '--concurrency', '4']
+    const a = cli(args)
+    cli(args)
     await until(() => pl.stats.workers === 2, 10_000)
     const n = 300
     const settled = new Array<number>(n).fill(0)
@@ -87,5 +89,18 @@ describe('dripdrop-worker CLI', () => {
     const s = pl.stats
     expect(s).toMatchObject({ completed: n, failed: 0, workers: 1 })
     expect(s.retried).toBeGreaterThan(0)
+  })
+
+  it('answers heartbeats while a task runs 1 s of synchronous CPU: the worker is not declared dead', async () => {
+    const pl = await pool({ threads: 0, listen: 'tcp://127.0.0.1:*', heartbeatIntervalMs: 200 })
+    const downs: string[] = []
+    pl.on('worker:down', (id) => downs.push(id))
+    cli(['--connect', pl.endpoint!, '--tasks', tasksPath, '--threads', '1', '--concurrency', '1'])
+    await until(() => pl.stats.workers === 1, 10_000)
+    // Tasks run on the worker's thread; its main thread keeps answering pings (before: one silent second).
+    expect(await pl.defer('spin', { ms: 1000 })).toBe(1000)
+    expect(await pl.defer('inc', 1)).toBe(2) // a round trip after the spin: any death would have shown by now
+    expect(downs).toEqual([])
+    expect(pl.stats).toMatchObject({ workers: 1, retried: 0, failed: 0 })
   })
 })

@@ -8,6 +8,7 @@ import { STATUS_OK } from '../src/protocol.js'
 class MemoryLink implements Link {
   readonly inFlight = new Map<number, Job>()
   lastUsed = 0
+  readonly defaultTimeoutMs = Number.POSITIVE_INFINITY
   readonly batches: string[][] = []
   readonly cancelled: [string, string][] = []
   #out: string[] = []

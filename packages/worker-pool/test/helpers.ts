@@ -12,10 +12,13 @@ export const TASKS = new URL('./fixtures/tasks.mjs', import.meta.url)
 /** The built CLI the tests spawn. */
 export const CLI = new URL('../dist/cli.js', import.meta.url).pathname
 
-/** A pool closed (destroyed) when the test ends. */
+/** A pool destroyed when the test ends (its threads and socket gone before the next test). */
 export async function pool(options: PoolOptions): Promise<Pool> {
   const p = await createPool(options)
-  onTestFinished(() => p.destroy())
+  onTestFinished(() => {
+    p.destroy()
+    return p.close() // after destroy(): the promise of stopping threads and socket
+  })
   return p
 }
 
@@ -23,7 +26,7 @@ export async function pool(options: PoolOptions): Promise<Pool> {
 export async function remoteWorker(
   options: Omit<RemoteWorkerOptions, 'tasks'> & { tasks?: URL },
 ): Promise<RemoteWorker> {
-  const w = new RemoteWorker({ tasks: TASKS, ...options })
+  const w = new RemoteWorker({ tasks: TASKS, threads: 1, ...options })
   onTestFinished(() => w.close())
   await w.start()
   return w

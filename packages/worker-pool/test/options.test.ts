@@ -7,15 +7,16 @@ describe('pool options', () => {
     expect(fillPoolOptions({ tasks: '/tmp/tasks.js' })).toEqual({
       tasksUrl: 'file:///tmp/tasks.js',
       threads: availableParallelism(),
-      slotsPerThread: 32,
+      concurrencyPerThread: 32,
       listen: undefined,
       maxQueue: 10_000,
       maxRetries: 2,
-      timeoutMs: Number.POSITIVE_INFINITY,
+      timeoutMs: undefined,
       queueTimeoutMs: Number.POSITIVE_INFINITY,
       heartbeatIntervalMs: 1000,
       heartbeatMisses: 3,
       maxMessageBytes: 16 * 1024 * 1024,
+      maxWorkerConcurrency: 256,
     })
   })
 
@@ -30,6 +31,10 @@ describe('pool options', () => {
       [{ tasks: 'x', heartbeatIntervalMs: -5 }, 'options.heartbeatIntervalMs'],
       [{ tasks: 'x', listen: 'localhost' }, 'options.listen'],
       [{ threads: 0 }, 'no worker'],
+      [{ tasks: 'x', maxWorkerConcurrency: 0 }, 'options.maxWorkerConcurrency'],
+      [{ tasks: 'x', concurrencyPerThread: 0 }, 'options.concurrencyPerThread'],
+      [{ tasks: 'x', slotsPerThread: 4 }, 'renamed options.concurrencyPerThread'],
+      [{ tasks: 'x', maxQeueu: 4 }, 'options.maxQeueu is not a pool option'],
     ]
     for (const [options, message] of bad) expect(() => fillPoolOptions(options)).toThrow(message)
   })

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { createPool, defineTasks } from '../src/index.js'
 import type { RemoteError } from '../src/index.js'
-import { pool, TASKS, until } from './helpers.js'
+import { pool, remoteWorker, TASKS, until } from './helpers.js'
 
 function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'dd-worker-pool-'))
@@ -68,7 +68,7 @@ describe('Pool on local threads', () => {
   })
 
   it('sends each task to the least recently used thread with a free slot', async () => {
-    const p = await pool({ tasks: TASKS, threads: 2, slotsPerThread: 1 })
+    const p = await pool({ tasks: TASKS, threads: 2, concurrencyPerThread: 1 })
     await until(() => p.stats.workers === 2)
     const ids = await Promise.all([0, 1, 2, 3].map(() => p.defer('threadId', { ms: 30 })))
     expect(new Set(ids).size).toBe(2)
@@ -76,7 +76,7 @@ describe('Pool on local threads', () => {
   })
 
   it('times out a running task from dispatch, terminates its thread, replaces it, re-runs its neighbours', async () => {
-    const p = await pool({ tasks: TASKS, threads: 1, slotsPerThread: 4 })
+    const p = await pool({ tasks: TASKS, threads: 1, concurrencyPerThread: 4 })
     const downs: string[] = []
     p.on('worker:down', (id) => downs.push(id))
     const neighbour = p.defer('sleep', { ms: 200, value: 'n' })
@@ -89,7 +89,7 @@ describe('Pool on local threads', () => {
   })
 
   it('starts the timeout clock at dispatch, not at enqueue', async () => {
-    const p = await pool({ tasks: TASKS, threads: 1, slotsPerThread: 1 })
+    const p = await pool({ tasks: TASKS, threads: 1, concurrencyPerThread: 1 })
     const first = p.defer('sleep', { ms: 150, value: 1 })
     // Waits 150 ms in the queue, then runs 20 ms: well within its 100 ms run limit.
     const second = p.defer('sleep', { ms: 20, value: 2 }, { timeoutMs: 100 })
@@ -97,14 +97,15 @@ describe('Pool on local threads', () => {
   })
 
   it('bounds the wait for a worker with queueTimeoutMs', async () => {
-    const p = await pool({ tasks: TASKS, threads: 1, slotsPerThread: 1 })
+    const p = await pool({ tasks: TASKS, threads: 1, concurrencyPerThread: 1 })
     const first = p.defer('sleep', { ms: 200, value: 1 })
     await expect(p.defer('inc', 1, { queueTimeoutMs: 50 })).rejects.toMatchObject({ code: 'DD_ERR_TIMEOUT' })
+    expect(p.stats.expired).toBe(1) // never started: counted as expired, per CONTRIBUTING.md
     expect(await first).toBe(1)
   })
 
   it('cancels a queued task by AbortSignal without running it', async () => {
-    const p = await pool({ tasks: TASKS, threads: 1, slotsPerThread: 1 })
+    const p = await pool({ tasks: TASKS, threads: 1, concurrencyPerThread: 1 })
     const first = p.defer('sleep', { ms: 100, value: 1 })
     const ac = new AbortController()
     const queued = p.defer('fail', { message: 'must not run' }, { signal: ac.signal })
@@ -121,7 +122,7 @@ describe('Pool on local threads', () => {
   })
 
   it('cancels a running task by AbortSignal: the task sees its signal abort, the slot frees', async () => {
-    const p = await pool({ tasks: TASKS, threads: 1, slotsPerThread: 1 })
+    const p = await pool({ tasks: TASKS, threads: 1, concurrencyPerThread: 1 })
     const flag = new SharedArrayBuffer(4)
     const ac = new AbortController()
     const running = p.defer('waitForAbort', { id: 1, flag }, { signal: ac.signal })
@@ -133,7 +134,7 @@ describe('Pool on local threads', () => {
   })
 
   it('re-runs the tasks of a crashed thread on a new one (maxRetries)', async () => {
-    const p = await pool({ tasks: TASKS, threads: 1, slotsPerThread: 8 })
+    const p = await pool({ tasks: TASKS, threads: 1, concurrencyPerThread: 8 })
     const marker = join(tempDir(), 'crashed')
     const others = Array.from({ length: 5 }, (_, i) => p.defer('sleep', { ms: 50, value: i }))
     const crashing = p.defer('crashOnce', { marker, value: 'second time lucky' })
@@ -150,15 +151,89 @@ describe('Pool on local threads', () => {
   })
 
   it('waits for admission when the queue is full, then runs everything', async () => {
-    const p = await pool({ tasks: TASKS, threads: 1, slotsPerThread: 1, maxQueue: 2 })
+    const p = await pool({ tasks: TASKS, threads: 1, concurrencyPerThread: 1, maxQueue: 2 })
     const all = Array.from({ length: 6 }, (_, i) => p.defer('sleep', { ms: 10, value: i }))
     await until(() => p.stats.inFlight === 1)
     expect(p.stats).toMatchObject({ queued: 2, waiting: 3 })
     expect(await Promise.all(all)).toEqual([0, 1, 2, 3, 4, 5])
   })
 
+  it('call maxQueue+1 stays pending and is not queued; { wait: false } is refused with DD_ERR_QUEUE_FULL', async () => {
+    const p = await pool({ threads: 0, listen: 'tcp://127.0.0.1:*', maxQueue: 2 })
+    const ac = new AbortController()
+    const first = p.defer('inc', 1, { signal: ac.signal })
+    const second = p.defer('inc', 2)
+    let thirdSettled = false
+    const third = p.defer('inc', 3).finally(() => {
+      thirdSettled = true
+    })
+    // A refused call settles through the same engine: by then the third one has been considered too.
+    await expect(p.defer('inc', 4, { wait: false })).rejects.toMatchObject({ code: 'DD_ERR_QUEUE_FULL' })
+    expect(thirdSettled).toBe(false)
+    expect(p.stats).toMatchObject({ queued: 2, waiting: 1, refused: 1, aborted: 0 })
+    // Room in the queue: the waiting call is admitted, in order, and the queue is full again.
+    ac.abort()
+    await expect(first).rejects.toMatchObject({ code: 'DD_ERR_ABORTED' })
+    expect(p.stats.aborted).toBe(1)
+    await until(() => p.stats.waiting === 0)
+    expect(p.stats.queued).toBe(2)
+    await expect(p.defer('inc', 5, { wait: false })).rejects.toMatchObject({ code: 'DD_ERR_QUEUE_FULL' })
+    await remoteWorker({ connect: p.endpoint!, concurrency: 1 })
+    expect(await Promise.all([second, third])).toEqual([3, 4])
+  })
+
+  it('memory stays flat under a flood of 1M defers against a full queue', async () => {
+    const p = await pool({ tasks: TASKS, threads: 1, concurrencyPerThread: 1, maxQueue: 1000 })
+    const before = process.memoryUsage().heapUsed
+    let peak = before
+    let refused = 0
+    let resolved = 0
+    // Bounded in count and time: this shared machine may not get through 1M in the time box.
+    const deadline = Date.now() + 8_000
+    let sent = 0
+    for (let i = 0; i < 1_000_000 && Date.now() < deadline; i++) {
+      sent++
+      p.defer('inc', i, { wait: false }).then(
+        () => resolved++,
+        (err: { code: string }) => {
+          if (err.code === 'DD_ERR_QUEUE_FULL') refused++
+        },
+      )
+      if (i % 20_000 === 0) {
+        await new Promise((r) => setImmediate(r))
+        peak = Math.max(peak, process.memoryUsage().heapUsed)
+        expect(p.stats.queued).toBeLessThanOrEqual(1000)
+      }
+    }
+    await until(() => refused + resolved === sent, 10_000)
+    // Queued, 1M tasks would hold hundreds of MB (job, promise, args); refused ones are garbage at once.
+    expect(peak - before).toBeLessThan(64 * 1024 * 1024)
+    expect(refused).toBeGreaterThan(sent / 2)
+    expect(p.stats.refused).toBe(refused)
+    console.log(
+      `flood: ${sent} defers, ${resolved} ran, ${refused} refused, heap grew ${((peak - before) / 1048576).toFixed(1)} MiB`,
+    )
+  }, 30_000)
+
+  it('close() twice returns the same promise; destroy() returns how many tasks it rejected', async () => {
+    const p = await pool({ tasks: TASKS, threads: 1, concurrencyPerThread: 1 })
+    const closing = p.close()
+    expect(p.close()).toBe(closing)
+    await closing
+    const q = await pool({ tasks: TASKS, threads: 1, concurrencyPerThread: 1 })
+    const tasks = Array.from({ length: 3 }, () => q.defer('spin', { ms: 60_000 }))
+    await until(() => q.stats.inFlight === 1)
+    const settled = Promise.all(
+      tasks.map((t) => expect(t).rejects.toMatchObject({ code: 'DD_ERR_DESTROYED' })),
+    )
+    expect(q.destroy()).toBe(3)
+    expect(q.state).toBe('closed')
+    expect(q.destroy()).toBe(0)
+    await settled
+  })
+
   it('close() drains queued and running tasks, then refuses new ones with DD_ERR_CLOSED', async () => {
-    const p = await pool({ tasks: TASKS, threads: 1, slotsPerThread: 1 })
+    const p = await pool({ tasks: TASKS, threads: 1, concurrencyPerThread: 1 })
     const all = Array.from({ length: 4 }, (_, i) => p.defer('sleep', { ms: 20, value: i }))
     await p.close()
     expect(await Promise.all(all)).toEqual([0, 1, 2, 3])
@@ -167,7 +242,7 @@ describe('Pool on local threads', () => {
   })
 
   it('destroy() rejects queued and running tasks with DD_ERR_DESTROYED', async () => {
-    const p = await pool({ tasks: TASKS, threads: 1, slotsPerThread: 1 })
+    const p = await pool({ tasks: TASKS, threads: 1, concurrencyPerThread: 1 })
     const running = p.defer('spin', { ms: 60_000 })
     const queued = p.defer('inc', 1)
     await until(() => p.stats.inFlight === 1)
@@ -175,12 +250,12 @@ describe('Pool on local threads', () => {
       expect(running).rejects.toMatchObject({ code: 'DD_ERR_DESTROYED' }),
       expect(queued).rejects.toMatchObject({ code: 'DD_ERR_DESTROYED' }),
     ])
-    await p.destroy()
+    expect(p.destroy()).toBe(2)
     await settled
   })
 
   it('reports stats: wait and run percentiles, utilization', async () => {
-    const p = await pool({ tasks: TASKS, threads: 1, slotsPerThread: 2 })
+    const p = await pool({ tasks: TASKS, threads: 1, concurrencyPerThread: 2 })
     const two = [p.defer('sleep', { ms: 50, value: 1 }), p.defer('sleep', { ms: 50, value: 2 })]
     await until(() => p.stats.inFlight === 2)
     expect(p.stats.utilization).toBe(1)
@@ -196,15 +271,15 @@ describe('Pool on local threads', () => {
       tasks: new URL('./fixtures/broken-tasks.mjs', import.meta.url),
       threads: 2,
     })
-    onTestFinished(() => p.destroy())
+    onTestFinished(() => void p.destroy())
     await expect(p.defer('inc', 1)).rejects.toMatchObject({ code: 'DD_ERR_WORKER_START' })
   })
 
   it('validates options with the option path in the message', async () => {
     await expect(createPool({ tasks: TASKS, threads: -1 })).rejects.toThrow('options.threads')
     await expect(createPool({ threads: 1 })).rejects.toThrow('options.tasks')
-    await expect(createPool({ tasks: TASKS, threads: 1, slotsPerThread: 0 })).rejects.toThrow(
-      'options.slotsPerThread',
+    await expect(createPool({ tasks: TASKS, threads: 1, concurrencyPerThread: 0 })).rejects.toThrow(
+      'options.concurrencyPerThread',
     )
     await expect(createPool({ threads: 0 })).rejects.toThrow('no worker')
   })

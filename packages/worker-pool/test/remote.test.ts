@@ -1,3 +1,6 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { MsgpackCodec } from '@dripdrop/codec'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { Dealer, Router } from 'zeromq'
@@ -15,6 +18,12 @@ import { pool, remoteWorker, TASKS, until } from './helpers.js'
 const codec = new MsgpackCodec()
 const LOOPBACK = 'tcp://127.0.0.1:*'
 
+function marker(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'dd-remote-'))
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
+  return join(dir, 'aborted')
+}
+
 /** A raw DEALER that speaks the protocol by hand, for peers that misbehave. */
 function rawDealer(address: string): Dealer {
   const d = new Dealer({ linger: 0 })
@@ -31,7 +40,7 @@ async function receive(socket: Dealer): Promise<ReturnType<typeof decodeMessage>
 describe('Pool with remote workers', () => {
   it('runs tasks on a remote worker with the same call as on a thread', async () => {
     const p = await pool({ threads: 0, listen: LOOPBACK })
-    await remoteWorker({ connect: p.endpoint!, slots: 4 })
+    await remoteWorker({ connect: p.endpoint!, concurrency: 4 })
     expect(await p.defer('inc', 41)).toBe(42)
     const results = await Promise.all(Array.from({ length: 2000 }, (_, i) => p.defer('add', { a: i, b: 1 })))
     expect(results).toEqual(Array.from({ length: 2000 }, (_, i) => i + 1))
@@ -45,19 +54,20 @@ describe('Pool with remote workers', () => {
   })
 
   it('mixes local threads and remote workers behind one defer()', async () => {
-    const p = await pool({ tasks: TASKS, threads: 1, slotsPerThread: 1, listen: LOOPBACK })
-    await remoteWorker({ connect: p.endpoint!, slots: 1 })
+    const p = await pool({ tasks: TASKS, threads: 1, concurrencyPerThread: 1, listen: LOOPBACK })
+    await remoteWorker({ connect: p.endpoint!, concurrency: 1 })
     await until(() => p.stats.workers === 2)
     const ids = await Promise.all(Array.from({ length: 6 }, () => p.defer('threadId', { ms: 20 })))
-    // The remote worker runs on this process's main thread (0), the local one on a worker thread.
-    expect(new Set(ids)).toEqual(new Set([0, ids.find((id) => id !== 0)]))
+    // Both run on worker threads (the remote worker's own thread too), two distinct ones.
+    expect(new Set(ids).size).toBe(2)
+    expect(ids).not.toContain(0)
   })
 
   it('holds tasks while no worker is there and runs them when one joins', async () => {
     const p = await pool({ threads: 0, listen: LOOPBACK })
     const held = Array.from({ length: 10 }, (_, i) => p.defer('inc', i))
     await until(() => p.stats.queued === 10)
-    await remoteWorker({ connect: p.endpoint!, slots: 2 })
+    await remoteWorker({ connect: p.endpoint!, concurrency: 2 })
     expect(await Promise.all(held)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1))
   })
 
@@ -68,32 +78,34 @@ describe('Pool with remote workers', () => {
   })
 
   it('on timeout tells the remote worker to abandon the task: its signal aborts, the slot frees', async () => {
-    const fixture = await import(TASKS.href)
     const p = await pool({ threads: 0, listen: LOOPBACK })
-    const w = await remoteWorker({ connect: p.endpoint!, slots: 1 })
-    await expect(p.defer('waitForAbort', { id: 'remote-timeout' }, { timeoutMs: 50 })).rejects.toMatchObject({
+    const w = await remoteWorker({ connect: p.endpoint!, concurrency: 1 })
+    const m = marker()
+    await expect(
+      p.defer('waitForAbort', { id: 'remote-timeout', marker: m }, { timeoutMs: 50 }),
+    ).rejects.toMatchObject({
       code: 'DD_ERR_TIMEOUT',
     })
-    await until(() => fixture.aborted.includes('remote-timeout'))
+    await until(() => existsSync(m))
     expect(w.running).toBe(0)
     expect(await p.defer('inc', 1)).toBe(2)
   })
 
   it('cancels a running remote task by AbortSignal', async () => {
-    const fixture = await import(TASKS.href)
     const p = await pool({ threads: 0, listen: LOOPBACK })
-    await remoteWorker({ connect: p.endpoint!, slots: 1 })
+    await remoteWorker({ connect: p.endpoint!, concurrency: 1 })
     const ac = new AbortController()
-    const running = p.defer('waitForAbort', { id: 'remote-abort' }, { signal: ac.signal })
+    const m = marker()
+    const running = p.defer('waitForAbort', { id: 'remote-abort', marker: m }, { signal: ac.signal })
     await until(() => p.stats.inFlight === 1)
     ac.abort()
     await expect(running).rejects.toMatchObject({ code: 'DD_ERR_ABORTED' })
-    await until(() => fixture.aborted.includes('remote-abort'))
+    await until(() => existsSync(m))
   })
 
   it('rejects args msgpack cannot carry with DD_ERR_ENCODE_INVALID, other tasks go on', async () => {
     const p = await pool({ threads: 0, listen: LOOPBACK })
-    await remoteWorker({ connect: p.endpoint!, slots: 2 })
+    await remoteWorker({ connect: p.endpoint!, concurrency: 2 })
     const bad = p.defer('echo', { f: () => 1 })
     const good = p.defer('inc', 1)
     await expect(bad).rejects.toMatchObject({ code: 'DD_ERR_ENCODE_INVALID' })
@@ -104,7 +116,7 @@ describe('Pool with remote workers', () => {
     const router = new Router({ linger: 0 })
     onTestFinished(() => router.close())
     await router.bind(LOOPBACK)
-    const w = new RemoteWorker({ connect: router.lastEndpoint!, tasks: TASKS, slots: 2 })
+    const w = new RemoteWorker({ connect: router.lastEndpoint!, tasks: TASKS, threads: 1, concurrency: 2 })
     onTestFinished(() => w.close())
     const started = w.start()
     const [peer, hello] = await router.receive()
@@ -160,7 +172,7 @@ describe('Pool with remote workers', () => {
     const router = new Router({ linger: 0 })
     onTestFinished(() => router.close())
     await router.bind(LOOPBACK)
-    const w = new RemoteWorker({ connect: router.lastEndpoint!, tasks: TASKS })
+    const w = new RemoteWorker({ connect: router.lastEndpoint!, tasks: TASKS, threads: 1 })
     onTestFinished(() => w.close())
     const started = w.start()
     const [peer] = await router.receive()
@@ -179,7 +191,7 @@ describe('Pool with remote workers', () => {
     expect(await receive(d)).toEqual({ type: 'bye' })
     expect(p.stats.badFrames).toBe(2)
     expect(errors).toEqual([expect.objectContaining({ code: expect.stringMatching(/^DD_ERR_DECODE_/) })])
-    await remoteWorker({ connect: p.endpoint!, slots: 1 })
+    await remoteWorker({ connect: p.endpoint!, concurrency: 1 })
     expect(await p.defer('inc', 1)).toBe(2)
   })
 
@@ -194,7 +206,7 @@ describe('Pool with remote workers', () => {
     await receive(d) // welcome; then it takes a task and never answers nor pings
     const task = p.defer('inc', 1)
     expect(await receive(d)).toMatchObject({ type: 'run' })
-    await remoteWorker({ connect: p.endpoint!, slots: 1 })
+    await remoteWorker({ connect: p.endpoint!, concurrency: 1 })
     expect(await task).toBe(2)
     expect(downs).toHaveLength(1)
     expect(p.stats.retried).toBe(1)
@@ -202,9 +214,9 @@ describe('Pool with remote workers', () => {
 
   it('a worker comes back to a restarted pool on the same address', async () => {
     const first = await createPool({ threads: 0, listen: LOOPBACK, heartbeatIntervalMs: 50 })
-    onTestFinished(() => first.destroy())
+    onTestFinished(() => void first.destroy())
     const address = first.endpoint!
-    await remoteWorker({ connect: address, slots: 1, reconnectMinMs: 20 })
+    await remoteWorker({ connect: address, concurrency: 1, reconnectMinMs: 20 })
     expect(await first.defer('inc', 1)).toBe(2)
     await first.close()
     const second = await pool({ threads: 0, listen: address, heartbeatIntervalMs: 50 })
@@ -213,6 +225,19 @@ describe('Pool with remote workers', () => {
 })
 
 describe('RemoteWorker', () => {
+  it('destroy() abandons its running tasks at once and returns their count; the pool re-runs them elsewhere', async () => {
+    const p = await pool({ threads: 0, listen: LOOPBACK, heartbeatIntervalMs: 100 })
+    const w = await remoteWorker({ connect: p.endpoint!, concurrency: 2 })
+    const tasks = [p.defer('sleep', { ms: 300, value: 'a' }), p.defer('sleep', { ms: 300, value: 'b' })]
+    await until(() => w.running === 2)
+    expect(w.destroy()).toBe(2)
+    expect(w.state).toBe('closed')
+    expect(w.destroy()).toBe(0)
+    await remoteWorker({ connect: p.endpoint!, concurrency: 2 })
+    expect(await Promise.all(tasks)).toEqual(['a', 'b'])
+    expect(p.stats.retried).toBe(2)
+  })
+
   it('reconnects under a new identity when its pool goes silent, backing off', async () => {
     const router = new Router({ linger: 0 })
     onTestFinished(() => router.close())
@@ -220,6 +245,7 @@ describe('RemoteWorker', () => {
     const w = new RemoteWorker({
       connect: router.lastEndpoint!,
       tasks: TASKS,
+      threads: 1,
       heartbeatIntervalMs: 30,
       reconnectMinMs: 10,
     })
@@ -232,7 +258,7 @@ describe('RemoteWorker', () => {
       encodeMessage(codec, { type: 'welcome', v: PROTOCOL_VERSION, heartbeatMs: 30 }),
     ])
     await started
-    expect(w.state).toBe('ready')
+    expect(w.state).toBe('open')
     // Say nothing more: after 3 silent periods the worker gives up on this connection and says hello again.
     let again: Buffer
     for (;;) {
@@ -243,6 +269,6 @@ describe('RemoteWorker', () => {
       }
     }
     expect(again.equals(first)).toBe(false)
-    expect(w.state).toBe('connecting')
+    expect(w.state).toBe('starting')
   })
 })

@@ -10,16 +10,20 @@ export interface ClientOptions {
   token?: string
   /** @default true */
   reconnect?: boolean
-  /** @default 100 (ms) */
-  backoffInitialMs?: number
-  /** @default 10000 (ms) */
-  backoffMaxMs?: number
+  /** First reconnect delay, doubled per failed attempt (±50% jitter). @default 100 (ms) */
+  reconnectMinMs?: number
+  /** Largest reconnect delay. @default 10000 (ms) */
+  reconnectMaxMs?: number
   /** Default request timeout. @default 10000 (ms) */
   timeoutMs?: number
   /** Sends kept while disconnected. @default 1000 */
-  maxQueued?: number
+  highWaterMark?: number
 }
 
+/**
+ * A coded error: `DD_ERR_TIMEOUT`, `DD_ERR_WS_DISCONNECTED`, `DD_ERR_WS_UNAUTHORIZED` (refused token or
+ * origin, `data.status` 401 or 403), `DD_ERR_CLOSED`, `DD_ERR_QUEUE_FULL`, or the server's own code.
+ */
 export class DripdropClientError extends Error {
   readonly code: string
   readonly data: Record<string, unknown> | undefined
@@ -31,10 +35,13 @@ export class DripdropClient {
   id: string | null
   state: 'connecting' | 'open' | 'closed'
   reconnects: number
+  /** `handler(body, envelope)`: the whole envelope is the one `request()` resolves with. */
   on<B = any>(name: string, handler: (body: B, msg: Envelope<B>) => void): () => void
   addListener(event: 'open' | 'close' | 'error', listener: (info?: unknown) => void): () => void
+  /** Rejects with `DD_ERR_WS_UNAUTHORIZED` when the server refuses the connection, `DD_ERR_CLOSED` after `close()`. */
   ready(): Promise<this>
   send(name: string, body?: unknown, head?: Record<string, unknown>): void
+  /** Resolves with the reply envelope `{ name, head, body }`. */
   request<R = any>(
     name: string,
     body?: unknown,

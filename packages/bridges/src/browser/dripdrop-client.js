@@ -16,7 +16,10 @@
 
 const HELLO = '$hello'
 
-/** An error with a stable `code` (`DD_ERR_TIMEOUT`, `DD_ERR_WS_DISCONNECTED`, or the server's own code). */
+/**
+ * An error with a stable `code`: `DD_ERR_TIMEOUT`, `DD_ERR_WS_DISCONNECTED`, `DD_ERR_WS_UNAUTHORIZED` (the
+ * server refused the token or the origin; `data.status` is 401 or 403), `DD_ERR_CLOSED`, or the server's own.
+ */
 export class DripdropClientError extends Error {
   /**
    * @param {string} message
@@ -33,13 +36,13 @@ export class DripdropClientError extends Error {
 
 /**
  * @typedef {{ name: string, head: Record<string, unknown>, body: unknown }} Envelope
- * @typedef {{ token?: string, reconnect?: boolean, backoffInitialMs?: number, backoffMaxMs?: number,
- *   timeoutMs?: number, maxQueued?: number }} ClientOptions
+ * @typedef {{ token?: string, reconnect?: boolean, reconnectMinMs?: number, reconnectMaxMs?: number,
+ *   timeoutMs?: number, highWaterMark?: number }} ClientOptions
  */
 
 /**
- * Opens a client. Options: `token` (sent as `?token=`), `reconnect` (default true), `backoffInitialMs`
- * (100), `backoffMaxMs` (10000), `timeoutMs` for requests (10000), `maxQueued` sends kept while
+ * Opens a client. Options: `token` (sent as `?token=`), `reconnect` (default true), `reconnectMinMs`
+ * (100), `reconnectMaxMs` (10000), `timeoutMs` for requests (10000), `highWaterMark` sends kept while
  * disconnected (1000; past it `send` throws `DD_ERR_QUEUE_FULL`).
  *
  * @param {string} url
@@ -60,10 +63,10 @@ export class DripdropClient {
     this.url = u.toString()
     this.options = {
       reconnect: options.reconnect !== false,
-      backoffInitialMs: options.backoffInitialMs ?? 100,
-      backoffMaxMs: options.backoffMaxMs ?? 10000,
+      reconnectMinMs: options.reconnectMinMs ?? 100,
+      reconnectMaxMs: options.reconnectMaxMs ?? 10000,
       timeoutMs: options.timeoutMs ?? 10000,
-      maxQueued: options.maxQueued ?? 1000,
+      highWaterMark: options.highWaterMark ?? 1000,
     }
     /** The connection id the server gave (`head.$conn` of its messages), or null while not connected. */
     this.id = null
@@ -86,11 +89,15 @@ export class DripdropClient {
     this._timer = undefined
     /** @type {WebSocket | null} */
     this._ws = null
+    /** @type {DripdropClientError | undefined} set when the server refused the connection */
+    this._refusal = undefined
     this._open()
   }
 
   /**
-   * Calls `handler(body, envelope)` for every message named `name` (`'*'` for all). Returns an unsubscribe function.
+   * Calls `handler(body, envelope)` for every message named `name` (`'*'` for all): the body, then the whole
+   * envelope `{ name, head, body }`, the same envelope `request()` resolves with. Returns an unsubscribe
+   * function.
    * @param {string} name
    * @param {(body: any, msg: Envelope) => void} handler
    */
@@ -113,15 +120,30 @@ export class DripdropClient {
     return () => set.delete(listener)
   }
 
-  /** Resolves once connected (now, if already). */
+  /**
+   * Resolves once connected (now, if already); rejects with `DD_ERR_WS_UNAUTHORIZED` if the server refuses
+   * the connection, or `DD_ERR_CLOSED` if the client is closed first.
+   */
   ready() {
     if (this.state === 'open' && this.id !== null) return Promise.resolve(this)
-    return new Promise((resolve) => {
-      const off = this.addListener('open', () => {
-        off()
+    if (this.state === 'closed') return Promise.reject(this._closedError())
+    return new Promise((resolve, reject) => {
+      const offOpen = this.addListener('open', () => {
+        offOpen()
+        offClose()
         resolve(this)
       })
+      const offClose = this.addListener('close', () => {
+        if (this.state !== 'closed') return
+        offOpen()
+        offClose()
+        reject(this._closedError())
+      })
     })
+  }
+
+  _closedError() {
+    return this._refusal ?? new DripdropClientError('client is closed', 'DD_ERR_CLOSED')
   }
 
   /**
@@ -131,13 +153,15 @@ export class DripdropClient {
    * @param {Record<string, unknown>} [head]
    */
   send(name, body = null, head = {}) {
-    if (this.state === 'closed') throw new DripdropClientError('client is closed', 'DD_ERR_CLOSED')
+    if (this.state === 'closed') throw this._closedError()
     this._write(JSON.stringify([1, name, head, body === undefined ? null : body]))
   }
 
   /**
-   * Sends a request and resolves with the reply envelope; rejects with the server's coded error,
-   * `DD_ERR_TIMEOUT`, or `DD_ERR_WS_DISCONNECTED` if the connection drops first (it is never re-sent).
+   * Sends a request and resolves with the reply envelope `{ name, head, body }` (what `on()` handlers get as
+   * their second argument); rejects with the server's coded error, `DD_ERR_TIMEOUT`,
+   * `DD_ERR_WS_DISCONNECTED` if the connection drops first (it is never re-sent), or
+   * `DD_ERR_WS_UNAUTHORIZED` if the server refuses the connection.
    * @param {string} name
    * @param {unknown} [body]
    * @param {{ timeoutMs?: number, head?: Record<string, unknown> }} [options]
@@ -173,7 +197,7 @@ export class DripdropClient {
   /** @param {string} frame */
   _write(frame) {
     if (this._ws && this._ws.readyState === 1 && this._queue.length === 0) this._ws.send(frame)
-    else if (this._queue.length >= this.options.maxQueued) {
+    else if (this._queue.length >= this.options.highWaterMark) {
       throw new DripdropClientError(
         `${this._queue.length} messages already wait for the connection`,
         'DD_ERR_QUEUE_FULL',
@@ -207,6 +231,22 @@ export class DripdropClient {
     ws.onclose = (event) => {
       const wasOpen = this.state === 'open'
       this.id = null
+      // A dripdrop server refuses a token (4401) or an origin (4403) with a close code, since a browser never
+      // sees the HTTP status of a refused upgrade. Retrying would be refused again: the client closes for good.
+      if (event.code === 4401 || event.code === 4403) {
+        const status = event.code - 4000
+        this._refusal = new DripdropClientError(
+          `${this.url} refused the connection (${status})`,
+          'DD_ERR_WS_UNAUTHORIZED',
+          { status },
+        )
+        this.state = 'closed'
+        this._queue = []
+        this._failPending('DD_ERR_WS_UNAUTHORIZED', this._refusal.message, { status })
+        this._emit('error', this._refusal)
+        this._emit('close', { code: event.code, reason: event.reason })
+        return
+      }
       this._failPending('DD_ERR_WS_DISCONNECTED', 'connection closed before the reply')
       if (wasOpen || this.state === 'closed') this._emit('close', { code: event.code, reason: event.reason })
       if (this.state === 'closed' || !this.options.reconnect) {
@@ -214,7 +254,7 @@ export class DripdropClient {
         return
       }
       this.state = 'connecting'
-      const base = Math.min(this.options.backoffMaxMs, this.options.backoffInitialMs * 2 ** this._attempt++)
+      const base = Math.min(this.options.reconnectMaxMs, this.options.reconnectMinMs * 2 ** this._attempt++)
       this._timer = setTimeout(() => this._open(), Math.round(base * (0.5 + Math.random())))
     }
   }
@@ -272,12 +312,13 @@ export class DripdropClient {
   /**
    * @param {string} code
    * @param {string} message
+   * @param {Record<string, unknown>} [data]
    */
-  _failPending(code, message) {
+  _failPending(code, message, data) {
     for (const [id, p] of this._pending) {
       clearTimeout(p.timer)
       this._pending.delete(id)
-      p.reject(new DripdropClientError(message, code))
+      p.reject(new DripdropClientError(message, code, data))
     }
   }
 }

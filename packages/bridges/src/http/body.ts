@@ -3,16 +3,16 @@ import type { IncomingMessage } from 'node:http'
 import { DecodeError, JsonCodec, MsgpackCodec } from '@dripdrop/codec'
 import { HttpStatusError } from '../errors.js'
 
-/** Body codecs of one route, bounded by its `maxBodyBytes`. */
+/** Body codecs of one route, bounded by its `maxMessageBytes`. */
 export interface BodyCodecs {
   json: JsonCodec
   msgpack: MsgpackCodec
 }
 
-export function bodyCodecs(maxBodyBytes: number): BodyCodecs {
+export function bodyCodecs(maxMessageBytes: number): BodyCodecs {
   return {
-    json: new JsonCodec({ maxMessageBytes: maxBodyBytes }),
-    msgpack: new MsgpackCodec({ maxMessageBytes: maxBodyBytes }),
+    json: new JsonCodec({ maxMessageBytes }),
+    msgpack: new MsgpackCodec({ maxMessageBytes }),
   }
 }
 
@@ -87,9 +87,17 @@ function plainJson(bytes: Buffer): unknown {
 }
 
 /**
+ * The error a request ends with when its client went away before its body ended (a reset, a hang-up
+ * mid-upload): there is nobody to answer, the server only frees what the request held.
+ */
+export const BODY_ABORTED = new HttpStatusError(400, 'DD_ERR_ABORTED', 'the client went away mid-body')
+
+/**
  * Reads a whole request body, refusing it with a 413 as soon as it passes `limit` bytes (from the
  * `content-length` header when given, so a large upload is refused before it is read). `ctx` is handed back
- * to `onDone`, so a caller's callback can be one shared function rather than a closure per request.
+ * to `onDone`, so a caller's callback can be one shared function rather than a closure per request. A
+ * request whose connection closes first never calls `onDone`: the caller watches the connection (one
+ * listener per connection rather than one more per request).
  */
 export function readBody<C>(
   req: IncomingMessage,
@@ -129,7 +137,7 @@ function tooLarge(size: number, limit: number): HttpStatusError {
   return new HttpStatusError(
     413,
     'DD_ERR_HTTP_BODY_TOO_LARGE',
-    `body of ${size} bytes exceeds maxBodyBytes (${limit})`,
+    `body of ${size} bytes exceeds maxMessageBytes (${limit})`,
   )
 }
 

@@ -1,4 +1,4 @@
-import type { Envelope, HeadValue } from '@dripdrop/codec'
+import type { Envelope, Head, HeadValue } from '@dripdrop/codec'
 import {
   AbortError,
   ClosedError,
@@ -35,7 +35,23 @@ export interface HttpClientOptions {
   /** Request body encoding. @default 'json' */
   contentType?: 'json' | 'msgpack'
   /** Largest response body accepted, in bytes. @default 16 MiB */
-  maxBodyBytes?: number
+  maxMessageBytes?: number
+}
+
+/**
+ * The head of an `http-client` reply: the response's `status` and its `headers` (names in lower case; a
+ * header sent several times is joined with `, `, except `set-cookie`, which stays a list).
+ *
+ * @example
+ * ```ts
+ * const reply = await api.request('job.get', undefined, { head: { params: { id: 'j1' } } })
+ * const { status, headers } = reply.head as HttpReplyHead
+ * console.log(status, headers['content-type'])
+ * ```
+ */
+export interface HttpReplyHead {
+  status: number
+  headers: Record<string, string | string[]>
 }
 
 interface Waiter {
@@ -69,6 +85,7 @@ export class HttpClientSocket implements RouteSocket {
   readonly #waiters = new Queue<Waiter>()
   #state: 'idle' | 'open' | 'closing' | 'closed' = 'idle'
   #idle: (() => void) | undefined
+  #closed: Promise<void> | undefined
 
   constructor(spec: RouteSpec, host: RouteHost) {
     const o = spec.options as HttpClientOptions
@@ -94,7 +111,7 @@ export class HttpClientSocket implements RouteSocket {
       throw new TypeError(`${path}.contentType must be "json" or "msgpack"`)
     }
     this.#msgpack = o.contentType === 'msgpack'
-    this.#codecs = bodyCodecs(positiveInt(o.maxBodyBytes, 16 * 1024 * 1024, `${path}.maxBodyBytes`))
+    this.#codecs = bodyCodecs(positiveInt(o.maxMessageBytes, 16 * 1024 * 1024, `${path}.maxMessageBytes`))
     this.#timeoutMs = typeof spec.options.timeoutMs === 'number' ? spec.options.timeoutMs : 10_000
   }
 
@@ -171,7 +188,8 @@ export class HttpClientSocket implements RouteSocket {
       const type = res.headers['content-type']
       const value = decodeBody(bytes, Array.isArray(type) ? type[0] : type, this.#codecs)
       if (res.statusCode >= 400) throw toError(res.statusCode, value)
-      return { name: envelope.name, head: { status: res.statusCode }, body: value ?? null }
+      const head: HttpReplyHead = { status: res.statusCode, headers: replyHeaders(res.headers) }
+      return { name: envelope.name, head: head as unknown as Head, body: value ?? null }
     } catch (err) {
       if (ac.signal.aborted) {
         if (ac.signal.reason instanceof TimeoutError) this.#host.stats.timeouts++
@@ -256,8 +274,20 @@ export class HttpClientSocket implements RouteSocket {
     if (this.#active === 0) this.#idle?.()
   }
 
-  async close(lingerMs: number): Promise<void> {
-    if (this.#state !== 'open') return
+  /**
+   * Waits up to `lingerMs` for the requests on the wire, then closes the pool. A second call returns the same
+   * promise.
+   */
+  close(lingerMs: number): Promise<void> {
+    this.#closed ??= this.#close(lingerMs)
+    return this.#closed
+  }
+
+  async #close(lingerMs: number): Promise<void> {
+    if (this.#state !== 'open') {
+      this.#state = 'closed'
+      return
+    }
     this.#state = 'closing'
     if (this.#active > 0) {
       await new Promise<void>((resolve) => {
@@ -280,6 +310,17 @@ export class HttpClientSocket implements RouteSocket {
     this.#pool?.destroy(err).catch(() => {})
     return dropped
   }
+}
+
+/** undici's response headers as plain, null-free data (undefined values dropped, lists joined but cookies). */
+function replyHeaders(raw: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {}
+  for (const k of Object.keys(raw)) {
+    const v = raw[k]
+    if (v === undefined || k === '__proto__') continue
+    out[k] = Array.isArray(v) && k !== 'set-cookie' ? v.join(', ') : v
+  }
+  return out
 }
 
 /** A status of 400 or more as a coded error: the server's own code when its body carries one. */

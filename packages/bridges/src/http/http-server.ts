@@ -1,5 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import { EMPTY_HEAD, type Envelope, type Head, type HeadValue, type JsonCodec } from '@dripdrop/codec'
 import {
   type ErrorBody,
@@ -11,9 +11,10 @@ import {
 import { Deadlines, Queue } from '@dripdrop/core/internal'
 import { formatAddress, listen, nonNegativeInt, parseBind, positiveInt } from '../address.js'
 import { bearerOf } from '../auth.js'
+import { HttpStatusError, isPeerGone, statusOfError } from '../errors.js'
 import { createServer, schemeOf, serverTls, type TlsServerOptions } from '../tls.js'
-import { HttpStatusError, statusOfError } from '../errors.js'
 import {
+  BODY_ABORTED,
   type BodyCodecs,
   type BodyHeaders,
   bodyCodecs,
@@ -33,7 +34,18 @@ export interface HttpServerOptions {
   /** Request headers (lower case) copied into `head.headers`. @default [] */
   headers?: readonly string[]
   /** Largest request body, in bytes; larger is answered 413. @default 1 MiB */
-  maxBodyBytes?: number
+  maxMessageBytes?: number
+  /**
+   * How long a client has to send a whole request, headers and body, in ms, from its first byte; past it the
+   * connection gets a 408 and is closed (slowloris uploads), counted in `stats.timeouts`. Checked about every
+   * `min(1000, bodyTimeoutMs / 4)` ms (node:http's `requestTimeout`). @default 30000
+   */
+  bodyTimeoutMs?: number
+  /**
+   * Bytes of request bodies that may wait for a handler slot (beside `highWaterMark` requests); past it a
+   * request is answered 503 `DD_ERR_HTTP_OVERLOADED`. @default 64 MiB
+   */
+  maxQueueBytes?: number
   /** How long a handler may take before the request is answered 504, in ms. @default 30000 */
   handlerTimeoutMs?: number
   /** How long an idle keep-alive connection stays open, in ms. @default 5000 */
@@ -100,6 +112,8 @@ interface Pending extends BodyHeaders {
   url: string
   q: number
   msgpack: boolean
+  /** Body bytes, counted against `maxQueueBytes` while the request waits for a handler slot. */
+  size: number
   done: boolean
   /** Counted in #inflight (early answers such as 404 never are). */
   counted: boolean
@@ -122,9 +136,12 @@ export class HttpServerSocket implements RouteSocket {
   readonly #host: RouteHost
   readonly #matcher: RouteMatcher
   readonly #headers: readonly string[]
-  readonly #maxBodyBytes: number
+  readonly #maxMessageBytes: number
+  readonly #bodyTimeoutMs: number
+  readonly #maxQueueBytes: number
+  #waitingBytes = 0
   readonly #codecs: BodyCodecs
-  // Responses are not bound by maxBodyBytes (a request limit): the codecs' default 16 MiB frame limit.
+  // Responses are not bound by maxMessageBytes (a request limit): the codecs' default 16 MiB frame limit.
   readonly #out: BodyCodecs = bodyCodecs(16 * 1024 * 1024)
   readonly #keepAliveTimeoutMs: number
   readonly #handlerTimeoutMs: number
@@ -139,7 +156,10 @@ export class HttpServerSocket implements RouteSocket {
   #inflight = 0
   #seq = 0
   #closing = false
+  #closed: Promise<void> | undefined
   #idle: (() => void) | undefined
+  /** Connections already counted in `stats.aborted` (a reset reports on the socket and on its request). */
+  readonly #gone = new WeakSet<object>()
 
   constructor(spec: RouteSpec, host: RouteHost) {
     const o = spec.options as Partial<HttpServerOptions>
@@ -159,8 +179,10 @@ export class HttpServerSocket implements RouteSocket {
       throw new TypeError(`${path}.headers must be an array of header names`)
     }
     this.#headers = (o.headers ?? []).map((h) => h.toLowerCase())
-    this.#maxBodyBytes = positiveInt(o.maxBodyBytes, 1024 * 1024, `${path}.maxBodyBytes`)
-    this.#codecs = bodyCodecs(this.#maxBodyBytes)
+    this.#maxMessageBytes = positiveInt(o.maxMessageBytes, 1024 * 1024, `${path}.maxMessageBytes`)
+    this.#bodyTimeoutMs = positiveInt(o.bodyTimeoutMs, 30_000, `${path}.bodyTimeoutMs`)
+    this.#maxQueueBytes = positiveInt(o.maxQueueBytes, 64 * 1024 * 1024, `${path}.maxQueueBytes`)
+    this.#codecs = bodyCodecs(this.#maxMessageBytes)
     this.#handlerTimeoutMs = positiveInt(o.handlerTimeoutMs, 30_000, `${path}.handlerTimeoutMs`)
     this.#keepAliveTimeoutMs = nonNegativeInt(o.keepAliveTimeoutMs, 5000, `${path}.keepAliveTimeoutMs`)
     if (o.fallback !== undefined && typeof o.fallback !== 'function') {
@@ -186,7 +208,21 @@ export class HttpServerSocket implements RouteSocket {
         )
       },
     )
-    this.#server = createServer(tls, { keepAliveTimeout: this.#keepAliveTimeoutMs }, this.#onRequest)
+    const bodyTimeoutMs = this.#bodyTimeoutMs
+    this.#server = createServer(
+      tls,
+      {
+        keepAliveTimeout: this.#keepAliveTimeoutMs,
+        // node:http's own request deadline (headers and body) is the body read deadline: it answers 408 through
+        // 'clientError' below. Its headers deadline may not exceed it.
+        requestTimeout: bodyTimeoutMs,
+        headersTimeout: Math.min(60_000, bodyTimeoutMs),
+        connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(bodyTimeoutMs / 4))),
+      },
+      this.#onRequest,
+    )
+    // One listener per connection, not per request: a connection that closes while a body is still arriving
+    // ends that request as aborted and frees its slot at once (issue 8).
     // A TLS handshake that fails (a client that does not trust us, a missing client certificate): counted,
     // that connection dropped, the server goes on.
     this.#server.on('tlsClientError', (err: Error) =>
@@ -195,12 +231,28 @@ export class HttpServerSocket implements RouteSocket {
         error: new TransportError(`TLS handshake failed: ${err.message}`, err),
       }),
     )
-    // A malformed request line or headers: answer 400 and drop that connection, never the process.
-    this.#server.on('clientError', (err, socket) => {
+    // Over TLS the request's socket is the TLSSocket of 'secureConnection', not the TCP one of 'connection'.
+    this.#server.on(tls === undefined ? 'connection' : 'secureConnection', (socket: Socket) => {
+      ;(socket as Reading)[READING] = undefined
+      socket.once('close', () => {
+        const p = (socket as Reading)[READING]
+        if (p !== undefined) this.#onBody(p, BODY_ABORTED, EMPTY_BODY)
+      })
+    })
+    // A malformed request line or headers: answer 400 and drop that connection, never the process. A client
+    // that went away is counted as aborted, one too slow to send its request is answered 408.
+    this.#server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+        this.#host.stats.timeouts++
+        this.#gone.add(socket) // its request (if any) ends as aborted when the socket closes: already counted
+        return endSocket(socket, '408 Request Timeout')
+      }
+      if (isPeerGone(err)) {
+        this.#peerGone(socket)
+        return socket.destroy()
+      }
       this.#host.emit({ type: 'error', error: new TransportError(`bad HTTP request: ${err.message}`, err) })
-      if (socket.writable)
-        socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')
-      else socket.destroy()
+      endSocket(socket, '400 Bad Request')
     })
   }
 
@@ -224,8 +276,30 @@ export class HttpServerSocket implements RouteSocket {
     return this.#server
   }
 
+  // The outermost handler of every request catches: a throw here would be an uncaught exception (the
+  // process gone), so it becomes a 500 and a `route:error`.
+  readonly #onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    try {
+      this.#request(req, res)
+    } catch (err) {
+      this.#crashed(res, err)
+    }
+  }
+
+  #crashed(res: ServerResponse, err: unknown): void {
+    this.#host.emit({
+      type: 'error',
+      error: new TransportError(`http-server: ${(err as Error)?.message ?? String(err)}`, err),
+    })
+    if (!res.headersSent && !res.destroyed) {
+      res.shouldKeepAlive = false
+      res.writeHead(500, { 'content-length': 0 })
+    }
+    res.end()
+  }
+
   // Not annotated `: void`: its early exits return what the answering helpers return (nothing).
-  readonly #onRequest = (req: IncomingMessage, res: ServerResponse) => {
+  #request(req: IncomingMessage, res: ServerResponse) {
     const url = req.url ?? '/'
     const q = url.indexOf('?')
     const pathname = q === -1 ? url : url.slice(0, q)
@@ -241,6 +315,7 @@ export class HttpServerSocket implements RouteSocket {
       contentLength: undefined,
       accept: undefined,
       msgpack: false,
+      size: 0,
       done: false,
       counted: false,
       auth: undefined,
@@ -274,7 +349,8 @@ export class HttpServerSocket implements RouteSocket {
     // settled by its reply or its deadline like any other, and the write is skipped.
     pending.match = match
     if (this.#authorize !== undefined) return this.#judge(pending, pathname)
-    readBody(req, h.contentLength, this.#maxBodyBytes, pending, this.#onBody)
+    ;(req.socket as Reading)[READING] = pending
+    readBody(req, h.contentLength, this.#maxMessageBytes, pending, this.#onBody)
   }
 
   // The authorize hook, before the body is read: a refused request never reaches a handler, and its body is
@@ -311,13 +387,37 @@ export class HttpServerSocket implements RouteSocket {
     Promise.resolve(verdict).then((v) => {
       if (v === true || (v !== null && typeof v === 'object')) {
         if (typeof v === 'object') pending.auth = v
-        readBody(req, pending.contentLength, this.#maxBodyBytes, pending, this.#onBody)
+        ;(req.socket as Reading)[READING] = pending
+        readBody(req, pending.contentLength, this.#maxMessageBytes, pending, this.#onBody)
       } else refuse(undefined)
     }, refuse)
   }
 
   // One function for every request's body (its state is the Pending record), not a closure per request.
-  readonly #onBody = (pending: Pending, err: HttpStatusError | undefined, bytes: Buffer) => {
+  // It runs from the request stream's events: nothing may escape it.
+  readonly #onBody = (pending: Pending, err: HttpStatusError | undefined, bytes: Buffer): void => {
+    try {
+      this.#body(pending, err, bytes)
+    } catch (e) {
+      if (!pending.done) {
+        pending.done = true
+        if (pending.counted) this.#finished()
+      }
+      this.#crashed(pending.res, e)
+    }
+  }
+
+  #body(pending: Pending, err: HttpStatusError | undefined, bytes: Buffer) {
+    const socket = pending.req.socket as Reading | null
+    if (socket !== null && socket[READING] === pending) socket[READING] = undefined
+    if (err === BODY_ABORTED) {
+      // Nobody to answer: free the slot now, not at close time (issue 8).
+      if (pending.done) return
+      pending.done = true
+      this.#peerGone(pending.req.socket)
+      if (pending.counted) this.#finished()
+      return
+    }
     if (err) {
       // The rest of an oversized body is not read: close the connection after the answer.
       pending.res.shouldKeepAlive = false
@@ -331,13 +431,25 @@ export class HttpServerSocket implements RouteSocket {
       return this.#fail(pending, e as HttpStatusError)
     }
     this.#host.stats.bytesIn += bytes.byteLength
+    pending.size = bytes.byteLength
     const match = pending.match!
     const q = pending.q
-    const head: Head = {
-      $id: ++this.#seq,
-      params: match.params,
-      query: q === -1 ? NO_PARAMS : parseQuery(pending.url.slice(q + 1)),
+    let query: Record<string, string | string[]> = NO_PARAMS
+    if (q !== -1) {
+      const parsed = parseQuery(pending.url.slice(q + 1))
+      if (parsed === undefined) {
+        return this.#fail(
+          pending,
+          new HttpStatusError(
+            400,
+            'DD_ERR_HTTP_BAD_REQUEST',
+            'query string names a reserved key (__proto__, constructor or prototype)',
+          ),
+        )
+      }
+      query = parsed
     }
+    const head: Head = { $id: ++this.#seq, params: match.params, query }
     if (this.#headers.length > 0) head.headers = pickHeaders(pending.req, this.#headers)
     if (pending.auth !== undefined) head.$auth = pending.auth
     this.#dispatch({ name: match.name, head, body: body ?? null }, pending)
@@ -355,6 +467,13 @@ export class HttpServerSocket implements RouteSocket {
           new HttpStatusError(503, 'DD_ERR_HTTP_OVERLOADED', 'too many requests waiting'),
         )
       }
+      if (this.#waitingBytes + pending.size > this.#maxQueueBytes) {
+        return this.#fail(
+          pending,
+          new HttpStatusError(503, 'DD_ERR_HTTP_OVERLOADED', 'too many request bytes waiting'),
+        )
+      }
+      this.#waitingBytes += pending.size
       this.#waiting.push({ envelope, pending })
       return
     }
@@ -370,6 +489,7 @@ export class HttpServerSocket implements RouteSocket {
     this.#blocked = undefined
     while (this.#waiting.length > 0 && this.#blocked === undefined) {
       const { envelope, pending } = this.#waiting.shift()
+      this.#waitingBytes -= pending.size
       if (!pending.done) this.#dispatch(envelope, pending)
     }
   }
@@ -450,8 +570,15 @@ export class HttpServerSocket implements RouteSocket {
       res.writeHead(status, headers as string[])
       res.end(data)
       this.#host.stats.bytesOut += size
-    }
+    } else if (res.destroyed) this.#peerGone(p.req.socket) // the client left while its handler ran
     if (p.counted) this.#finished()
+  }
+
+  /** Counts a connection whose client went away, once however many places report it. */
+  #peerGone(socket: object | null): void {
+    if (socket === null || this.#gone.has(socket)) return
+    this.#gone.add(socket)
+    this.#host.stats.aborted++
   }
 
   #finished(): void {
@@ -459,8 +586,16 @@ export class HttpServerSocket implements RouteSocket {
     if (this.#inflight === 0) this.#idle?.()
   }
 
-  async close(_lingerMs: number): Promise<void> {
-    if (this.#closing) return
+  /**
+   * Stops taking requests, waits for those in flight (each bounded by `handlerTimeoutMs`), then closes every
+   * connection. A second call returns the same promise.
+   */
+  close(_lingerMs: number): Promise<void> {
+    this.#closed ??= this.#close()
+    return this.#closed
+  }
+
+  async #close(): Promise<void> {
     this.#closing = true
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()))
     // Stop taking connections and drop idle keep-alive ones; requests in flight finish (each within its
@@ -475,12 +610,18 @@ export class HttpServerSocket implements RouteSocket {
   destroy(): number {
     this.#closing = true
     const dropped = this.#inflight + this.#waiting.clear()
+    this.#waitingBytes = 0
     this.#deadlines.clear()
     this.#server.close()
     this.#server.closeAllConnections()
     return dropped
   }
 }
+
+/** The request whose body a connection is reading, if any (set on the socket: no map lookup per request). */
+const READING = Symbol('dripdrop.reading')
+type Reading = Socket & { [READING]?: Pending | undefined }
+const EMPTY_BODY = Buffer.alloc(0)
 
 const VALUE_AT = '[1,"v",{},'.length
 
@@ -517,6 +658,15 @@ export function runFallback(
   }
 }
 
+/** A bare HTTP response on a connection node:http handed over (`clientError`), then the end of it. */
+function endSocket(
+  socket: { writable: boolean; end(s: string): void; destroy(): void },
+  status: string,
+): void {
+  if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`)
+  else socket.destroy()
+}
+
 function wantsMsgpack(h: BodyHeaders): boolean {
   const accept = h.accept
   if (accept?.includes('msgpack')) return true
@@ -532,10 +682,14 @@ function pickHeaders(req: IncomingMessage, names: readonly string[]): Record<str
   return out
 }
 
-/** `a=1&b=x&a=2` → `{ a: ['1', '2'], b: 'x' }`. */
-function parseQuery(search: string): Record<string, string | string[]> {
+/** Query keys refused like the body codecs refuse them: they would reach `head.query` as own keys. */
+const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
+
+/** `a=1&b=x&a=2` → `{ a: ['1', '2'], b: 'x' }`; `undefined` when a key is reserved (`__proto__`…). */
+function parseQuery(search: string): Record<string, string | string[]> | undefined {
   const out: Record<string, string | string[]> = Object.create(null)
   for (const [k, v] of new URLSearchParams(search)) {
+    if (RESERVED_KEYS.has(k)) return undefined
     const prev = out[k]
     out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v]
   }

@@ -19,6 +19,7 @@ export type AuthorizeVerdict = boolean | { [key: string]: HeadValue }
 export type AuthorizeHook = (info: UpgradeInfo) => AuthorizeVerdict | Promise<AuthorizeVerdict>
 
 const REASONS: Record<number, string> = {
+  400: 'Bad Request',
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
@@ -26,9 +27,10 @@ const REASONS: Record<number, string> = {
 }
 
 /**
- * Decides an upgrade before any WebSocket frame: the path, then the `Origin` against `origins`, then the
- * `authorize` hook. Resolves with an HTTP status to refuse with, or with the accepted connection's `auth`.
- * Never rejects: a hook that throws or rejects refuses with 401.
+ * Decides an upgrade before any WebSocket frame: the URL, the path, then the `Origin` against `origins`, then
+ * the `authorize` hook. Resolves with an HTTP status to refuse with, or with the accepted connection's `auth`.
+ * Never rejects: a request line that is no URL (`GET //[`) refuses with 400, a hook that throws or rejects
+ * with 401.
  */
 export async function judgeUpgrade(
   req: IncomingMessage,
@@ -36,7 +38,14 @@ export async function judgeUpgrade(
   origins: ReadonlySet<string> | undefined,
   authorize: AuthorizeHook | undefined,
 ): Promise<number | { auth: { [key: string]: HeadValue } | undefined }> {
-  const url = new URL(req.url ?? '/', 'http://localhost')
+  // `new URL` throws on request targets node:http accepts (`//[`): parsed before anything else, such a throw
+  // once ended the whole server process (issue 8).
+  let url: URL
+  try {
+    url = new URL(req.url ?? '/', 'http://localhost')
+  } catch {
+    return 400
+  }
   if (path !== '/' && url.pathname !== path) return 404
   const origin = req.headers.origin ?? ''
   if (origins && !origins.has(origin)) return 403

@@ -14,9 +14,9 @@ import {
 import { Deadlines, Queue } from '@dripdrop/core/internal'
 import { WebSocket } from 'ws'
 import { positiveInt } from '../address.js'
+import { DisconnectedError, isPeerGone, UnauthorizedError, WS_CLOSE } from '../errors.js'
 import { clientTls, type TlsClientOptions } from '../tls.js'
-import { DisconnectedError, UnauthorizedError } from '../errors.js'
-import { FrameCodec, HELLO, SUBPROTOCOLS, type WsFormat } from './ws-frames.js'
+import { FrameCodec, frameSize, HELLO, SUBPROTOCOLS, type WsFormat, withoutStack } from './ws-frames.js'
 
 /** Options of a `ws-client` route, beside core's route options. */
 export interface WsClientOptions {
@@ -30,20 +30,28 @@ export interface WsClientOptions {
   /** Reconnect after the connection drops. @default true */
   reconnect?: boolean
   /** First reconnect delay, in ms; it doubles per failed attempt (with ±50% jitter). @default 100 */
-  backoffInitialMs?: number
+  reconnectMinMs?: number
   /** Largest reconnect delay, in ms. @default 10000 */
-  backoffMaxMs?: number
+  reconnectMaxMs?: number
   /** Sent as `?token=` on every (re)connect, for the server's `authorize` hook. */
   token?: string
   /** Extra upgrade request headers (`Origin`, `Authorization`, cookies). */
   headers?: Readonly<Record<string, string>>
-  /** Largest frame accepted, in bytes. @default 16 MiB */
-  maxPayload?: number
+  /** Largest message (frame) accepted, in bytes. @default 16 MiB */
+  maxMessageBytes?: number
+  /**
+   * Bytes of encoded frames that may wait to be written: those queued while disconnected plus those the
+   * socket has not sent yet (`bufferedAmount`). Past it (or past `highWaterMark` frames queued) `send()` waits
+   * for room. @default 4 MiB
+   */
+  maxQueueBytes?: number
 }
 
 interface Outgoing {
   frame: string | Uint8Array
-  done: (() => void) | undefined
+  size: number
+  /** Set when the send waits for room: settles once the frame is written, or when it is dropped. */
+  done: ((err?: Error) => void) | undefined
 }
 
 interface PendingRequest {
@@ -69,8 +77,13 @@ export class WsClientSocket implements RouteSocket {
   readonly #format: WsFormat
   readonly #codec: FrameCodec
   readonly #reconnect: boolean
-  readonly #backoffInitialMs: number
-  readonly #backoffMaxMs: number
+  readonly #reconnectMinMs: number
+  readonly #reconnectMaxMs: number
+  readonly #maxQueueBytes: number
+  readonly #stacks: boolean
+  #queuedBytes = 0
+  #drainArmed = false
+  #closed: Promise<void> | undefined
   readonly #headers: Readonly<Record<string, string>> | undefined
   readonly #tls: TlsClientOptions | undefined
   #ws: WebSocket | undefined
@@ -109,12 +122,22 @@ export class WsClientSocket implements RouteSocket {
     this.#spec = spec
     this.#host = host
     this.#format = o.format ?? 'json'
-    this.#codec = new FrameCodec(positiveInt(o.maxPayload, 16 * 1024 * 1024, `${path}.maxPayload`))
+    this.#codec = new FrameCodec(positiveInt(o.maxMessageBytes, 16 * 1024 * 1024, `${path}.maxMessageBytes`))
     this.#reconnect = o.reconnect !== false
-    this.#backoffInitialMs = positiveInt(o.backoffInitialMs, 100, `${path}.backoffInitialMs`)
-    this.#backoffMaxMs = positiveInt(o.backoffMaxMs, 10_000, `${path}.backoffMaxMs`)
+    this.#reconnectMinMs = positiveInt(o.reconnectMinMs, 100, `${path}.reconnectMinMs`)
+    this.#reconnectMaxMs = positiveInt(o.reconnectMaxMs, 10_000, `${path}.reconnectMaxMs`)
+    this.#maxQueueBytes = positiveInt(o.maxQueueBytes, 4 * 1024 * 1024, `${path}.maxQueueBytes`)
+    this.#stacks = spec.options.exposeErrorStacks === true
     this.#headers = o.headers
     clients.set(host.route, this)
+  }
+
+  /**
+   * Bytes waiting to be sent: frames queued here plus what the socket has not written yet (`bufferedAmount`).
+   * Sends wait for room once this passes `maxQueueBytes`.
+   */
+  get bufferedBytes(): number {
+    return this.#queuedBytes + (this.#ws?.bufferedAmount ?? 0)
   }
 
   /** `connecting`, `open`, `closing`, `closed` (or `idle` before start). */
@@ -144,31 +167,50 @@ export class WsClientSocket implements RouteSocket {
     })
     this.#ws = ws
     ws.on('open', () => {
-      if (this.#everOpened) this.reconnects++
-      this.#everOpened = true
-      this.#attempt = 0
-      this.#state = 'open'
-      this.#flush()
-      this.#host.emit({ type: 'connect', endpoint: this.endpoints[0] })
+      // A dripdrop server (it picked our sub-protocol) greets an accepted connection with its hello first and
+      // refuses with 4401/4403 and no hello: nothing queued is written before the hello, so nothing is lost
+      // to a refusal. Another server is open at once.
+      if (ws.protocol.startsWith('dripdrop.')) this.#awaitingHello = true
+      else this.#opened()
     })
-    ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary))
+    ws.on('message', (data, isBinary) => {
+      // The outermost handler of every frame catches: a throw here would escape through ws's socket reader.
+      try {
+        this.#onMessage(data as Buffer, isBinary)
+      } catch (err) {
+        this.#host.emit({
+          type: 'error',
+          error: new TransportError(`${this.endpoints[0]}: ${(err as Error)?.message}`, err),
+          endpoint: this.endpoints[0],
+        })
+      }
+    })
     ws.on('unexpected-response', (_req, res) => {
-      // The server refused the upgrade (401/403 from its authorize hook): retrying would only be refused again.
+      // The server refused the upgrade (401/403 from its authorize hook): retrying would only be refused again,
+      // so the route stops, and what waits for the connection fails as unauthorized rather than by timeout.
       const status = res.statusCode ?? 0
-      const error = new UnauthorizedError(`${this.endpoints[0]} refused the upgrade with ${status}`, status)
-      this.#host.emit({ type: 'error', error, endpoint: this.endpoints[0] })
       ws.terminate()
-      if (status === 401 || status === 403) this.#stopped = true
+      if (status === 401 || status === 403) this.#refused(status)
+      else {
+        const error = new TransportError(`${this.endpoints[0]} answered the upgrade with ${status}`)
+        this.#host.emit({ type: 'error', error, endpoint: this.endpoints[0] })
+      }
     })
-    ws.on('error', (err) => {
+    ws.on('error', (err: NodeJS.ErrnoException) => {
+      // A reset of an open connection is the server going away: counted as aborted on 'close'.
+      if (isPeerGone(err) && this.#state === 'open') return
       this.#host.emit({
         type: 'error',
         error: new TransportError(err.message, err),
         endpoint: this.endpoints[0],
       })
     })
-    ws.on('close', () => {
+    ws.on('close', (code) => {
+      this.#awaitingHello = false
+      // A dripdrop server refuses clients that offered its sub-protocol with 4401/4403 right after the upgrade.
+      if (code === WS_CLOSE.UNAUTHORIZED || code === WS_CLOSE.FORBIDDEN) this.#refused(code - 4000)
       const wasOpen = this.#state === 'open'
+      if (wasOpen && code === 1006) this.#host.stats.aborted++ // dropped without a close frame
       this.id = undefined
       this.#failPending(new DisconnectedError(`connection to ${this.endpoints[0]} closed before the reply`))
       if (wasOpen) this.#host.emit({ type: 'disconnect', endpoint: this.endpoints[0] })
@@ -178,13 +220,36 @@ export class WsClientSocket implements RouteSocket {
         return
       }
       this.#state = 'connecting'
-      const base = Math.min(this.#backoffMaxMs, this.#backoffInitialMs * 2 ** this.#attempt++)
+      const base = Math.min(this.#reconnectMaxMs, this.#reconnectMinMs * 2 ** this.#attempt++)
       this.#timer = setTimeout(() => this.#connect(), Math.round(base * (0.5 + Math.random())))
     })
   }
 
+  #awaitingHello = false
+
+  #opened(): void {
+    this.#awaitingHello = false
+    if (this.#everOpened) this.reconnects++
+    this.#everOpened = true
+    this.#attempt = 0
+    this.#state = 'open'
+    this.#flush()
+    this.#host.emit({ type: 'connect', endpoint: this.endpoints[0] })
+  }
+
+  #refused(status: number): void {
+    if (this.#stopped) return
+    const error = new UnauthorizedError(`${this.endpoints[0]} refused the connection with ${status}`, status)
+    this.#stopped = error
+    this.#host.emit({ type: 'error', error, endpoint: this.endpoints[0] })
+    this.#failPending(error)
+    // Frames admitted while connecting never reach the server: counted; sends waiting for room reject.
+    this.#host.stats.dropped += this.#dropQueue(error)
+  }
+
   #everOpened = false
-  #stopped = false
+  /** Set when the server refused the upgrade (401/403): no reconnect, every send fails with it. */
+  #stopped: Error | undefined
 
   #onMessage(data: Buffer, isBinary: boolean): void {
     this.#host.stats.bytesIn += data.byteLength
@@ -211,6 +276,7 @@ export class WsClientSocket implements RouteSocket {
     }
     if (envelope.name === HELLO && typeof envelope.head.$conn === 'string') {
       this.id = envelope.head.$conn
+      if (this.#awaitingHello) this.#opened()
       return
     }
     if (this.#held !== undefined) {
@@ -250,20 +316,43 @@ export class WsClientSocket implements RouteSocket {
 
   // ---- sending ----
 
+  /**
+   * Writes at once while the connection is open and has room (`bufferedAmount` within `maxQueueBytes`);
+   * otherwise queues. A send that finds the queue full (`highWaterMark` frames or `maxQueueBytes` bytes)
+   * returns a promise that resolves once its frame is written, or rejects with `DD_ERR_CLOSED` /
+   * `DD_ERR_DESTROYED` / `DD_ERR_WS_UNAUTHORIZED` if it never will be.
+   */
   send(envelope: Envelope): void | Promise<void> {
+    if (this.#stopped) return Promise.reject(this.#stopped)
     if (this.#state === 'closing' || this.#state === 'closed') {
       return Promise.reject(new ClosedError(`route "${this.#spec.name}" is ${this.#state}`))
     }
+    if (!this.#stacks && envelope.head.$err === true) envelope = withoutStack(envelope)
     const frame = this.#codec.encode(envelope, this.#format)
-    if (this.#state === 'open' && this.#queue.length === 0) {
-      this.#write(frame)
+    const size = frameSize(frame)
+    if (this.#state === 'open' && this.#queue.length === 0 && this.#hasRoom(size)) {
+      this.#write(frame, size)
       return
     }
-    if (this.#queue.length < this.#spec.highWaterMark) {
-      this.#queue.push({ frame, done: undefined })
+    if (this.#queue.length < this.#spec.highWaterMark && this.bufferedBytes + size <= this.#maxQueueBytes) {
+      this.#enqueue({ frame, size, done: undefined })
       return
     }
-    return new Promise<void>((resolve) => this.#queue.push({ frame, done: resolve }))
+    return new Promise<void>((resolve, reject) =>
+      this.#enqueue({ frame, size, done: (err) => (err ? reject(err) : resolve()) }),
+    )
+  }
+
+  #enqueue(item: Outgoing): void {
+    this.#queue.push(item)
+    this.#queuedBytes += item.size
+    if (this.#state === 'open') this.#waitForRoom()
+  }
+
+  /** Room on the socket for `size` more bytes; one frame always fits an empty socket. */
+  #hasRoom(size: number): boolean {
+    const buffered = this.#ws!.bufferedAmount
+    return buffered === 0 || buffered + size <= this.#maxQueueBytes
   }
 
   request(envelope: Envelope, options: { timeoutMs: number; signal?: AbortSignal }): Promise<Envelope> {
@@ -297,19 +386,54 @@ export class WsClientSocket implements RouteSocket {
     })
   }
 
-  #write(frame: string | Uint8Array): void {
-    this.#host.stats.bytesOut += typeof frame === 'string' ? frame.length : frame.byteLength
+  #write(frame: string | Uint8Array, size: number): void {
+    this.#host.stats.bytesOut += size
     this.#ws!.send(frame)
   }
 
   #flush(): void {
     // Each queued frame is written once, then forgotten: a later reconnect never sends it again.
     while (this.#queue.length > 0 && this.#state === 'open') {
+      if (!this.#hasRoom(this.#queue.peek()!.size)) {
+        this.#waitForRoom()
+        return
+      }
       const item = this.#queue.shift()
-      this.#write(item.frame)
+      this.#queuedBytes -= item.size
+      this.#write(item.frame, item.size)
       item.done?.()
     }
     this.#idle?.()
+  }
+
+  /**
+   * Flushes again once the socket drained. `ws` has no drain event of its own; its net.Socket (`_socket`, its
+   * name since ws 1.x) has, and with compression off `bufferedAmount` is what that socket holds.
+   */
+  #waitForRoom(): void {
+    if (this.#drainArmed) return
+    const socket = (this.#ws as unknown as { _socket?: NodeJS.EventEmitter & { writableLength: number } })
+      ?._socket
+    if (socket === undefined) return
+    this.#drainArmed = true
+    const ws = this.#ws
+    const again = () => {
+      this.#drainArmed = false
+      if (this.#ws === ws) this.#flush()
+    }
+    if (socket.writableLength === 0) queueMicrotask(again)
+    else socket.once('drain', again)
+  }
+
+  /** Drops every queued frame: the sends that wait for room reject with `err`. Returns how many. */
+  #dropQueue(err: Error): number {
+    let dropped = 0
+    while (this.#queue.length > 0) {
+      this.#queue.shift().done?.(err)
+      dropped++
+    }
+    this.#queuedBytes = 0
+    return dropped
   }
 
   #settle(p: PendingRequest, err: Error | undefined, reply?: Envelope): void {
@@ -330,7 +454,17 @@ export class WsClientSocket implements RouteSocket {
 
   // ---- lifecycle ----
 
-  async close(lingerMs: number): Promise<void> {
+  /**
+   * Flushes the queue and waits for replies for at most `lingerMs`, then closes (1000). What could not be sent
+   * is dropped and counted in `stats.dropped`: sends still waiting for room and requests without a reply
+   * reject with `DD_ERR_CLOSED`. A second call returns the same promise.
+   */
+  close(lingerMs: number): Promise<void> {
+    this.#closed ??= this.#close(lingerMs)
+    return this.#closed
+  }
+
+  async #close(lingerMs: number): Promise<void> {
     if (this.#state === 'closed' || this.#state === 'closing') return
     const wasOpen = this.#state === 'open'
     clearTimeout(this.#timer)
@@ -353,26 +487,27 @@ export class WsClientSocket implements RouteSocket {
       await closed
       clearTimeout(timer)
     }
-    this.#finish(new ClosedError(`route "${this.#spec.name}" closed`))
+    this.#host.stats.dropped += this.#finish(new ClosedError(`route "${this.#spec.name}" closed`))
   }
 
+  /**
+   * Terminates the connection. Requests in flight and sends waiting for room reject with `DD_ERR_DESTROYED`;
+   * returns how many envelopes were dropped: requests without a reply and frames never written.
+   */
   destroy(): number {
     clearTimeout(this.#timer)
     this.#state = 'closing'
     this.#ws?.terminate()
-    return this.#finish(new DestroyedError(`route "${this.#spec.name}" was destroyed`))
+    const requests = this.#pending.size
+    return requests + this.#finish(new DestroyedError(`route "${this.#spec.name}" was destroyed`))
   }
 
+  /** Fails what is left with `err`; returns how many admitted frames were never written. */
   #finish(err: Error): number {
     this.#state = 'closed'
     this.#deadlines.clear()
     this.#failPending(err)
-    let dropped = 0
-    while (this.#queue.length > 0) {
-      this.#queue.shift().done?.()
-      dropped++
-    }
-    return dropped
+    return this.#dropQueue(err)
   }
 }
 

@@ -46,3 +46,14 @@ export class FrameCodec {
 export function frameSize(frame: string | Uint8Array): number {
   return typeof frame === 'string' ? frame.length : frame.byteLength
 }
+
+/**
+ * An error reply without its stack: stacks reach remote peers only with the route option
+ * `exposeErrorStacks: true`.
+ */
+export function withoutStack(envelope: Envelope): Envelope {
+  const body = envelope.body as { stack?: unknown } | null
+  if (body === null || typeof body !== 'object' || !('stack' in body)) return envelope
+  const { stack: _stack, ...rest } = body
+  return { name: envelope.name, head: envelope.head, body: rest }
+}

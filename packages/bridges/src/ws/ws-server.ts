@@ -14,19 +14,19 @@ import { Queue } from '@dripdrop/core/internal'
 import { type WebSocket, WebSocketServer } from 'ws'
 import { formatAddress, listen, nonNegativeInt, parseBind, positiveInt } from '../address.js'
 import { browserClientSource } from '../browser-client.js'
-import { NoConnectionError, WS_CLOSE } from '../errors.js'
+import { isPeerGone, NoConnectionError, WS_CLOSE } from '../errors.js'
 import { runFallback } from '../http/http-server.js'
 import { createServer, schemeOf, serverTls, type TlsServerOptions } from '../tls.js'
 import { Connection, CORK_FLUSH_BYTES } from './connection.js'
 import { type AuthorizeHook, judgeUpgrade, refuse } from './upgrade.js'
-import { FrameCodec, frameSize, HELLO, SUBPROTOCOLS, type WsFormat } from './ws-frames.js'
+import { FrameCodec, frameSize, HELLO, SUBPROTOCOLS, type WsFormat, withoutStack } from './ws-frames.js'
 
 /** Options of a `ws-server` route, beside core's route options. */
 export interface WsServerOptions {
-  /** Largest frame accepted, in bytes; a larger one closes the connection with 1009. @default 1 MiB */
-  maxPayload?: number
+  /** Largest message (frame) accepted, in bytes; a larger one closes the connection with 1009. @default 1 MiB */
+  maxMessageBytes?: number
   /** Bytes a connection may have waiting to be written before it is cut off as a slow consumer (4008). @default 4 MiB */
-  maxBufferedBytes?: number
+  maxPeerQueueBytes?: number
   /** Ping interval, in ms; a connection that missed the previous pong is terminated. 0 turns it off. @default 30000 */
   heartbeatIntervalMs?: number
   /** TLS: required with a `wss://` bind address, refused with `ws://`. @default undefined (plain) */
@@ -70,7 +70,7 @@ export class WsServerSocket extends EventEmitter<WsServerEventMap> implements Ro
   readonly #spec: RouteSpec
   readonly #host: RouteHost
   readonly #codec: FrameCodec
-  readonly #maxBufferedBytes: number
+  readonly #maxPeerQueueBytes: number
   readonly #heartbeatMs: number
   readonly #origins: ReadonlySet<string> | undefined
   readonly #authorize: WsServerOptions['authorize']
@@ -82,8 +82,10 @@ export class WsServerSocket extends EventEmitter<WsServerEventMap> implements Ro
   readonly #scheme: 'ws' | 'wss'
   readonly #conns = new Map<string, Connection>()
   readonly #groups = new Map<string, Set<Connection>>()
+  readonly #stacks: boolean
   #heartbeat: NodeJS.Timeout | undefined
   #closing = false
+  #closed: Promise<void> | undefined
   /** Connections cut off for being slow consumers. */
   slowConsumers = 0
   /** Connections terminated for missing a pong. */
@@ -101,9 +103,10 @@ export class WsServerSocket extends EventEmitter<WsServerEventMap> implements Ro
     this.#scheme = tls === undefined ? 'ws' : 'wss'
     this.#spec = spec
     this.#host = host
-    const maxPayload = positiveInt(o.maxPayload, 1024 * 1024, `${path}.maxPayload`)
+    const maxPayload = positiveInt(o.maxMessageBytes, 1024 * 1024, `${path}.maxMessageBytes`)
     this.#codec = new FrameCodec(maxPayload)
-    this.#maxBufferedBytes = positiveInt(o.maxBufferedBytes, 4 * 1024 * 1024, `${path}.maxBufferedBytes`)
+    this.#stacks = spec.options.exposeErrorStacks === true
+    this.#maxPeerQueueBytes = positiveInt(o.maxPeerQueueBytes, 4 * 1024 * 1024, `${path}.maxPeerQueueBytes`)
     this.#heartbeatMs = nonNegativeInt(o.heartbeatIntervalMs, 30_000, `${path}.heartbeatIntervalMs`)
     if (
       o.origins !== undefined &&
@@ -139,7 +142,13 @@ export class WsServerSocket extends EventEmitter<WsServerEventMap> implements Ro
       }),
     )
     this.#server.on('upgrade', this.#onUpgrade)
-    this.#server.on('clientError', (_err, socket) => socket.destroy())
+    this.#server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      if (isPeerGone(err)) this.#host.stats.aborted++
+      else {
+        this.#host.emit({ type: 'error', error: new TransportError(`bad HTTP request: ${err.message}`, err) })
+      }
+      refuse(socket as Socket, 400)
+    })
     registry.set(host.route, this)
   }
 
@@ -176,6 +185,20 @@ export class WsServerSocket extends EventEmitter<WsServerEventMap> implements Ro
   // ---- upgrade and connections ----
 
   readonly #onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    try {
+      this.#answer(req, res)
+    } catch (err) {
+      // The outermost handler of a network callback: nothing a request holds may end the process.
+      this.#host.emit({
+        type: 'error',
+        error: new TransportError(`bad HTTP request: ${(err as Error)?.message}`, err),
+      })
+      if (!res.headersSent) res.writeHead(400, { connection: 'close', 'content-length': 0 })
+      res.end()
+    }
+  }
+
+  #answer(req: IncomingMessage, res: ServerResponse): void {
     if (this.#serveClient && req.method === 'GET' && req.url?.split('?')[0] === '/dripdrop-client.js') {
       res.writeHead(200, {
         'content-type': 'text/javascript; charset=utf-8',
@@ -192,17 +215,55 @@ export class WsServerSocket extends EventEmitter<WsServerEventMap> implements Ro
     res.end('this is a dripdrop WebSocket endpoint')
   }
 
+  // The outermost handler of every upgrade catches, synchronously and in its promise: one malformed request
+  // line (`GET //[`) once ended the whole process through an unhandled rejection (issue 8).
   readonly #onUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
     socket.on('error', () => socket.destroy())
     if (this.#closing) {
       refuse(socket, 503)
       return
     }
-    judgeUpgrade(req, this.#path, this.#origins, this.#authorize).then((verdict) => {
-      if (typeof verdict === 'number') refuse(socket, verdict)
-      else if (this.#closing || socket.destroyed) socket.destroy()
-      else this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws, req, verdict.auth))
+    judgeUpgrade(req, this.#path, this.#origins, this.#authorize)
+      .then((verdict) => {
+        if (typeof verdict === 'number') this.#refuse(req, socket, head, verdict)
+        else if (this.#closing || socket.destroyed) socket.destroy()
+        else {
+          this.#wss.handleUpgrade(req, socket, head, (ws) => {
+            try {
+              this.#onConnection(ws, req, verdict.auth)
+            } catch (err) {
+              this.#upgradeFailed(socket, err)
+            }
+          })
+        }
+      })
+      .catch((err: unknown) => this.#upgradeFailed(socket, err))
+  }
+
+  // A browser's WebSocket never sees the status of a refused upgrade (only a 1006 close), so a client that
+  // offers a dripdrop sub-protocol is refused inside the protocol: the upgrade, then at once a close frame
+  // 4401 or 4403 and no message. Other clients get the bare HTTP status.
+  #refuse(req: IncomingMessage, socket: Socket, head: Buffer, status: number): void {
+    if ((status !== 401 && status !== 403) || !offersDripdrop(req) || this.#closing || socket.destroyed) {
+      refuse(socket, status)
+      return
+    }
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.on('error', () => ws.terminate())
+      ws.close(
+        status === 401 ? WS_CLOSE.UNAUTHORIZED : WS_CLOSE.FORBIDDEN,
+        status === 401 ? 'unauthorized' : 'forbidden',
+      )
+      setTimeout(() => ws.terminate(), 1000).unref()
     })
+  }
+
+  #upgradeFailed(socket: Socket, err: unknown): void {
+    this.#host.emit({
+      type: 'error',
+      error: new TransportError(`WebSocket upgrade failed: ${(err as Error)?.message}`, err),
+    })
+    refuse(socket, 400)
   }
 
   #onConnection(ws: WebSocket, req: IncomingMessage, auth: Connection['auth']): void {
@@ -210,11 +271,24 @@ export class WsServerSocket extends EventEmitter<WsServerEventMap> implements Ro
     const format: WsFormat = ws.protocol === SUBPROTOCOLS.msgpack ? 'msgpack' : 'json'
     const conn = new Connection(id, ws, format, `${req.socket.remoteAddress}:${req.socket.remotePort}`, auth)
     this.#conns.set(id, conn)
-    ws.on('message', (data, isBinary) => this.#onMessage(conn, data as Buffer, isBinary))
+    ws.on('message', (data, isBinary) => {
+      // The outermost handler of every frame catches: a throw here would escape through ws's socket reader.
+      try {
+        this.#onMessage(conn, data as Buffer, isBinary)
+      } catch (err) {
+        this.#host.emit({
+          type: 'error',
+          error: new TransportError(`connection ${id}: ${(err as Error)?.message}`, err),
+          endpoint: id,
+        })
+      }
+    })
     ws.on('pong', () => {
       conn.alive = true
     })
-    ws.on('error', (err) => {
+    ws.on('error', (err: NodeJS.ErrnoException) => {
+      // A reset is a client that went away: counted as aborted when the connection closes, not as an error.
+      if (isPeerGone(err)) return
       // ws reports oversized frames (1009) and protocol violations here, then closes the connection.
       this.#host.emit({
         type: 'error',
@@ -224,6 +298,9 @@ export class WsServerSocket extends EventEmitter<WsServerEventMap> implements Ro
       this.emit('connection:error', conn, err)
     })
     ws.on('close', (code, reason) => {
+      // 1006: the connection dropped without a close frame. Ours (a cut-off, a missed heartbeat) set
+      // `closing` first; anything else is the client going away.
+      if (code === 1006 && conn.state === 'open') this.#host.stats.aborted++
       conn.state = 'closed'
       this.#conns.delete(id)
       for (const g of conn.groups) this.#leaveGroup(conn, g)
@@ -332,6 +409,7 @@ export class WsServerSocket extends EventEmitter<WsServerEventMap> implements Ro
     frames: Partial<Record<WsFormat, string | Uint8Array>> | undefined,
   ): void {
     if (conn.state !== 'open') return
+    if (!this.#stacks && envelope.head.$err === true) envelope = withoutStack(envelope)
     const format = conn.format
     let frame = frames?.[format]
     if (frame === undefined) {
@@ -339,7 +417,7 @@ export class WsServerSocket extends EventEmitter<WsServerEventMap> implements Ro
       if (frames) frames[format] = frame
     }
     const buffered = conn.ws.bufferedAmount
-    if (buffered + frameSize(frame) > this.#maxBufferedBytes) {
+    if (buffered + frameSize(frame) > this.#maxPeerQueueBytes) {
       this.#cutOff(conn, buffered)
       return
     }
@@ -414,8 +492,13 @@ export class WsServerSocket extends EventEmitter<WsServerEventMap> implements Ro
 
   // ---- lifecycle ----
 
-  async close(lingerMs: number): Promise<void> {
-    if (this.#closing) return
+  /** Closes every connection (1001), waits up to `lingerMs` for their close frames. A second call returns the same promise. */
+  close(lingerMs: number): Promise<void> {
+    this.#closed ??= this.#close(lingerMs)
+    return this.#closed
+  }
+
+  async #close(lingerMs: number): Promise<void> {
     this.#closing = true
     clearInterval(this.#heartbeat)
     const serverClosed = new Promise<void>((resolve) => this.#server.close(() => resolve()))
@@ -440,20 +523,32 @@ export class WsServerSocket extends EventEmitter<WsServerEventMap> implements Ro
     await serverClosed
   }
 
+  /** Terminates every connection at once; returns how many envelopes read but not yet handed over were dropped. */
   destroy(): number {
     this.#closing = true
     clearInterval(this.#heartbeat)
+    let dropped = 0
     for (const c of this.#conns.values()) {
       c.state = 'closing'
+      if (c.held !== undefined) dropped += c.held.clear()
       c.ws.terminate()
     }
     this.#server.close()
     this.#server.closeAllConnections()
-    return 0
+    return dropped
   }
 }
 
 const registry = new WeakMap<object, WsServerSocket>()
+
+function offersDripdrop(req: IncomingMessage): boolean {
+  const offered = req.headers['sec-websocket-protocol']
+  if (offered === undefined) return false
+  return offered.split(',').some((p) => {
+    const name = p.trim()
+    return name === SUBPROTOCOLS.json || name === SUBPROTOCOLS.msgpack
+  })
+}
 
 /**
  * The connections of a `ws-server` route: groups, counts, one-off closes and connection events.
