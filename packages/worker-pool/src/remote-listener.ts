@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { type Codec, DecodeError, EncodeError, MsgpackCodec } from '@dripdrop/codec'
 import { Queue } from '@dripdrop/core/internal'
+import { type CurveSettings, type CurveSocket, HandshakeError, openCurve } from '@dripdrop/zmq'
 import { Router } from 'zeromq'
 import type { Engine, Job, Link } from './engine.js'
 import { REMOTE_TIMEOUT_MS } from './options.js'
@@ -12,6 +13,8 @@ export interface ListenerEvents {
   up(id: string): void
   down(id: string, cause: unknown): void
   frameError(err: unknown): void
+  /** A peer failed the ZMTP/CURVE handshake (not on the allow-list, no or wrong keys): it never joined. */
+  refused(err: HandshakeError): void
 }
 
 /**
@@ -31,6 +34,8 @@ export interface ListenerOptions {
   heartbeatMisses: number
   maxMessageBytes: number
   maxWorkerConcurrency: number
+  /** CURVE server settings of the listening socket (`@dripdrop/zmq`). */
+  curve?: CurveSettings
 }
 
 /** One remote worker process as the pool sees it. Internal. */
@@ -123,6 +128,8 @@ export class RemoteListener {
   #closed = false
   #timer: NodeJS.Timeout | undefined
   #endpoint = ''
+  readonly #curveSettings: CurveSettings | undefined
+  #curve: CurveSocket | undefined
 
   constructor(engine: Engine, events: ListenerEvents, options: ListenerOptions) {
     const { maxMessageBytes } = options
@@ -132,6 +139,7 @@ export class RemoteListener {
     this.#misses = options.heartbeatMisses
     this.#maxMessageBytes = maxMessageBytes
     this.#maxWorkerConcurrency = options.maxWorkerConcurrency
+    this.#curveSettings = options.curve
     this.codec = new MsgpackCodec({ maxMessageBytes })
     this.#router = new Router({
       routingId: `pool-${randomBytes(6).toString('hex')}`,
@@ -154,6 +162,32 @@ export class RemoteListener {
   }
 
   async bind(address: string): Promise<void> {
+    const settings = this.#curveSettings
+    if (settings !== undefined) {
+      // The allow-list is registered with the process's ZAP handler before the socket can accept anyone.
+      const curve = await openCurve(settings, 'server', 'pool')
+      this.#curve = curve
+      Object.assign(this.#router, curve.options)
+      const refused = (reason: 'auth' | 'protocol' | 'other') => (e: { address: string; error: Error }) => {
+        const r = reason === 'auth' ? curve.refusal() : undefined
+        const detail =
+          r === undefined
+            ? e.error.message
+            : `${r.reason} (client key ${r.clientKey ?? 'none'} from ${r.address})`
+        this.#events.refused(
+          new HandshakeError(
+            `worker handshake on ${e.address} refused (${reason}): ${detail}`,
+            e.address,
+            e.error,
+            reason,
+            r?.clientKey,
+          ),
+        )
+      }
+      this.#router.events.on('handshake:error:auth', refused('auth'))
+      this.#router.events.on('handshake:error:protocol', refused('protocol'))
+      this.#router.events.on('handshake:error:other', refused('other'))
+    }
     await this.#router.bind(address)
     this.#endpoint = this.#router.lastEndpoint ?? address
     this.#timer = setInterval(() => this.#beat(), this.#heartbeatMs)
@@ -199,6 +233,7 @@ export class RemoteListener {
     this.#router.close()
     await released
     clearTimeout(timer)
+    await this.#curve?.release()
   }
 
   async #write(): Promise<void> {

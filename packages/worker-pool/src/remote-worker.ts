@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url'
 import { type Codec, DecodeError, EncodeError, MsgpackCodec } from '@dripdrop/codec'
 import { type ErrorBody, RemoteError, toErrorBody } from '@dripdrop/core'
 import { Queue } from '@dripdrop/core/internal'
+import { type CurveOptions, type CurveSettings, curveSocketOptions, validateCurve } from '@dripdrop/zmq'
 import { Dealer } from 'zeromq'
 import { ClosedError, DestroyedError, ProtocolVersionError, WorkerStartError } from './errors.js'
 import type { Engine, Job } from './engine.js'
@@ -49,6 +50,12 @@ export interface RemoteWorkerOptions {
    * with `DD_ERR_ENCODE_TOO_LARGE`. @default 16 MiB
    */
   maxMessageBytes?: number
+  /**
+   * CURVE to the pool (`@dripdrop/zmq`'s options): this worker's key pair and the pool's public key as
+   * `serverKey`. A pool with an allow-list refuses a worker whose key is not on it: it never gets a task.
+   * @default undefined (plain text)
+   */
+  curve?: CurveOptions
 }
 
 interface FilledWorkerOptions {
@@ -61,6 +68,7 @@ interface FilledWorkerOptions {
   reconnectMinMs: number
   reconnectMaxMs: number
   maxMessageBytes: number
+  curve: CurveSettings | undefined
 }
 
 const KNOWN = new Set([
@@ -73,6 +81,7 @@ const KNOWN = new Set([
   'reconnectMinMs',
   'reconnectMaxMs',
   'maxMessageBytes',
+  'curve',
 ])
 
 /** Bytes one result takes in a `done` batch besides its value: id (<= 9), status (1), bin header (<= 5). */
@@ -107,6 +116,7 @@ function fillWorkerOptions(options: RemoteWorkerOptions): FilledWorkerOptions {
     concurrency: positiveInt(options.concurrency, 'concurrency', 4 * threads),
     heartbeatIntervalMs: positiveInt(options.heartbeatIntervalMs, 'heartbeatIntervalMs', 1000),
     heartbeatMisses: positiveInt(options.heartbeatMisses, 'heartbeatMisses', 3),
+    curve: validateCurve(options.curve, 'options.curve', 'client'),
     reconnectMinMs: positiveInt(options.reconnectMinMs, 'reconnectMinMs', 100),
     reconnectMaxMs: positiveInt(options.reconnectMaxMs, 'reconnectMaxMs', 5000),
     maxMessageBytes: positiveInt(options.maxMessageBytes, 'maxMessageBytes', 16 * 1024 * 1024, 1024),
@@ -144,6 +154,8 @@ export type RemoteWorkerState = 'idle' | 'starting' | 'open' | 'closing' | 'clos
  */
 export class RemoteWorker {
   readonly #options: FilledWorkerOptions
+  // The Dealer's CURVE client options (empty without curve).
+  readonly #curveOptions: Record<string, string | boolean>
   readonly #codec: Codec
   readonly #outbox = new Queue<Uint8Array>()
   /** Tasks running on the threads, by the pool's id. */
@@ -176,6 +188,8 @@ export class RemoteWorker {
 
   constructor(options: RemoteWorkerOptions) {
     this.#options = fillWorkerOptions(options)
+    const curve = this.#options.curve
+    this.#curveOptions = curve === undefined ? {} : curveSocketOptions(curve, { server: false })
     this.#heartbeatMs = this.#options.heartbeatIntervalMs
     this.#backoff = this.#options.reconnectMinMs
     this.#codec = new MsgpackCodec({ maxMessageBytes: this.#options.maxMessageBytes })
@@ -421,6 +435,7 @@ export class RemoteWorker {
       reconnectInterval: this.#options.reconnectMinMs,
       reconnectMaxInterval: this.#options.reconnectMaxMs,
       maxMessageSize: this.#options.maxMessageBytes + 64,
+      ...this.#curveOptions,
     })
     this.#dealer = dealer
     dealer.connect(this.#options.connect)

@@ -1,5 +1,11 @@
 export { type CurveOptions, CurveSettings, publicKeyOf } from './curve/curve-options.js'
-export { type CurveSocket, openCurve, validateCurve } from './curve/curve-socket.js'
+export {
+  type CurveRole,
+  type CurveSocket,
+  curveSocketOptions,
+  openCurve,
+  validateCurve,
+} from './curve/curve-socket.js'
 export type { Refusal } from './curve/zap-handler.js'
 export {
   generateKeyPair,
