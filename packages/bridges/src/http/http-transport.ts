@@ -16,6 +16,8 @@ const OPTION_KEYS = {
     'headers',
     'maxMessageBytes',
     'handlerTimeoutMs',
+    'bodyTimeoutMs',
+    'maxQueueBytes',
     'keepAliveTimeoutMs',
     'fallback',
     'authorize',

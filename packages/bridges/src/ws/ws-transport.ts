@@ -13,7 +13,7 @@ declare module '@dripdrop/core' {
 const OPTION_KEYS = {
   'ws-server': [
     'maxMessageBytes',
-    'maxBufferedBytes',
+    'maxPeerQueueBytes',
     'heartbeatIntervalMs',
     'origins',
     'authorize',
@@ -29,6 +29,7 @@ const OPTION_KEYS = {
     'token',
     'headers',
     'maxMessageBytes',
+    'maxQueueBytes',
     'tls',
   ],
 }
