@@ -52,12 +52,9 @@ async function far(pattern: 'push' | 'reqrep', keys: Keys | undefined): Promise<
 
 // ---- the near side ----
 function start(pattern: string, keys: Keys | undefined): Promise<{ proc: ChildProcess; endpoint: string }> {
-  // Keys through the environment, not argv: argv shows in `ps`.
-  const proc = fork(SELF, ['child', pattern], {
-    execArgv: ['--import', 'tsx'],
-    stdio: 'inherit',
-    env: { ...process.env, DD_BENCH_CURVE_KEYS: keys === undefined ? '' : JSON.stringify(keys) },
-  })
+  // Keys over the IPC channel, not argv (argv shows in `ps`).
+  const proc = fork(SELF, ['child', pattern], { execArgv: ['--import', 'tsx'], stdio: 'inherit' })
+  proc.send({ keys: keys ?? null })
   return new Promise((resolve, reject) => {
     proc.once('exit', (code) => reject(new Error(`far side exited with ${code}`)))
     proc.once('message', (m: { endpoint: string }) => resolve({ proc, endpoint: m.endpoint }))
@@ -124,9 +121,8 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[2] === 'child') {
-  const raw = process.env.DD_BENCH_CURVE_KEYS
-  const keys = raw ? (JSON.parse(raw) as Keys) : undefined
-  await far(process.argv[3] as 'push' | 'reqrep', keys)
+  const { keys } = await new Promise<{ keys: Keys | null }>((r) => process.once('message', r as never))
+  await far(process.argv[3] as 'push' | 'reqrep', keys ?? undefined)
 } else {
   await main()
   process.exit(0)
