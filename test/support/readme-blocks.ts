@@ -21,7 +21,7 @@ import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 
 /** Fence languages that are not TypeScript and are not checked. */
-export const UNCHECKED_LANGS = new Set(['sh', 'text', 'json', 'html'])
+export const UNCHECKED_LANGS = new Set(['sh', 'text', 'json', 'yaml', 'html'])
 
 export interface CodeBlock {
   /** README path relative to the repo root. */

@@ -1,6 +1,8 @@
 import { createRequire } from 'node:module'
 import { Command } from 'commander'
+import { agentCommand } from './commands/agent.js'
 import { EXIT, runCommand } from './commands/run.js'
+import { uiCommand } from './commands/ui.js'
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string }
 
@@ -26,5 +28,8 @@ export function program(io: {
         'HTTP load tester on dripdrop: open and closed models, coordinated-omission-correct latencies, reports, thresholds',
       )
       .version(version),
-  ).addCommand(setup(runCommand(io)))
+  )
+    .addCommand(setup(runCommand(io)))
+    .addCommand(setup(agentCommand(io)))
+    .addCommand(setup(uiCommand(io)))
 }

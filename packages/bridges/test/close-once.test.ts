@@ -6,7 +6,12 @@ import { httpTransport } from '../src/index.js'
 /** The sockets as a route drives them: the host is the route's side of the seam (counters, events). */
 function open(type: string, address: { bind?: string; connect?: string }, options: Record<string, unknown>) {
   // No Route around the socket: a stand-in object keys the ws registries (wsConnections/wsClient look up by route).
-  const host: RouteHost = { route: {} as never, stats: new RouteStats(), receive: () => undefined, emit: () => {} }
+  const host: RouteHost = {
+    route: {} as never,
+    stats: new RouteStats(),
+    receive: () => undefined,
+    emit: () => {},
+  }
   const spec: RouteSpec = {
     name: type,
     type,

@@ -36,3 +36,30 @@ export class ThresholdError extends DripdropError {
     this.expression = expression
   }
 }
+
+/**
+ * A distributed-run peer sent a message that is not part of the protocol (`DD_ERR_AGENT_PROTOCOL`): bad shape,
+ * unknown name, unknown agent or job. Counted in the coordinator's or agent's `stats.invalid`; the peer is served on.
+ */
+export class AgentProtocolError extends DripdropError {
+  constructor(message: string) {
+    super(message, 'DD_ERR_AGENT_PROTOCOL')
+  }
+}
+
+/**
+ * A peer failed the shared-token check (`DD_ERR_AGENT_AUTH`): an agent without the coordinator's token, or a
+ * job whose proof the agent cannot verify. Counted in `stats.refused`; nothing runs.
+ */
+export class AgentAuthError extends DripdropError {
+  constructor(message: string) {
+    super(message, 'DD_ERR_AGENT_AUTH')
+  }
+}
+
+/** A distributed run found no agent to run it (`DD_ERR_NO_AGENTS`), or every agent was lost before the end. */
+export class NoAgentsError extends DripdropError {
+  constructor(message: string) {
+    super(message, 'DD_ERR_NO_AGENTS')
+  }
+}

@@ -54,3 +54,17 @@ export {
   type Threshold,
   type ThresholdResult,
 } from './report/thresholds.js'
+export { AgentAuthError, AgentProtocolError, NoAgentsError } from './errors.js'
+export { Agent, type AgentEventMap, type AgentOptions } from './distributed/agent.js'
+export {
+  type AgentInfo,
+  type AgentShare,
+  Coordinator,
+  type CoordinatorEventMap,
+  type CoordinatorOptions,
+  type DistributedResult,
+  type DistributedRunOptions,
+  split,
+} from './distributed/coordinator.js'
+export { type LocalAgents, startLocalAgents } from './distributed/local-agents.js'
+export type { JobScenario, JobShare } from './distributed/messages.js'

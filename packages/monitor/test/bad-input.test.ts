@@ -33,7 +33,9 @@ describe('bad input', () => {
         routes: Array.from({ length: 1001 }, (_, i) => makeRoute(`r${i}`, {})),
       }),
     )
-    // A million routes: over the 1 MiB frame limit, refused before it is even decoded.
+    // A million routes: over the 1 MiB frame limit. libzmq's ZMQ_MAXMSGSIZE (set by @dripdrop/zmq from
+    // maxMessageBytes) drops the connection on its size header, before a byte of it is buffered or decoded:
+    // it never reaches the collector, so it is not one of the refusals counted below.
     // (Sent as its own frame: inside a batch it would take the batch's other envelopes down with it.)
     const big = createCodec('msgpack', { maxMessageBytes: 64 * 1024 * 1024 })
     const routes = Array.from({ length: 1_000_000 }, () => ({ node: 'n' }))
@@ -56,8 +58,8 @@ describe('bad input', () => {
       () => collector.instance('good')?.report,
       `the good report ${JSON.stringify(codes)} ${JSON.stringify(collector.stats)}`,
     )
-    await until(() => codes.length === 8, 'eight refusals')
-    expect(codes.filter((c) => c.startsWith('DD_ERR_DECODE')).length).toBe(3)
+    await until(() => codes.length === 7, 'seven refusals')
+    expect(codes.filter((c) => c.startsWith('DD_ERR_DECODE')).length).toBe(2)
     expect(codes.filter((c) => !c.startsWith('DD_ERR_DECODE')).sort()).toEqual([
       'DD_ERR_MONITOR_SHAPE',
       'DD_ERR_MONITOR_TOO_LARGE',
@@ -66,7 +68,7 @@ describe('bad input', () => {
       'DD_ERR_MONITOR_VERSION',
     ])
     expect(collector.stats.refused.DD_ERR_MONITOR_VERSION).toBe(1)
-    expect(collector.routeStats.decodeErrors).toBe(3)
+    expect(collector.routeStats.decodeErrors).toBe(2)
     expect(collector.instances().map((i) => i.instance)).toEqual(['good'])
   })
 

@@ -46,10 +46,16 @@ export interface PoolOptions {
    */
   maxWorkerConcurrency?: number
   /**
+   * Bytes of frames waiting for one remote worker that does not read them (its pipe full), in bytes
+   * (`maxPeerQueueBytes` of the `router` route, @dripdrop/zmq). Past it, the frame is dropped and the worker is
+   * dropped with it as if it had died: its tasks run again elsewhere. @default 33554432 (32 MiB)
+   */
+  maxPeerQueueBytes?: number
+  /**
    * CURVE on the `listen` socket (`@dripdrop/zmq`'s options, one shape for every ZeroMQ channel): the pool is
    * the CURVE server with this key pair; with `allow`, a remote worker whose public key is not listed is
    * refused at the handshake (`worker:refused` with a `DD_ERR_HANDSHAKE` error, counted in
-   * `stats.refusedWorkers`), gets no task and can send nothing. Workers pass `curve` with the pool's public key
+   * `stats.workersRefused`), gets no task and can send nothing. Workers pass `curve` with the pool's public key
    * as `serverKey` (`RemoteWorker({ curve })`, `dripdrop-worker --curve-*`).
    * @default undefined (plain text: anyone who reaches `listen` can join and read tasks' arguments)
    */
@@ -73,6 +79,7 @@ const KNOWN = new Set([
   'maxMessageBytes',
   'maxWorkerConcurrency',
   'curve',
+  'maxPeerQueueBytes',
 ])
 
 /** {@link PoolOptions} validated and filled. */
@@ -90,6 +97,7 @@ export interface FilledPoolOptions {
   maxMessageBytes: number
   maxWorkerConcurrency: number
   curve: CurveSettings | undefined
+  maxPeerQueueBytes: number
 }
 
 function int(value: unknown, path: string, min: number, fallback: number): number {
@@ -146,6 +154,7 @@ export function fillPoolOptions(options: PoolOptions): FilledPoolOptions {
     maxMessageBytes: int(options.maxMessageBytes, 'maxMessageBytes', 1024, 16 * 1024 * 1024),
     maxWorkerConcurrency: int(options.maxWorkerConcurrency, 'maxWorkerConcurrency', 1, 256),
     curve: curveOf(options),
+    maxPeerQueueBytes: int(options.maxPeerQueueBytes, 'maxPeerQueueBytes', 1, 32 * 1024 * 1024),
   }
 }
 

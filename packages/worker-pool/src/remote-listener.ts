@@ -1,12 +1,10 @@
-import { randomBytes } from 'node:crypto'
-import { type Codec, DecodeError, EncodeError, MsgpackCodec } from '@dripdrop/codec'
-import { Queue } from '@dripdrop/core/internal'
-import { type CurveSettings, type CurveSocket, HandshakeError, openCurve } from '@dripdrop/zmq'
-import { Router } from 'zeromq'
+import { type Codec, DecodeError, EncodeError, type Envelope, MsgpackCodec } from '@dripdrop/codec'
+import { type DripdropError, Node, type Route } from '@dripdrop/core'
+import { type CurveSettings, HandshakeError, UnroutableError, zmqTransport } from '@dripdrop/zmq'
 import type { Engine, Job, Link } from './engine.js'
 import { REMOTE_TIMEOUT_MS } from './options.js'
 import { PROTOCOL_VERSION, type PoolMessage, STATUS_ERROR } from './protocol.js'
-import { decodeMessage, encodeMessage } from './wire.js'
+import { fromEnvelope, toEnvelope } from './wire.js'
 
 /** What the listener tells its owner. */
 export interface ListenerEvents {
@@ -28,14 +26,29 @@ export function runEntryBytes(name: string, argsBytes: number): number {
   return 19 + name.length * 3 + argsBytes
 }
 
+/**
+ * Route options of the pool's channel, on both ends (`router` at the pool, `dealer` at a worker): one envelope
+ * per ZeroMQ frame. The pool batches tasks inside its own `run`/`done` messages already, and docs/protocol.md
+ * §10.1 lets a foreign peer read one envelope per frame. libzmq's queue keeps the transport's byte-derived
+ * default (`socketHighWaterMark`), so what waits for one worker stays bounded in bytes.
+ */
+export const CHANNEL_OPTIONS = Object.freeze({ batchMaxMessages: 1 })
+
 /** Options of a {@link RemoteListener}. */
 export interface ListenerOptions {
   heartbeatIntervalMs: number
   heartbeatMisses: number
   maxMessageBytes: number
   maxWorkerConcurrency: number
-  /** CURVE server settings of the listening socket (`@dripdrop/zmq`). */
+  maxPeerQueueBytes: number
+  /** CURVE server settings of the `router` route (`@dripdrop/zmq`). */
   curve?: CurveSettings
+}
+
+type Routing = readonly Uint8Array[]
+
+function keyOf(peer: Routing): string {
+  return Buffer.from(peer[0].buffer, peer[0].byteOffset, peer[0].byteLength).toString('hex')
 }
 
 /** One remote worker process as the pool sees it. Internal. */
@@ -46,7 +59,7 @@ class RemoteLink implements Link {
   readonly inFlight = new Map<number, Job>()
   lastUsed = 0
   lastSeen = Date.now()
-  readonly peer: Buffer
+  readonly peer: Routing
   readonly #listener: RemoteListener
   readonly #budget: number
   #out: unknown[] = []
@@ -61,9 +74,9 @@ class RemoteLink implements Link {
     this.#send()
   }
 
-  constructor(peer: Buffer, slots: number, listener: RemoteListener, maxMessageBytes: number) {
+  constructor(peer: Routing, slots: number, listener: RemoteListener, maxMessageBytes: number) {
     this.peer = peer
-    this.id = `remote:${peer.toString('hex')}`
+    this.id = `remote:${keyOf(peer)}`
     this.slots = slots
     this.#listener = listener
     this.#budget = maxMessageBytes - ENVELOPE_OVERHEAD
@@ -100,8 +113,12 @@ class RemoteLink implements Link {
     this.#out = []
     this.#outJobs = []
     this.#outBytes = 0
-    const err = this.#listener.send(this.peer, { type: 'run', tasks })
-    if (err !== undefined) for (const job of jobs) this.#listener.engine.failSend(this, job, err)
+    // A run that cannot leave (not encodable) fails its tasks; one dropped later for a peer that stopped
+    // reading fails the whole link (RemoteListener.#routeError), so no task is lost silently.
+    this.#listener.send(this.peer, { type: 'run', tasks }, (err) => {
+      const engine = this.#listener.engine
+      for (const job of jobs) if (this.inFlight.get(job.id) === job) engine.failSend(this, job, err)
+    })
   }
 
   cancel(job: Job): void {
@@ -110,26 +127,25 @@ class RemoteLink implements Link {
 }
 
 /**
- * The pool's ZeroMQ ROUTER socket: accepts remote workers (hello/welcome), keeps them alive with heartbeats both
- * ways, turns their frames into engine results. Raw zeromq v6 sockets, see the package README for why.
+ * The pool's end of the remote channel: a dripdrop `router` route (@dripdrop/zmq). Accepts remote workers
+ * (hello/welcome), keeps them alive with heartbeats both ways, turns their messages into engine results.
  */
 export class RemoteListener {
   readonly codec: Codec
   readonly engine: Engine
   readonly #events: ListenerEvents
-  readonly #router: Router
+  readonly #node: Node
+  #route: Route | undefined
   readonly #links = new Map<string, RemoteLink>()
-  readonly #outbox = new Queue<[Buffer, Uint8Array]>()
   readonly #heartbeatMs: number
   readonly #misses: number
   readonly #maxMessageBytes: number
   readonly #maxWorkerConcurrency: number
-  #writing = false
+  readonly #maxPeerQueueBytes: number
   #closed = false
   #timer: NodeJS.Timeout | undefined
   #endpoint = ''
-  readonly #curveSettings: CurveSettings | undefined
-  #curve: CurveSocket | undefined
+  readonly #curve: CurveSettings | undefined
 
   constructor(engine: Engine, events: ListenerEvents, options: ListenerOptions) {
     const { maxMessageBytes } = options
@@ -139,16 +155,11 @@ export class RemoteListener {
     this.#misses = options.heartbeatMisses
     this.#maxMessageBytes = maxMessageBytes
     this.#maxWorkerConcurrency = options.maxWorkerConcurrency
-    this.#curveSettings = options.curve
+    this.#maxPeerQueueBytes = options.maxPeerQueueBytes
+    this.#curve = options.curve
     this.codec = new MsgpackCodec({ maxMessageBytes })
-    this.#router = new Router({
-      routingId: `pool-${randomBytes(6).toString('hex')}`,
-      // Long enough for the byes of close() to leave, short enough not to hold a process at exit.
-      linger: 200,
-      sendHighWaterMark: 100_000,
-      receiveHighWaterMark: 100_000,
-      maxMessageSize: maxMessageBytes + 64,
-    })
+    this.#node = new Node({ name: 'worker-pool', codec: this.codec, transports: [zmqTransport()] })
+    this.#node.events.on('route:error', ({ error }) => this.#routeError(error))
   }
 
   /** The bound address, with the OS-assigned port filled in. */
@@ -162,119 +173,74 @@ export class RemoteListener {
   }
 
   async bind(address: string): Promise<void> {
-    const settings = this.#curveSettings
-    if (settings !== undefined) {
-      // The allow-list is registered with the process's ZAP handler before the socket can accept anyone.
-      const curve = await openCurve(settings, 'server', 'pool')
-      this.#curve = curve
-      Object.assign(this.#router, curve.options)
-      const refused = (reason: 'auth' | 'protocol' | 'other') => (e: { address: string; error: Error }) => {
-        const r = reason === 'auth' ? curve.refusal() : undefined
-        const detail =
-          r === undefined
-            ? e.error.message
-            : `${r.reason} (client key ${r.clientKey ?? 'none'} from ${r.address})`
-        this.#events.refused(
-          new HandshakeError(
-            `worker handshake on ${e.address} refused (${reason}): ${detail}`,
-            e.address,
-            e.error,
-            reason,
-            r?.clientKey,
-          ),
-        )
-      }
-      this.#router.events.on('handshake:error:auth', refused('auth'))
-      this.#router.events.on('handshake:error:protocol', refused('protocol'))
-      this.#router.events.on('handshake:error:other', refused('other'))
-    }
-    await this.#router.bind(address)
-    this.#endpoint = this.#router.lastEndpoint ?? address
+    const route = this.#node.route('pool', {
+      type: 'router',
+      bind: address,
+      // Long enough for the byes of close() to leave, short enough not to hold a process at exit.
+      lingerMs: 200,
+      maxPeerQueueBytes: this.#maxPeerQueueBytes,
+      ...CHANNEL_OPTIONS,
+      // The route is the CURVE server; its allow-list goes to the process's ZAP handler before it binds.
+      ...(this.#curve === undefined ? {} : { curve: this.#curve as never }),
+    })
+    route.on('*', (envelope, { from }) => this.#receive(from as Routing, envelope))
+    this.#route = route
+    await this.#node.start()
+    this.#endpoint = route.endpoints[0] ?? address
     this.#timer = setInterval(() => this.#beat(), this.#heartbeatMs)
-    void this.#read()
   }
 
   /**
-   * Queues a message to a peer; one send is in flight at a time (zeromq v6 allows no more). Returns the
-   * `EncodeError` when the message cannot be encoded (nothing is sent then), never throws.
+   * Queues a message to a peer. Never throws: a message that cannot be sent (not encodable, route closed) is
+   * reported as a frame error and given to `failed`.
    */
-  send(peer: Buffer, msg: PoolMessage): EncodeError | undefined {
-    if (this.#closed) return undefined
-    let frame: Uint8Array
-    try {
-      frame = encodeMessage(this.codec, msg)
-    } catch (err) {
+  send(peer: Routing, msg: PoolMessage, failed?: (err: unknown) => void): void {
+    const route = this.#route
+    if (this.#closed || route === undefined) return
+    route.sendTo(peer, toEnvelope(msg)).catch((err: unknown) => {
+      if (this.#closed) return
       this.#events.frameError(err)
-      return err instanceof EncodeError
-        ? err
-        : new EncodeError(String(err), 'DD_ERR_ENCODE_INVALID', { cause: err })
-    }
-    this.#outbox.push([peer, frame])
-    if (!this.#writing) void this.#write()
-    return undefined
+      failed?.(err)
+    })
   }
 
-  /** Says bye to every worker and closes the socket. */
+  /** Says bye to every worker and closes the route (its port is free when this resolves). */
   async close(): Promise<void> {
     if (this.#closed) return
     for (const link of this.#links.values()) this.send(link.peer, { type: 'bye' })
-    // Let the byes leave before the socket goes.
-    while (this.#writing) await new Promise((r) => setImmediate(r))
     this.#closed = true
     clearInterval(this.#timer)
-    // Wait for the listening socket's `close` event: the port is freed a little after close() returns, and a
-    // pool restarted on the same address would find it in use. (Not unbind(): unbinding with workers connected
-    // trips a libzmq 4.3.5 assertion in pipe.cpp that aborts the process.)
-    let timer: NodeJS.Timeout | undefined
-    const released = new Promise<void>((resolve) => {
-      this.#router.events.on('close', () => resolve())
-      timer = setTimeout(resolve, 1000)
-    })
-    this.#router.close()
-    await released
-    clearTimeout(timer)
-    await this.#curve?.release()
+    await this.#node.close()
   }
 
-  async #write(): Promise<void> {
-    this.#writing = true
-    while (this.#outbox.length > 0 && !this.#closed) {
-      try {
-        await this.#router.send(this.#outbox.shift())
-      } catch (err) {
-        if (!this.#closed) this.#events.frameError(err)
-      }
+  // Errors of the route: undecodable frames are counted as bad frames; a peer whose messages were dropped
+  // (it stopped reading past maxPeerQueueBytes) is dropped with its tasks, which run again elsewhere.
+  #routeError(error: DripdropError): void {
+    if (this.#closed) return
+    // A peer that failed the handshake (with curve: not on the allow-list) never joined: not a frame error.
+    if (error instanceof HandshakeError) {
+      this.#events.refused(error)
+      return
     }
-    this.#writing = false
-  }
-
-  async #read(): Promise<void> {
-    try {
-      for await (const [peer, frame] of this.#router) {
-        try {
-          this.#receive(peer, frame)
-        } catch (err) {
-          // Nothing from the network may end the read loop, nor escape it.
-          this.engine.badFrames++
-          this.#events.frameError(err)
-        }
-      }
-    } catch (err) {
-      if (!this.#closed) this.#events.frameError(err)
+    if (error instanceof DecodeError) this.engine.badFrames++
+    this.#events.frameError(error)
+    if (error instanceof UnroutableError && error.peer !== undefined && error.peer.length > 0) {
+      const key = keyOf(error.peer)
+      const link = this.#links.get(key)
+      if (link !== undefined) this.#drop(key, link, error, true)
     }
   }
 
-  #receive(peer: Buffer, frame: Buffer | undefined): void {
-    let msg: ReturnType<typeof decodeMessage>
+  #receive(peer: Routing, envelope: Envelope): void {
+    let msg: ReturnType<typeof fromEnvelope>
     try {
-      if (frame === undefined) throw new DecodeError('empty message', 'DD_ERR_DECODE_TRUNCATED', 0)
-      msg = decodeMessage(this.codec, frame)
+      msg = fromEnvelope(envelope, 0)
     } catch (err) {
       this.engine.badFrames++
       this.#events.frameError(err)
       return
     }
-    const key = peer.toString('hex')
+    const key = keyOf(peer)
     const link = this.#links.get(key)
     if (msg.type === 'hello') {
       if (msg.v !== PROTOCOL_VERSION) {
@@ -286,7 +252,7 @@ export class RemoteListener {
       this.send(peer, { type: 'welcome', v: PROTOCOL_VERSION, heartbeatMs: this.#heartbeatMs })
       if (link !== undefined) return // a repeated hello: already in
       const slots = Math.min(msg.slots, this.#maxWorkerConcurrency)
-      const fresh = new RemoteLink(Buffer.from(peer), slots, this, this.#maxMessageBytes)
+      const fresh = new RemoteLink(peer, slots, this, this.#maxMessageBytes)
       this.#links.set(key, fresh)
       this.engine.addLink(fresh)
       this.#events.up(fresh.id)
@@ -302,7 +268,6 @@ export class RemoteListener {
     if (msg.type === 'done') this.#results(link, msg.results)
     else if (msg.type === 'bye') this.#drop(key, link, new Error(`${link.id} left`), false)
   }
-
   #results(link: RemoteLink, r: unknown[]): void {
     for (let i = 0; i < r.length; i += 3) {
       let status = r[i + 1] as number

@@ -1,11 +1,8 @@
-import { randomBytes } from 'node:crypto'
 import { availableParallelism } from 'node:os'
 import { pathToFileURL } from 'node:url'
-import { type Codec, DecodeError, EncodeError, MsgpackCodec } from '@dripdrop/codec'
-import { type ErrorBody, RemoteError, toErrorBody } from '@dripdrop/core'
-import { Queue } from '@dripdrop/core/internal'
-import { type CurveOptions, type CurveSettings, curveSocketOptions, validateCurve } from '@dripdrop/zmq'
-import { Dealer } from 'zeromq'
+import { type Codec, DecodeError, EncodeError, type Envelope, MsgpackCodec } from '@dripdrop/codec'
+import { type ErrorBody, Node, RemoteError, type Route, toErrorBody } from '@dripdrop/core'
+import { type CurveOptions, type CurveSettings, validateCurve, zmqTransport } from '@dripdrop/zmq'
 import { ClosedError, DestroyedError, ProtocolVersionError, WorkerStartError } from './errors.js'
 import type { Engine, Job } from './engine.js'
 import { Pool, RELAY } from './pool.js'
@@ -16,10 +13,10 @@ import {
   STATUS_OK,
   type WorkerMessage,
 } from './protocol.js'
-import { ENVELOPE_OVERHEAD } from './remote-listener.js'
+import { CHANNEL_OPTIONS, ENVELOPE_OVERHEAD } from './remote-listener.js'
 import { loadTasks } from './load-tasks.js'
 import { taskFunctions } from './tasks.js'
-import { decodeMessage, encodeMessage } from './wire.js'
+import { fromEnvelope, toEnvelope } from './wire.js'
 
 /** Options of {@link RemoteWorker}. */
 export interface RemoteWorkerOptions {
@@ -154,19 +151,17 @@ export type RemoteWorkerState = 'idle' | 'starting' | 'open' | 'closing' | 'clos
  */
 export class RemoteWorker {
   readonly #options: FilledWorkerOptions
-  // The Dealer's CURVE client options (empty without curve).
-  readonly #curveOptions: Record<string, string | boolean>
   readonly #codec: Codec
-  readonly #outbox = new Queue<Uint8Array>()
   /** Tasks running on the threads, by the pool's id. */
   readonly #running = new Map<number, Job>()
   readonly #budget: number
-  #dealer: Dealer | undefined
+  /** The node of the current connection: one per connection, so a new connection has a new identity. */
+  #node: Node | undefined
+  #route: Route | undefined
   #threads: Pool | undefined
   #engine: Engine | undefined
   #taskNames: string[] = []
   #state: RemoteWorkerState = 'idle'
-  #writing = false
   #heartbeatMs: number
   #lastSeen = 0
   #lastPing = 0
@@ -188,8 +183,6 @@ export class RemoteWorker {
 
   constructor(options: RemoteWorkerOptions) {
     this.#options = fillWorkerOptions(options)
-    const curve = this.#options.curve
-    this.#curveOptions = curve === undefined ? {} : curveSocketOptions(curve, { server: false })
     this.#heartbeatMs = this.#options.heartbeatIntervalMs
     this.#backoff = this.#options.reconnectMinMs
     this.#codec = new MsgpackCodec({ maxMessageBytes: this.#options.maxMessageBytes })
@@ -276,9 +269,11 @@ export class RemoteWorker {
     this.#state = 'closing'
     clearInterval(this.#timer)
     this.#cancelAll()
-    while (this.#writing) await new Promise((r) => setImmediate(r))
-    this.#dealer?.close()
-    this.#dealer = undefined
+    // Flushes what is queued (the bye) for at most the route's lingerMs, then frees the socket.
+    const node = this.#node
+    this.#node = undefined
+    this.#route = undefined
+    await node?.close()
     this.#started?.reject(new ClosedError('the worker was closed before the pool welcomed it'))
     this.#started = undefined
     this.#stopStarting?.(new ClosedError('the worker was closed before it started'))
@@ -297,12 +292,9 @@ export class RemoteWorker {
     this.#state = 'closed'
     clearInterval(this.#timer)
     this.#cancelAll()
-    this.#outbox.clear()
-    if (this.#dealer !== undefined) {
-      this.#dealer.linger = 0
-      this.#dealer.close()
-      this.#dealer = undefined
-    }
+    this.#node?.destroy()
+    this.#node = undefined
+    this.#route = undefined
     this.#started?.reject(new DestroyedError('the worker was destroyed before the pool welcomed it'))
     this.#started = undefined
     this.#stopStarting?.(new DestroyedError('the worker was destroyed before it started'))
@@ -423,25 +415,32 @@ export class RemoteWorker {
   }
 
   #connect(): void {
-    this.#dealer?.close()
-    this.#outbox.clear()
-    // A fresh identity per connection: the pool times the old one out and re-queues its tasks, so nothing
-    // the old identity ran can be confused with what the new one runs.
-    const dealer = new Dealer({
-      routingId: `w-${randomBytes(8).toString('hex')}`,
-      linger: 1000,
-      sendHighWaterMark: 100_000,
-      receiveHighWaterMark: 100_000,
-      reconnectInterval: this.#options.reconnectMinMs,
-      reconnectMaxInterval: this.#options.reconnectMaxMs,
-      maxMessageSize: this.#options.maxMessageBytes + 64,
-      ...this.#curveOptions,
+    // A fresh node (so a fresh connection, and a fresh identity at the pool's ROUTER) per connection: the pool
+    // times the old one out and re-queues its tasks, so nothing the old identity ran can be confused with
+    // what the new one runs. What the old one still had queued is dropped with it.
+    this.#node?.destroy()
+    const o = this.#options
+    const node = new Node({ name: 'dripdrop-worker', codec: this.#codec, transports: [zmqTransport()] })
+    const route = node.route('pool', {
+      type: 'dealer',
+      connect: o.connect,
+      reconnectMinMs: o.reconnectMinMs,
+      reconnectMaxMs: o.reconnectMaxMs,
+      lingerMs: 1000,
+      ...CHANNEL_OPTIONS,
+      // A CURVE client of the pool: its key pair and the pool's public key (serverKey).
+      ...(o.curve === undefined ? {} : { curve: o.curve as never }),
     })
-    this.#dealer = dealer
-    dealer.connect(this.#options.connect)
+    route.on('*', (envelope) => {
+      if (route === this.#route) this.#receive(envelope)
+    })
+    this.#node = node
+    this.#route = route
+    node.start().catch(() => {
+      // A connect address libzmq refuses: the heartbeat check reconnects, backing off.
+    })
     this.#lastSeen = Date.now()
     this.#hello()
-    void this.#read(dealer)
   }
 
   #hello(): void {
@@ -450,52 +449,15 @@ export class RemoteWorker {
   }
 
   #send(msg: WorkerMessage): void {
-    if (this.#dealer === undefined) return
-    let frame: Uint8Array
-    try {
-      frame = encodeMessage(this.#codec, msg)
-    } catch {
-      // Batches are cut to fit and values are encoded already: only a broken invariant lands here, and it
-      // must not escape into a microtask. The pool times the tasks out.
-      return
-    }
-    this.#outbox.push(frame)
-    if (!this.#writing) void this.#write()
+    // Batches are cut to fit and values are encoded already: a failed send is only a closed route (a
+    // reconnect) or a broken invariant, and it must not escape into a microtask. The pool times the tasks out.
+    this.#route?.send(toEnvelope(msg)).catch(() => {})
   }
 
-  async #write(): Promise<void> {
-    this.#writing = true
-    while (this.#outbox.length > 0 && this.#dealer !== undefined) {
-      const dealer = this.#dealer
-      try {
-        await dealer.send(this.#outbox.shift())
-      } catch {
-        // The socket was closed under us. On a reconnect, go on with the new socket's hello; else stop.
-        if (dealer === this.#dealer) break
-      }
-    }
-    this.#writing = false
-  }
-
-  async #read(dealer: Dealer): Promise<void> {
-    try {
-      for await (const [frame] of dealer) {
-        if (dealer !== this.#dealer) return
-        try {
-          this.#receive(frame)
-        } catch {
-          // Nothing from the network may end the read loop.
-        }
-      }
-    } catch {
-      // closed
-    }
-  }
-
-  #receive(frame: Buffer): void {
+  #receive(envelope: Envelope): void {
     let msg: PoolMessage
     try {
-      msg = decodeMessage(this.#codec, frame) as PoolMessage
+      msg = fromEnvelope(envelope, 0) as PoolMessage
     } catch (err) {
       if (err instanceof DecodeError && err.code === 'DD_ERR_DECODE_VERSION' && this.#state === 'starting') {
         this.#fail(new ProtocolVersionError(`the pool speaks another protocol: ${err.message}`, undefined))

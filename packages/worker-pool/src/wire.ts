@@ -11,7 +11,8 @@ export function encodeMessage(codec: Codec, msg: PoolMessage | WorkerMessage): U
   return codec.encode(toEnvelope(msg))
 }
 
-function toEnvelope(msg: PoolMessage | WorkerMessage): Envelope {
+/** A message as a dripdrop envelope (what a route sends). */
+export function toEnvelope(msg: PoolMessage | WorkerMessage): Envelope {
   switch (msg.type) {
     case 'hello':
       return { name: 'hello', head: { v: msg.v }, body: { slots: msg.slots, tasks: msg.tasks, pid: msg.pid } }
@@ -40,8 +41,14 @@ function shape(message: string, bytes: number): never {
  * reason); any other message of another version throws `DD_ERR_DECODE_VERSION`. Throws `DecodeError` only.
  */
 export function decodeMessage(codec: Codec, frame: Uint8Array): PoolMessage | WorkerMessage {
-  const env = codec.decode(frame)
-  const n = frame.byteLength
+  return fromEnvelope(codec.decode(frame), frame.byteLength)
+}
+
+/**
+ * A decoded envelope as a message (what a route's handler gets), with the same checks as {@link decodeMessage};
+ * `n` is the frame's size for error reports (0 when unknown). Throws `DecodeError` only.
+ */
+export function fromEnvelope(env: Envelope, n: number): PoolMessage | WorkerMessage {
   const v = env.head.v
   const body = env.body as Record<string, unknown> | unknown[] | null
   if (env.name === 'hello') {

@@ -80,15 +80,55 @@ describe('frames bounded by bytes', () => {
     expect(w.state).toBe('open')
   })
 
-  it('a batch frame ([2, env…]) is not part of the protocol: dropped and counted, the pool goes on', async () => {
+  it('a batch frame ([2, env…]) of pool envelopes is read envelope by envelope (docs/protocol.md §10.1); the pool sends one envelope per frame', async () => {
     const p = await pool({ threads: 0, listen: LOOPBACK })
     const d = new Dealer({ linger: 0 })
     onTestFinished(() => d.close())
     d.connect(p.endpoint!)
+    const hello = { name: 'hello', head: { v: PROTOCOL_VERSION }, body: { slots: 2, tasks: [], pid: 1 } }
     const ping = { name: 'ping', head: { v: PROTOCOL_VERSION }, body: null }
-    await d.send(codec.encodeBatch([ping, ping]))
-    await d.send(encodeMessage(codec, { type: 'hello', v: PROTOCOL_VERSION, slots: 1, tasks: [], pid: 1 }))
+    await d.send(codec.encodeBatch([hello, ping]))
     expect(decodeMessage(codec, (await d.receive())[0])).toMatchObject({ type: 'welcome' })
-    expect(p.stats).toMatchObject({ badFrames: 1, workers: 1 })
+    expect(p.stats).toMatchObject({ badFrames: 0, workers: 1 })
+    // Two tasks dispatched in the same tick leave as one `run` envelope in a frame of its own, never a batch.
+    const tasks = [p.defer('echo', 1), p.defer('echo', 2)]
+    for (const t of tasks) t.catch(() => {})
+    const [frame] = await d.receive()
+    expect(frame[0]).toBe(0x94) // [1, name, head, body]: a single envelope
+    expect(decodeMessage(codec, frame)).toMatchObject({
+      type: 'run',
+      tasks: [expect.any(Number), 'echo', expect.anything(), expect.any(Number), 'echo', expect.anything()],
+    })
+  })
+
+  it('a worker that stops reading is dropped once its frames pass maxPeerQueueBytes: no run is lost, its tasks run elsewhere', async () => {
+    const KiB = 1024
+    const p = await pool({
+      threads: 0,
+      listen: LOOPBACK,
+      maxMessageBytes: 64 * KiB,
+      // Room for what a reading worker of 4 slots is ever sent at once (4 × 32 KB), not for 1000 tasks.
+      maxPeerQueueBytes: 1024 * KiB,
+      maxWorkerConcurrency: 1000,
+      // The deaf peer never pings: heartbeats must not be what drops it.
+      heartbeatIntervalMs: 60_000,
+    })
+    const down = new Promise<unknown>((resolve) => p.on('worker:down', (_id, cause) => resolve(cause)))
+    // A raw worker that asks for 1000 tasks and never reads: 1000 × 32 KB of runs cannot all fit in its
+    // pipes (16 frames of 64 KiB), the kernel's buffers and 1 MiB parked in the route.
+    const deaf = new Dealer({ linger: 0, receiveHighWaterMark: 1 })
+    onTestFinished(() => deaf.close())
+    deaf.connect(p.endpoint!)
+    await deaf.send(
+      encodeMessage(codec, { type: 'hello', v: PROTOCOL_VERSION, slots: 1000, tasks: [], pid: 1 }),
+    )
+    const arg = 'y'.repeat(32 * KiB)
+    const tasks = Array.from({ length: 1000 }, (_, i) => p.defer('echo', [i, arg]))
+    expect(await down).toMatchObject({ code: 'DD_ERR_UNROUTABLE' })
+    expect(p.stats.workers).toBe(0)
+    // Every task is still owed: a real worker joins and each caller gets its own value.
+    await remoteWorker({ connect: p.endpoint!, maxMessageBytes: 64 * KiB })
+    const results = (await Promise.all(tasks)) as [number, string][]
+    expect(results.map((r) => r[0])).toEqual(Array.from({ length: 1000 }, (_, i) => i))
   })
 })

@@ -17,6 +17,7 @@ describe('pool options', () => {
       heartbeatMisses: 3,
       maxMessageBytes: 16 * 1024 * 1024,
       maxWorkerConcurrency: 256,
+      maxPeerQueueBytes: 32 * 1024 * 1024,
     })
   })
 
@@ -32,6 +33,7 @@ describe('pool options', () => {
       [{ tasks: 'x', listen: 'localhost' }, 'options.listen'],
       [{ threads: 0 }, 'no worker'],
       [{ tasks: 'x', maxWorkerConcurrency: 0 }, 'options.maxWorkerConcurrency'],
+      [{ tasks: 'x', maxPeerQueueBytes: 0 }, 'options.maxPeerQueueBytes'],
       [{ tasks: 'x', concurrencyPerThread: 0 }, 'options.concurrencyPerThread'],
       [{ tasks: 'x', slotsPerThread: 4 }, 'renamed options.concurrencyPerThread'],
       [{ tasks: 'x', maxQeueu: 4 }, 'options.maxQeueu is not a pool option'],

@@ -42,12 +42,20 @@ export class HandshakeError extends TransportError {
 }
 
 /**
- * A `sendTo()` (a reply on `rep`, a raw `router` send) named a peer that is not connected
- * (`DD_ERR_UNROUTABLE`). The envelope is dropped and counted in `stats.dropped`.
+ * A `sendTo()` (a reply on `rep`, a raw `router` send) named a peer that is not connected, or one that stopped
+ * reading (its pipe full past `maxPeerQueueBytes`) (`DD_ERR_UNROUTABLE`). The envelopes are dropped and counted
+ * in `stats.dropped`; {@link UnroutableError.peer} says whose they were, so an owner that must not lose them
+ * (a work dispatcher) can fail or re-send them.
  */
 export class UnroutableError extends TransportError {
-  constructor(message: string, cause?: unknown) {
+  /** The routing parts of the peer the dropped envelopes were for (the `from` its messages gave), when known. */
+  readonly peer: readonly Uint8Array[] | undefined
+  /** Envelopes dropped with this error (a batch frame holds several). @default 1 */
+  readonly count: number
+  constructor(message: string, cause?: unknown, peer?: readonly Uint8Array[], count = 1) {
     super(message, cause, 'DD_ERR_UNROUTABLE')
+    this.peer = peer
+    this.count = count
   }
 }
 

@@ -624,13 +624,17 @@ export class ZmqRouteSocket implements RouteSocket {
     if (code === 'EAGAIN' && this.#layout.socket === 'PUB') return // a subscriber at its high-water mark
     if (this.#state !== 'open') return // closed under a pending send: counted as dropped above
     const route = this.#spec.name
+    // A ROUTER's parts start with the peer's routing: the error names it (UnroutableError.peer).
+    const peer = this.#layout.socket === 'ROUTER' ? parts.slice(0, -1) : undefined
     const error =
       code === 'EHOSTUNREACH'
-        ? new UnroutableError(`route "${route}": peer is not connected, ${count} dropped`, err)
+        ? new UnroutableError(`route "${route}": peer is not connected, ${count} dropped`, err, peer, count)
         : code === 'EAGAIN'
           ? new UnroutableError(
               `route "${route}": peer is not reading (high-water mark), ${count} dropped`,
               err,
+              peer,
+              count,
             )
           : new TransportError(`route "${route}": send failed: ${(err as Error).message}`, err)
     this.#host.emit({ type: 'error', error })

@@ -1,7 +1,7 @@
 import { connect as tcpConnect } from 'node:net'
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest'
 import * as zmq from 'zeromq'
-import { zmqTransport } from '../src/index.js'
+import { UnroutableError, zmqTransport } from '../src/index.js'
 import { bindAddress, removeIpcDir, until, zmqNode } from './helpers.js'
 
 afterAll(removeIpcDir)
@@ -253,12 +253,17 @@ describe('a requester that stops reading', () => {
     // Replies that find the peer's pipe full wait within maxPeerQueueBytes (1 MiB here), then are dropped.
     const node = zmqNode('svc', { socketHighWaterMark: 4, maxPeerQueueBytes: 1 << 20 })
     const codes = new Set<string>()
-    node.events.on('route:error', ({ error }) => codes.add(error.code))
+    const peers = new Set<string>()
+    node.events.on('route:error', ({ error }) => {
+      codes.add(error.code)
+      if (error instanceof UnroutableError && error.count > 0)
+        peers.add(Buffer.concat(error.peer ?? []).toString())
+    })
     const rep = node.route('svc', { type: 'rep', bind: 'tcp://127.0.0.1:*' })
     rep.on('echo', ({ body }) => ({ body, pad: new Uint8Array(16 * 1024) }))
     await node.start()
     // A raw DEALER that sends many requests and never reads a reply.
-    const deaf = new zmq.Dealer({ receiveHighWaterMark: 1 })
+    const deaf = new zmq.Dealer({ receiveHighWaterMark: 1, routingId: 'deaf-peer' })
     onTestFinished(() => {
       deaf.linger = 0
       deaf.close()
@@ -268,6 +273,8 @@ describe('a requester that stops reading', () => {
     for (let i = 1; i <= 2000; i++) await deaf.send(encode([1, 'echo', { $id: i }, i]))
     await until(() => rep.stats.dropped > 0, 10_000, 'replies to the deaf peer to be dropped')
     expect(codes.has('DD_ERR_UNROUTABLE')).toBe(true)
+    // The error names whose replies were dropped, so an owner can fail or re-send them.
+    expect([...peers]).toEqual(['deaf-peer'])
     const client = zmqNode('client')
     const req = client.route('svc', { type: 'req', connect: rep.endpoints[0], timeoutMs: 5000 })
     await client.start()

@@ -19,6 +19,7 @@ import {
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { parseDuration } from '../duration.js'
 import { ProgressLine } from '../progress.js'
+import { type DistributedFlags, distributedOptions, runOnAgents } from './distributed-run.js'
 
 /** Exit codes of `dripdrop-load run`. */
 export const EXIT = {
@@ -55,6 +56,8 @@ interface RunFlags {
   seed?: number
   quiet?: boolean
 }
+
+type Flags = RunFlags & DistributedFlags
 
 const int = (name: string) => (v: string) => {
   const n = Number(v)
@@ -98,7 +101,7 @@ export function runCommand(io: {
   stderr: NodeJS.WriteStream
   setExitCode(code: number): void
 }) {
-  return new Command('run')
+  const command = new Command('run')
     .description(
       'Run a load test: a scenario file (JSON/YAML weighted requests, or a JS/TS module) or a single --url.\n' +
         'Open model with --rate or --stages (requests at fixed times, latency from the intended time),\n' +
@@ -150,14 +153,14 @@ export function runCommand(io: {
     .addOption(new Option('--seed <n>', 'random seed (weighted picks, Poisson gaps)').argParser(Number))
     .option('-q, --quiet', 'no progress line')
     .showHelpAfterError()
-    .action(async (file: string | undefined, flags: RunFlags) => {
-      io.setExitCode(await run(file, flags, io))
-    })
+  return distributedOptions(command).action(async (file: string | undefined, flags: Flags) => {
+    io.setExitCode(await run(file, flags, io))
+  })
 }
 
 async function run(
   file: string | undefined,
-  f: RunFlags,
+  f: Flags,
   io: { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream },
 ): Promise<number> {
   const fail = (msg: string): number => {
@@ -222,6 +225,8 @@ async function run(
     ...(f.insecure ? { rejectUnauthorized: false } : {}),
     ...(f.seed === undefined ? {} : { seed: f.seed }),
   }
+  if (f.threads !== undefined || f.listen !== undefined || f.agents !== undefined)
+    return runOnAgents(file, f, scenario, options, io)
   let engine: LoadEngine
   try {
     engine = new LoadEngine(options)

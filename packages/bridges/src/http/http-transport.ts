@@ -9,21 +9,34 @@ declare module '@dripdrop/core' {
   }
 }
 
-/** The route options each type reads beyond core's (the names after the one-name-per-concept rename). */
+/**
+ * Every option each route type reads beyond core's, as a record of all its keys: an option added to the
+ * interface and not here (or the other way round) fails to compile, so the runtime check cannot drift.
+ */
+const HTTP_SERVER_KEYS: Record<keyof HttpServerOptions, true> = {
+  routes: true,
+  headers: true,
+  maxMessageBytes: true,
+  bodyTimeoutMs: true,
+  maxQueueBytes: true,
+  handlerTimeoutMs: true,
+  keepAliveTimeoutMs: true,
+  fallback: true,
+  exposeErrorStacks: true,
+  authorize: true,
+  tls: true,
+}
+const HTTP_CLIENT_KEYS: Record<keyof HttpClientOptions, true> = {
+  routes: true,
+  connections: true,
+  keepAliveTimeoutMs: true,
+  contentType: true,
+  maxMessageBytes: true,
+  tls: true,
+}
 const OPTION_KEYS = {
-  'http-server': [
-    'routes',
-    'headers',
-    'maxMessageBytes',
-    'handlerTimeoutMs',
-    'bodyTimeoutMs',
-    'maxQueueBytes',
-    'keepAliveTimeoutMs',
-    'fallback',
-    'authorize',
-    'tls',
-  ],
-  'http-client': ['routes', 'connections', 'keepAliveTimeoutMs', 'contentType', 'maxMessageBytes', 'tls'],
+  'http-server': Object.keys(HTTP_SERVER_KEYS),
+  'http-client': Object.keys(HTTP_CLIENT_KEYS),
 }
 
 /**

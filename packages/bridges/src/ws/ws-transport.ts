@@ -9,29 +9,34 @@ declare module '@dripdrop/core' {
   }
 }
 
-/** The route options each type reads beyond core's (the names after the one-name-per-concept rename). */
+/**
+ * Every option each route type reads beyond core's, as a record of all its keys: an option added to the
+ * interface and not here (or the other way round) fails to compile, so the runtime check cannot drift.
+ */
+const WS_SERVER_KEYS: Record<keyof WsServerOptions, true> = {
+  maxMessageBytes: true,
+  maxPeerQueueBytes: true,
+  heartbeatIntervalMs: true,
+  origins: true,
+  authorize: true,
+  serveClient: true,
+  fallback: true,
+  tls: true,
+}
+const WS_CLIENT_KEYS: Record<keyof WsClientOptions, true> = {
+  format: true,
+  reconnect: true,
+  reconnectMinMs: true,
+  reconnectMaxMs: true,
+  token: true,
+  headers: true,
+  maxMessageBytes: true,
+  maxQueueBytes: true,
+  tls: true,
+}
 const OPTION_KEYS = {
-  'ws-server': [
-    'maxMessageBytes',
-    'maxPeerQueueBytes',
-    'heartbeatIntervalMs',
-    'origins',
-    'authorize',
-    'serveClient',
-    'fallback',
-    'tls',
-  ],
-  'ws-client': [
-    'format',
-    'reconnect',
-    'reconnectMinMs',
-    'reconnectMaxMs',
-    'token',
-    'headers',
-    'maxMessageBytes',
-    'maxQueueBytes',
-    'tls',
-  ],
+  'ws-server': Object.keys(WS_SERVER_KEYS),
+  'ws-client': Object.keys(WS_CLIENT_KEYS),
 }
 
 /**

@@ -1,0 +1,153 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import { Command, Option } from 'commander'
+import { loadOrCreateToken } from './auth.js'
+import { ControlServer } from './server.js'
+import { runTop } from './top.js'
+
+/** Values of a JSON config file (`--config`): the same names as the long flags, camelCase. */
+function readConfig(file: string | undefined): Record<string, unknown> {
+  if (file === undefined) return {}
+  return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>
+}
+
+function pick<T>(cli: T | undefined, config: unknown, fallback: T): T {
+  return cli !== undefined ? cli : config !== undefined ? (config as T) : fallback
+}
+
+const program = new Command()
+program.name('dripdrop-control').description("dripdrop's control room: collector, dashboard, API, Prometheus")
+
+program
+  .command('start', { isDefault: true })
+  .description('run the collector, the failure detector, the API and the dashboard')
+  .addOption(
+    new Option('--collector <addr>', 'backchannel PULL address (default tcp://0.0.0.0:7100)').env(
+      'DRIPDROP_CONTROL_COLLECTOR',
+    ),
+  )
+  .addOption(
+    new Option('--http <addr>', 'HTTP server: API, dashboard, /metrics (default http://127.0.0.1:7180)').env(
+      'DRIPDROP_CONTROL_HTTP',
+    ),
+  )
+  .addOption(
+    new Option('--ws <addr>', 'WebSocket server of live updates (default ws://127.0.0.1:7181)').env(
+      'DRIPDROP_CONTROL_WS',
+    ),
+  )
+  .addOption(
+    new Option('--redis <url>', 'keep series and members in Redis (redis://…) instead of memory').env(
+      'DRIPDROP_CONTROL_REDIS',
+    ),
+  )
+  .addOption(
+    new Option('--token <token>', 'bearer token (default: generated once, kept in --token-file)').env(
+      'DRIPDROP_CONTROL_TOKEN',
+    ),
+  )
+  .addOption(
+    new Option('--token-file <file>', 'where a generated token is kept').env('DRIPDROP_CONTROL_TOKEN_FILE'),
+  )
+  .addOption(new Option('--no-auth', 'no token at all (loopback only unless --insecure)'))
+  .addOption(new Option('--insecure', 'allow a non-loopback bind without auth'))
+  .addOption(
+    new Option('--window-seconds <n>', 'seconds of series kept in memory (default 300)').argParser(Number),
+  )
+  .addOption(
+    new Option('--config <file>', 'JSON config file with the same names (camelCase)').env(
+      'DRIPDROP_CONTROL_CONFIG',
+    ),
+  )
+  .addOption(new Option('--json', 'one JSON object per log line'))
+  .action(async (opts) => {
+    const config = readConfig(opts.config)
+    const json = pick<boolean>(opts.json, config.json, false)
+    const log = (msg: string, fields: Record<string, unknown> = {}) =>
+      json
+        ? console.log(JSON.stringify({ time: new Date().toISOString(), msg, ...fields }))
+        : console.log(
+            `${msg}${
+              Object.keys(fields).length
+                ? ` ${Object.entries(fields)
+                    .map(([k, v]) => `${k}=${v}`)
+                    .join(' ')}`
+                : ''
+            }`,
+          )
+    const auth = opts.auth !== false && config.auth !== false
+    let token = pick<string | undefined>(opts.token, config.token, undefined)
+    let created = false
+    if (auth && token === undefined) {
+      const file = pick(opts.tokenFile, config.tokenFile, join(homedir(), '.dripdrop-control', 'token'))
+      ;({ token, created } = loadOrCreateToken(file))
+    }
+    const server = new ControlServer({
+      collector: pick(opts.collector, config.collector, 'tcp://0.0.0.0:7100'),
+      http: pick(opts.http, config.http, 'http://127.0.0.1:7180'),
+      ws: pick(opts.ws, config.ws, 'ws://127.0.0.1:7181'),
+      redis: pick<string | undefined>(opts.redis, config.redis, undefined),
+      token: auth ? token : undefined,
+      insecure: pick(opts.insecure, config.insecure, false),
+      windowSeconds: pick(opts.windowSeconds, config.windowSeconds, 300),
+    })
+    for (const type of [
+      'instance:down',
+      'instance:up',
+      'instance:left',
+      'instance:restarted',
+      'instance:suspect',
+    ] as const) {
+      server.collector.events.on(type, (e) => log(type, { instance: e.instance, role: e.role }))
+    }
+    await server.start()
+    const urls = server.urls
+    const dashboard =
+      auth && token !== undefined ? `${urls.dashboard}?token=${encodeURIComponent(token)}` : urls.dashboard
+    if (created) log('a token was generated (shown once; kept in the token file)', { token })
+    log('dripdrop-control listening', {
+      dashboard,
+      api: urls.api,
+      ws: urls.ws,
+      metrics: urls.metrics,
+      collector: urls.collector,
+    })
+    const stop = () => {
+      server.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      )
+    }
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+  })
+
+program
+  .command('top')
+  .description('a live table of instances, routes and rates over the API')
+  .addOption(
+    new Option('--url <url>', 'the control server')
+      .default('http://127.0.0.1:7180')
+      .env('DRIPDROP_CONTROL_URL'),
+  )
+  .addOption(new Option('--token <token>', 'bearer token').env('DRIPDROP_CONTROL_TOKEN'))
+  .addOption(new Option('--interval-ms <n>', 'refresh period').default(1000).argParser(Number))
+  .addOption(new Option('--iterations <n>', 'stop after n screens (0 = never)').default(0).argParser(Number))
+  .addOption(new Option('--once', 'one screen, then exit'))
+  .addOption(new Option('--limit <n>', 'rows shown').default(30).argParser(Number))
+  .action(async (opts) => {
+    await runTop({
+      url: opts.url,
+      token: opts.token,
+      intervalMs: opts.intervalMs,
+      iterations: opts.once ? 1 : opts.iterations,
+      limit: opts.limit,
+    })
+  })
+
+program.parseAsync().catch((err) => {
+  console.error(`dripdrop-control: ${(err as Error).message}`)
+  process.exit(1)
+})

@@ -1,0 +1,5 @@
+export { loadOrCreateToken, newToken, tokenMatches } from './auth.js'
+export { type ControlErrorCode, ControlHttpError, ControlOptionsError, DripdropError } from './errors.js'
+export { ControlServer, type ControlServerOptions } from './server.js'
+export { renderTop, runTop, type TopOptions } from './top.js'
+export type { InstanceRow, LoggedEvent, RoleLink } from './views.js'

@@ -1,0 +1,265 @@
+import { writeFile } from 'node:fs/promises'
+import { availableParallelism } from 'node:os'
+import { resolve } from 'node:path'
+import {
+  type AgentShare,
+  buildReport,
+  checkThresholds,
+  Coordinator,
+  htmlReport,
+  type Scenario,
+  type Stage,
+  summaryText,
+  type Threshold,
+  type DistributedResult,
+  type JobScenario,
+  type LoadEngineOptions,
+  type LocalAgents,
+  startLocalAgents,
+} from '@dripdrop/loadtester'
+import { type Command, InvalidArgumentError } from 'commander'
+import { ProgressLine } from '../progress.js'
+
+/** The flags `run` gains for distributed tests. */
+export interface DistributedFlags {
+  threads?: number
+  listen?: string
+  agents?: number
+  token?: string
+}
+
+const count = (name: string) => (v: string) => {
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be an integer >= 0`)
+  return n
+}
+
+/** Adds `--threads`, `--listen`, `--agents`, `--token` to the `run` command. */
+export function distributedOptions(command: Command): Command {
+  return command
+    .option(
+      '--threads <n>',
+      'run on n local agent threads, one engine each (default with --listen and no --agents: one per core)',
+      count('--threads'),
+    )
+    .option(
+      '--listen <endpoint>',
+      'coordinate agents: bind here (e.g. tcp://0.0.0.0:5600) for `dripdrop-load agent --connect`',
+    )
+    .option('--agents <n>', 'remote agents to wait for before starting (with --listen)', count('--agents'))
+    .option('--token <secret>', 'shared secret the agents must hold (or env DRIPDROP_LOAD_TOKEN)')
+}
+
+/** The `run` flags `runOnAgents` reads. */
+interface RunFlagsSubset extends DistributedFlags {
+  url?: string
+  target?: string
+  rate?: number
+  stages?: Stage[]
+  pipelining: number
+  threshold: Threshold[]
+  json?: boolean
+  report?: string
+  html?: string
+  quiet?: boolean
+}
+
+/**
+ * `run` with `--threads`/`--listen`/`--agents`: the test runs on agents, the summary gains an agents table
+ * (share, CPU, lost or overloaded said out loud), the JSON report an `agents` array and `lostRate`.
+ */
+export async function runOnAgents(
+  file: string | undefined,
+  f: RunFlagsSubset,
+  scenario: Scenario,
+  options: LoadEngineOptions,
+  io: { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream },
+): Promise<number> {
+  const fail = (msg: string): number => {
+    io.stderr.write(`dripdrop-load: ${msg}\n`)
+    return 2
+  }
+  const agents = f.agents ?? 0
+  if (agents > 0 && f.listen === undefined) return fail('--agents needs --listen (where they connect)')
+  let result: DistributedResult
+  try {
+    result = await runDistributed(
+      options,
+      {
+        threads: f.threads ?? (agents === 0 ? availableParallelism() : 0),
+        listen: f.listen ?? 'tcp://127.0.0.1:*',
+        agents,
+        token: f.token ?? process.env.DRIPDROP_LOAD_TOKEN,
+        file,
+        quiet: f.quiet === true,
+      },
+      io.stderr,
+    )
+  } catch (err) {
+    return fail((err as Error).message)
+  }
+  const report = buildReport(result.totals, result.series, {
+    startMs: result.startMs,
+    durationMs: result.durationMs,
+    abandoned: result.abandoned,
+    settings: {
+      model: result.model,
+      ...(f.target === undefined && f.url === undefined
+        ? scenario.target === undefined
+          ? {}
+          : { target: scenario.target }
+        : { target: f.target ?? (f.url as string) }),
+      ...(file === undefined ? {} : { scenario: file }),
+      ...(f.rate === undefined ? {} : { rate: f.rate }),
+      ...(f.stages === undefined ? {} : { stages: f.stages }),
+      ...(options.connections === undefined ? {} : { connections: options.connections }),
+      pipelining: f.pipelining,
+      agents: result.agents.length,
+    },
+  })
+  const verdicts = checkThresholds(report, f.threshold, (which, p) =>
+    (which === 'latency' ? result.totals.latency : result.totals.service).getValueAtPercentile(p),
+  )
+  const json = { ...report, agents: result.agents, lostRate: result.lostRate, thresholds: verdicts }
+  try {
+    if (f.report !== undefined) await writeFile(f.report, `${JSON.stringify(json, null, 2)}\n`)
+    if (f.html !== undefined) await writeFile(f.html, htmlReport(report))
+  } catch (err) {
+    return fail(`cannot write the report: ${(err as Error).message}`)
+  }
+  if (f.json) io.stdout.write(`${JSON.stringify(json)}\n`)
+  else io.stdout.write(summaryText(report, verdicts) + agentsText(result.agents, result.lostRate))
+  const broken = verdicts.filter((v) => !v.ok)
+  if (broken.length > 0) {
+    io.stderr.write(`thresholds broken: ${broken.map((b) => b.threshold.expression).join(', ')}\n`)
+    return 1
+  }
+  return 0
+}
+
+/** How `run` spreads a test: local agent threads, remote agents, or both. */
+interface Spread {
+  /** Local agent threads (one per core by default when --listen is given). */
+  threads: number
+  /** Coordinator endpoint agents connect to. */
+  listen: string
+  /** Remote agents to wait for before starting. */
+  agents: number
+  token: string | undefined
+  /** The scenario file, for module scenarios (each agent imports it). */
+  file: string | undefined
+  quiet: boolean
+}
+
+/** The scenario as it crosses to agents: static requests as data, a module by its path. */
+export function jobScenario(options: LoadEngineOptions, file: string | undefined): JobScenario {
+  const s = options.scenario
+  if (s.kind === 'requests')
+    return {
+      kind: 'requests',
+      requests: s.requests.map((r) => ({ ...r })),
+      ...(s.target === undefined ? {} : { target: s.target }),
+    }
+  if (file === undefined) throw new TypeError('a module scenario needs its file')
+  return { kind: 'module', module: resolve(file), ...(s.target === undefined ? {} : { target: s.target }) }
+}
+
+/**
+ * Runs the test on agents: starts a coordinator on `listen`, `threads` local agent threads, waits for `agents`
+ * remote ones (plus the local threads), runs, and closes everything.
+ */
+export async function runDistributed(
+  options: LoadEngineOptions,
+  d: Spread,
+  stderr: NodeJS.WriteStream,
+): Promise<DistributedResult> {
+  if (options.ca !== undefined)
+    throw new TypeError('--ca is not supported with agents yet (agents use their own CA list)')
+  const coordinator = new Coordinator({
+    listen: d.listen,
+    ...(d.token === undefined ? {} : { token: d.token }),
+  })
+  let local: LocalAgents | undefined
+  try {
+    await coordinator.start()
+    if (d.agents > 0)
+      stderr.write(`coordinator listening on ${coordinator.endpoint}: waiting for ${d.agents} agent(s)…\n`)
+    if (d.threads > 0)
+      local = await startLocalAgents({
+        connect: coordinator.endpoint.replace('://0.0.0.0:', '://127.0.0.1:'),
+        count: d.threads,
+        ...(d.token === undefined ? {} : { token: d.token }),
+      })
+    const durationMs = options.stages?.reduce((s, st) => s + st.durationMs, 0) ?? options.durationMs ?? 10_000
+    const progress = d.quiet ? undefined : new ProgressLine(stderr, durationMs)
+    let startAt = 0
+    coordinator.events.on('coordinator:run:start', (s) => {
+      startAt = s.startAt
+    })
+    coordinator.events.on('coordinator:progress', ({ point }) =>
+      progress?.update(point, point.startMs + point.durationMs - startAt),
+    )
+    coordinator.events.on('coordinator:agent:lost', (a) =>
+      stderr.write(`\nagent ${a.agentId} (${a.hostname}) lost: its share is missing from the results\n`),
+    )
+    coordinator.events.on('coordinator:agent:overloaded', (a) =>
+      stderr.write(`\nagent ${a.agentId} (${a.hostname}) above 90% CPU: its latencies are suspect\n`),
+    )
+    const onSigint = (): void => {
+      stderr.write('\ninterrupted: stopping the agents…\n')
+      coordinator.stop()
+    }
+    process.once('SIGINT', onSigint)
+    const result = await coordinator.run({
+      scenario: jobScenario(options, d.file),
+      minAgents: d.agents + d.threads,
+      agentsTimeoutMs: d.agents > 0 ? 600_000 : 10_000,
+      durationMs,
+      ...pick(options),
+    })
+    process.off('SIGINT', onSigint)
+    progress?.end()
+    return result
+  } finally {
+    await local?.close()
+    await coordinator.close()
+  }
+}
+
+function pick(o: LoadEngineOptions) {
+  const out: Record<string, unknown> = {}
+  for (const k of [
+    'target',
+    'rate',
+    'stages',
+    'startRate',
+    'arrivals',
+    'connections',
+    'pipelining',
+    'timeoutMs',
+    'maxRequests',
+    'rejectUnauthorized',
+    'seed',
+  ] as const)
+    if (o[k] !== undefined) out[k] = o[k]
+  return out
+}
+
+/** The agents table under the summary: share, CPU, and every loss or overload said out loud. */
+export function agentsText(agents: readonly AgentShare[], lostRate: number): string {
+  const lines = ['', `  agents ${agents.length}`]
+  for (const a of agents) {
+    const share = a.rate !== undefined ? `${a.rate.toFixed(1)} req/s` : `${a.connections} conns`
+    const flags = [
+      a.lost ? `LOST at ${new Date(a.lostAtMs ?? 0).toISOString()}` : '',
+      a.overloaded ? 'OVERLOADED (CPU > 90%: figures suspect)' : '',
+      a.error === undefined ? '' : `FAILED: ${a.error}`,
+    ].filter((x) => x !== '')
+    lines.push(
+      `    ${a.agentId.padEnd(14)} ${a.kind.padEnd(7)} ${a.hostname.slice(0, 20).padEnd(20)} share ${share.padEnd(14)} responses ${String(a.responses).padEnd(9)} cpu max ${(a.maxCpu * 100).toFixed(0)}%  ${flags.join('  ')}`,
+    )
+  }
+  if (lostRate > 0)
+    lines.push(`  WARNING: ${lostRate.toFixed(1)} req/s of the schedule was lost with its agents`)
+  return `${lines.join('\n')}\n`
+}
