@@ -191,4 +191,15 @@ describe('CURVE over tcp://', () => {
     await node.close()
     expect(zapHandler.bound).toBe(false)
   })
+
+  it('a route with an allow-list started right after another was destroyed binds the ZAP handler again', async () => {
+    const pair = generateKeyPair()
+    for (let i = 0; i < 5; i++) {
+      const node = zmqNode(`z${i}`)
+      node.route('a', { type: 'pull', bind: 'tcp://127.0.0.1:*', curve: { ...pair, allow: [] } })
+      await node.start()
+      expect(zapHandler.bound).toBe(true)
+      node.destroy()
+    }
+  })
 })

@@ -53,14 +53,23 @@ class ZapHandler {
       }
       if (this.#socket === undefined) {
         const socket = new zmq.Router({ linger: 0 })
-        try {
-          await socket.bind(ZAP_ENDPOINT)
-        } catch (err) {
-          socket.close()
-          throw new Error(
-            `cannot bind the ZAP handler at ${ZAP_ENDPOINT} (another ZAP handler in this process?): ${(err as Error).message}`,
-            { cause: err },
-          )
+        // A handler just released may still hold the inproc endpoint (libzmq frees it when its reaper
+        // has closed the socket, a moment after close()): retry a short while before giving up.
+        for (let attempt = 0; ; attempt++) {
+          try {
+            await socket.bind(ZAP_ENDPOINT)
+            break
+          } catch (err) {
+            if ((err as { code?: string }).code === 'EADDRINUSE' && attempt < 100) {
+              await new Promise((r) => setTimeout(r, 10))
+              continue
+            }
+            socket.close()
+            throw new Error(
+              `cannot bind the ZAP handler at ${ZAP_ENDPOINT} (another ZAP handler in this process?): ${(err as Error).message}`,
+              { cause: err },
+            )
+          }
         }
         this.#socket = socket
         this.#loop = this.#serve(socket)
@@ -81,8 +90,16 @@ class ZapHandler {
       if (this.#domains.size > 0 || this.#socket === undefined) return
       const socket = this.#socket
       this.#socket = undefined
+      // Wait for libzmq to release the endpoint, so that a route opened next can bind the handler again.
+      let timer: NodeJS.Timeout | undefined
+      const closed = new Promise<void>((resolve) => {
+        socket.events.on('close', () => resolve())
+        timer = setTimeout(resolve, 1000)
+      })
       socket.close()
       await this.#loop
+      await closed
+      clearTimeout(timer)
     })
     this.#turn = run.catch(() => {})
     return run
