@@ -41,6 +41,8 @@ export class HttpStatusError extends DripdropError {
  * | code | status | meaning |
  * | --- | --- | --- |
  * | `DD_ERR_HTTP_BAD_REQUEST` | 400 | the body does not decode (malformed JSON or msgpack) |
+ * | `DD_ERR_HTTP_UNAUTHORIZED` | 401 | the route's `authorize` hook refused the request (no or a wrong token) |
+ * | `DD_ERR_HTTP_FORBIDDEN` | 403 | the `authorize` hook threw a 403 `HttpStatusError` |
  * | `DD_ERR_HTTP_NOT_FOUND` | 404 | no entry of the route table matches the path |
  * | `DD_ERR_HTTP_METHOD_NOT_ALLOWED` | 405 | the path matches, the method does not |
  * | `DD_ERR_HTTP_BODY_TOO_LARGE` | 413 | the body is larger than `maxMessageBytes` |
@@ -52,6 +54,8 @@ export class HttpStatusError extends DripdropError {
  */
 export const HTTP_STATUS_CODES: Readonly<Record<number, string>> = Object.freeze({
   400: 'DD_ERR_HTTP_BAD_REQUEST',
+  401: 'DD_ERR_HTTP_UNAUTHORIZED',
+  403: 'DD_ERR_HTTP_FORBIDDEN',
   404: 'DD_ERR_HTTP_NOT_FOUND',
   405: 'DD_ERR_HTTP_METHOD_NOT_ALLOWED',
   413: 'DD_ERR_HTTP_BODY_TOO_LARGE',

@@ -1,3 +1,5 @@
+export { bearerAuth, tokenEquals } from './auth.js'
+export type { TlsClientOptions, TlsServerOptions } from './tls.js'
 export {
   DisconnectedError,
   HTTP_STATUS_CODES,
@@ -9,7 +11,12 @@ export {
 } from './errors.js'
 export type { HttpClientOptions, HttpReplyHead } from './http/http-client.js'
 export { HttpReply, type HttpReplyHeaders, httpReply } from './http/http-reply.js'
-export type { HttpHead, HttpServerOptions } from './http/http-server.js'
+export type {
+  HttpAuthorizeHook,
+  HttpAuthorizeInfo,
+  HttpHead,
+  HttpServerOptions,
+} from './http/http-server.js'
 export { httpTransport } from './http/http-transport.js'
 export type { RouteTable } from './http/route-table.js'
 export { browserClientPath, browserClientSource } from './browser-client.js'

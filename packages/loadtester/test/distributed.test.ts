@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import { Node } from '@dripdrop/core'
-import { zmqTransport } from '@dripdrop/zmq'
+import { generateKeyPair, zmqTransport } from '@dripdrop/zmq'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import {
   Agent,
@@ -244,10 +244,43 @@ describe('distributed runs', () => {
     await c.waitForAgents(1)
   })
 
-  it('refuses a curve option while @dripdrop/zmq cannot encrypt, rather than run in clear', () => {
-    expect(() => new Coordinator({ curve: { serverKey: 'k' } })).toThrow(/no CURVE support yet/)
-    expect(() => new Agent({ connect: 'tcp://127.0.0.1:1', curve: { serverKey: 'k' } })).toThrow(
-      /no CURVE support yet/,
+  it('over CURVE: an unlisted agent gets no job, an agent runs nothing for a coordinator without the key it trusts', async () => {
+    const target = await startTarget()
+    const keys = generateKeyPair()
+    const member = generateKeyPair()
+    const outsider = generateKeyPair()
+    const c = coordinator({ curve: { ...keys, allow: [member.publicKey] } })
+    const refused: string[] = []
+    c.events.on('coordinator:error', ({ error }) => refused.push((error as { code?: string }).code ?? ''))
+    await c.start()
+    const unlisted = agent({ connect: c.endpoint, curve: { ...outsider, serverKey: keys.publicKey } })
+    await unlisted.start()
+    const right = agent({ connect: c.endpoint, curve: { ...member, serverKey: keys.publicKey } })
+    await right.start()
+    const result = await c.run({ scenario: scenario(`${target.url}/`), rate: 40, durationMs: 500 })
+    expect(result.agents.map((x) => x.agentId)).toEqual([right.agentId])
+    expect(unlisted.stats.jobs).toBe(0)
+    expect(target.count()).toBe(20)
+    // A rogue coordinator (another key pair, no allow-list) that the member agent reaches: the agent trusts
+    // only `keys.publicKey`, so the handshake fails and the rogue never sees an agent; its run times out.
+    const rogue = coordinator({ curve: generateKeyPair() })
+    await rogue.start()
+    const fooled = agent({ connect: rogue.endpoint, curve: { ...member, serverKey: keys.publicKey } })
+    await fooled.start()
+    await expect(
+      rogue.run({ scenario: scenario(`${target.url}/`), rate: 40, durationMs: 200, agentsTimeoutMs: 1000 }),
+    ).rejects.toBeInstanceOf(Error)
+    expect(fooled.stats.jobs).toBe(0)
+    expect(target.count()).toBe(20)
+  })
+
+  it('validates curve options with the option path (the secret key is never printed)', () => {
+    const pair = generateKeyPair()
+    expect(() => new Coordinator({ curve: { ...pair, secretKey: 'short' } as never })).toThrow(
+      /options\.curve\.secretKey must be a CURVE key in Z85 text \(40 characters\), got a string of 5 characters/,
+    )
+    expect(() => new Agent({ connect: 'tcp://127.0.0.1:1', curve: pair as never })).toThrow(
+      /options\.curve\.serverKey is required/,
     )
   })
 

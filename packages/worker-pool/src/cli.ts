@@ -2,6 +2,9 @@
 // `dripdrop-worker --connect tcp://host:port --tasks ./tasks.js [--threads N] [--concurrency N] [--heartbeat-ms MS]`
 import { availableParallelism } from 'node:os'
 import { parseArgs } from 'node:util'
+import { existsSync, readFileSync, statSync } from 'node:fs'
+import { basename, dirname } from 'node:path'
+import { type CurveOptions, keysFromEnv, loadKeyPair } from '@dripdrop/zmq'
 import { DripdropError } from './errors.js'
 import { RemoteWorker } from './remote-worker.js'
 
@@ -10,7 +13,10 @@ const usage = `usage: dripdrop-worker --connect tcp://host:port --tasks ./tasks.
   --concurrency N      tasks run at once over all threads, the credit advertised to the pool (default: 4 x threads)
   --heartbeat-ms MS    heartbeat period until the pool's welcome sets it (default: 1000)
   --max-message-bytes  largest frame, in bytes (default: 16777216)
-  --slots N            deprecated alias of --concurrency`
+  --slots N            deprecated alias of --concurrency
+  --curve-keys DIR[/NAME]  CURVE: this worker's key pair, DIR/NAME.key + DIR/NAME.pub (NAME default: dripdrop)
+  --curve-server-key K     CURVE: the pool's public key, Z85 text or a .pub file
+  (or DRIPDROP_CURVE_SECRET_KEY / DRIPDROP_CURVE_SERVER_KEY in the environment)`
 
 let values: Record<string, string | boolean | undefined>
 try {
@@ -23,6 +29,8 @@ try {
       slots: { type: 'string' },
       'heartbeat-ms': { type: 'string' },
       'max-message-bytes': { type: 'string' },
+      'curve-keys': { type: 'string' },
+      'curve-server-key': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   }).values
@@ -45,9 +53,25 @@ if (values.slots !== undefined) {
 
 const num = (v: string | boolean | undefined): number | undefined => (v === undefined ? undefined : Number(v))
 
+// --curve-keys DIR (DIR/dripdrop.*) or DIR/NAME (DIR/NAME.*); --curve-server-key is Z85 or a .pub file.
+function curveOptions(): CurveOptions | undefined {
+  const keys = values['curve-keys']
+  const server = values['curve-server-key']
+  if (keys === undefined && server === undefined) return keysFromEnv()
+  if (typeof keys !== 'string' || typeof server !== 'string')
+    throw new TypeError('--curve-keys and --curve-server-key go together')
+  const pair =
+    existsSync(keys) && statSync(keys).isDirectory()
+      ? loadKeyPair(keys)
+      : loadKeyPair(dirname(keys), basename(keys).replace(/\.(key|pub)$/, ''))
+  const serverKey = server.length !== 40 && existsSync(server) ? readFileSync(server, 'utf8').trim() : server
+  return { ...pair, serverKey }
+}
+
 let worker: RemoteWorker
 try {
   worker = new RemoteWorker({
+    curve: curveOptions(),
     connect: values.connect,
     tasks: values.tasks,
     threads: num(values.threads),

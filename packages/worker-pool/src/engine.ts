@@ -97,6 +97,8 @@ export class Engine {
   #expired = 0
   /** Frames dropped by a remote listener; kept here so stats have one home. */
   badFrames = 0
+  /** Peers refused at the handshake on `listen` (CURVE). */
+  workersRefused = 0
   readonly #dispatch = (): void => this.#dispatchNow()
 
   constructor(options: FilledPoolOptions) {
@@ -329,6 +331,7 @@ export class Engine {
       waitMs: this.#waits.percentiles(),
       runMs: this.#runs.percentiles(),
       badFrames: this.badFrames,
+      workersRefused: this.workersRefused,
     }
   }
 

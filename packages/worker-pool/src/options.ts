@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os'
 import { pathToFileURL } from 'node:url'
+import { type CurveOptions, type CurveSettings, validateCurve } from '@dripdrop/zmq'
 
 /** Options of {@link createPool}. */
 export interface PoolOptions {
@@ -50,6 +51,15 @@ export interface PoolOptions {
    * dropped with it as if it had died: its tasks run again elsewhere. @default 33554432 (32 MiB)
    */
   maxPeerQueueBytes?: number
+  /**
+   * CURVE on the `listen` socket (`@dripdrop/zmq`'s options, one shape for every ZeroMQ channel): the pool is
+   * the CURVE server with this key pair; with `allow`, a remote worker whose public key is not listed is
+   * refused at the handshake (`worker:refused` with a `DD_ERR_HANDSHAKE` error, counted in
+   * `stats.workersRefused`), gets no task and can send nothing. Workers pass `curve` with the pool's public key
+   * as `serverKey` (`RemoteWorker({ curve })`, `dripdrop-worker --curve-*`).
+   * @default undefined (plain text: anyone who reaches `listen` can join and read tasks' arguments)
+   */
+  curve?: CurveOptions
 }
 
 /** Default run-time limit of a task on a remote worker, in ms. */
@@ -68,6 +78,7 @@ const KNOWN = new Set([
   'heartbeatMisses',
   'maxMessageBytes',
   'maxWorkerConcurrency',
+  'curve',
   'maxPeerQueueBytes',
 ])
 
@@ -85,6 +96,7 @@ export interface FilledPoolOptions {
   heartbeatMisses: number
   maxMessageBytes: number
   maxWorkerConcurrency: number
+  curve: CurveSettings | undefined
   maxPeerQueueBytes: number
 }
 
@@ -141,6 +153,13 @@ export function fillPoolOptions(options: PoolOptions): FilledPoolOptions {
     heartbeatMisses: int(options.heartbeatMisses, 'heartbeatMisses', 1, 3),
     maxMessageBytes: int(options.maxMessageBytes, 'maxMessageBytes', 1024, 16 * 1024 * 1024),
     maxWorkerConcurrency: int(options.maxWorkerConcurrency, 'maxWorkerConcurrency', 1, 256),
+    curve: curveOf(options),
     maxPeerQueueBytes: int(options.maxPeerQueueBytes, 'maxPeerQueueBytes', 1, 32 * 1024 * 1024),
   }
+}
+
+function curveOf(options: PoolOptions): CurveSettings | undefined {
+  if (options.curve === undefined) return undefined
+  if (options.listen === undefined) throw new TypeError('options.curve is given without options.listen')
+  return validateCurve(options.curve, 'options.curve', 'server')
 }

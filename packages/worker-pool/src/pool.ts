@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events'
+import type { HandshakeError } from '@dripdrop/zmq'
 import { DestroyedError, WorkerStartError } from './errors.js'
 import { Engine } from './engine.js'
 import { type FilledPoolOptions, fillPoolOptions, type PoolOptions } from './options.js'
@@ -45,6 +46,8 @@ export interface PoolEventMap {
   'worker:down': [id: string, cause: unknown]
   /** A frame from the network was dropped (undecodable, unknown peer, old protocol) or a socket failed. */
   'frame:error': [err: unknown]
+  /** A peer failed the handshake on `listen` (with `curve`: no keys, a wrong server key, a key not allowed). */
+  'worker:refused': [err: HandshakeError]
 }
 
 /**
@@ -85,6 +88,10 @@ export class Pool extends EventEmitter<PoolEventMap> {
           up: (id) => this.emit('worker:up', id),
           down: (id, cause) => this.emit('worker:down', id, cause),
           frameError: (err) => this.emit('frame:error', err),
+          refused: (err) => {
+            this.#engine.workersRefused++
+            this.emit('worker:refused', err)
+          },
         },
         o,
       )

@@ -1,6 +1,6 @@
 import { type Codec, DecodeError, EncodeError, type Envelope, MsgpackCodec } from '@dripdrop/codec'
 import { type DripdropError, Node, type Route } from '@dripdrop/core'
-import { UnroutableError, zmqTransport } from '@dripdrop/zmq'
+import { type CurveSettings, HandshakeError, UnroutableError, zmqTransport } from '@dripdrop/zmq'
 import type { Engine, Job, Link } from './engine.js'
 import { REMOTE_TIMEOUT_MS } from './options.js'
 import { PROTOCOL_VERSION, type PoolMessage, STATUS_ERROR } from './protocol.js'
@@ -11,6 +11,8 @@ export interface ListenerEvents {
   up(id: string): void
   down(id: string, cause: unknown): void
   frameError(err: unknown): void
+  /** A peer failed the ZMTP/CURVE handshake (not on the allow-list, no or wrong keys): it never joined. */
+  refused(err: HandshakeError): void
 }
 
 /**
@@ -39,6 +41,8 @@ export interface ListenerOptions {
   maxMessageBytes: number
   maxWorkerConcurrency: number
   maxPeerQueueBytes: number
+  /** CURVE server settings of the `router` route (`@dripdrop/zmq`). */
+  curve?: CurveSettings
 }
 
 type Routing = readonly Uint8Array[]
@@ -141,6 +145,7 @@ export class RemoteListener {
   #closed = false
   #timer: NodeJS.Timeout | undefined
   #endpoint = ''
+  readonly #curve: CurveSettings | undefined
 
   constructor(engine: Engine, events: ListenerEvents, options: ListenerOptions) {
     const { maxMessageBytes } = options
@@ -151,6 +156,7 @@ export class RemoteListener {
     this.#maxMessageBytes = maxMessageBytes
     this.#maxWorkerConcurrency = options.maxWorkerConcurrency
     this.#maxPeerQueueBytes = options.maxPeerQueueBytes
+    this.#curve = options.curve
     this.codec = new MsgpackCodec({ maxMessageBytes })
     this.#node = new Node({ name: 'worker-pool', codec: this.codec, transports: [zmqTransport()] })
     this.#node.events.on('route:error', ({ error }) => this.#routeError(error))
@@ -174,6 +180,8 @@ export class RemoteListener {
       lingerMs: 200,
       maxPeerQueueBytes: this.#maxPeerQueueBytes,
       ...CHANNEL_OPTIONS,
+      // The route is the CURVE server; its allow-list goes to the process's ZAP handler before it binds.
+      ...(this.#curve === undefined ? {} : { curve: this.#curve as never }),
     })
     route.on('*', (envelope, { from }) => this.#receive(from as Routing, envelope))
     this.#route = route
@@ -209,6 +217,11 @@ export class RemoteListener {
   // (it stopped reading past maxPeerQueueBytes) is dropped with its tasks, which run again elsewhere.
   #routeError(error: DripdropError): void {
     if (this.#closed) return
+    // A peer that failed the handshake (with curve: not on the allow-list) never joined: not a frame error.
+    if (error instanceof HandshakeError) {
+      this.#events.refused(error)
+      return
+    }
     if (error instanceof DecodeError) this.engine.badFrames++
     this.#events.frameError(error)
     if (error instanceof UnroutableError && error.peer !== undefined && error.peer.length > 0) {

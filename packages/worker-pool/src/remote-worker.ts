@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os'
 import { pathToFileURL } from 'node:url'
 import { type Codec, DecodeError, EncodeError, type Envelope, MsgpackCodec } from '@dripdrop/codec'
 import { type ErrorBody, Node, RemoteError, type Route, toErrorBody } from '@dripdrop/core'
-import { zmqTransport } from '@dripdrop/zmq'
+import { type CurveOptions, type CurveSettings, validateCurve, zmqTransport } from '@dripdrop/zmq'
 import { ClosedError, DestroyedError, ProtocolVersionError, WorkerStartError } from './errors.js'
 import type { Engine, Job } from './engine.js'
 import { Pool, RELAY } from './pool.js'
@@ -47,6 +47,12 @@ export interface RemoteWorkerOptions {
    * with `DD_ERR_ENCODE_TOO_LARGE`. @default 16 MiB
    */
   maxMessageBytes?: number
+  /**
+   * CURVE to the pool (`@dripdrop/zmq`'s options): this worker's key pair and the pool's public key as
+   * `serverKey`. A pool with an allow-list refuses a worker whose key is not on it: it never gets a task.
+   * @default undefined (plain text)
+   */
+  curve?: CurveOptions
 }
 
 interface FilledWorkerOptions {
@@ -59,6 +65,7 @@ interface FilledWorkerOptions {
   reconnectMinMs: number
   reconnectMaxMs: number
   maxMessageBytes: number
+  curve: CurveSettings | undefined
 }
 
 const KNOWN = new Set([
@@ -71,6 +78,7 @@ const KNOWN = new Set([
   'reconnectMinMs',
   'reconnectMaxMs',
   'maxMessageBytes',
+  'curve',
 ])
 
 /** Bytes one result takes in a `done` batch besides its value: id (<= 9), status (1), bin header (<= 5). */
@@ -105,6 +113,7 @@ function fillWorkerOptions(options: RemoteWorkerOptions): FilledWorkerOptions {
     concurrency: positiveInt(options.concurrency, 'concurrency', 4 * threads),
     heartbeatIntervalMs: positiveInt(options.heartbeatIntervalMs, 'heartbeatIntervalMs', 1000),
     heartbeatMisses: positiveInt(options.heartbeatMisses, 'heartbeatMisses', 3),
+    curve: validateCurve(options.curve, 'options.curve', 'client'),
     reconnectMinMs: positiveInt(options.reconnectMinMs, 'reconnectMinMs', 100),
     reconnectMaxMs: positiveInt(options.reconnectMaxMs, 'reconnectMaxMs', 5000),
     maxMessageBytes: positiveInt(options.maxMessageBytes, 'maxMessageBytes', 16 * 1024 * 1024, 1024),
@@ -419,6 +428,8 @@ export class RemoteWorker {
       reconnectMaxMs: o.reconnectMaxMs,
       lingerMs: 1000,
       ...CHANNEL_OPTIONS,
+      // A CURVE client of the pool: its key pair and the pool's public key (serverKey).
+      ...(o.curve === undefined ? {} : { curve: o.curve as never }),
     })
     route.on('*', (envelope) => {
       if (route === this.#route) this.#receive(envelope)

@@ -37,6 +37,8 @@ export interface PoolStats {
   runMs: Percentiles
   /** Frames from remote workers that could not be decoded or came from an unknown peer, dropped. */
   badFrames: number
+  /** Peers refused at the handshake on `listen`: with `curve`, no keys, a wrong server key, a key not allowed. */
+  workersRefused: number
 }
 
 const SAMPLES = 1024

@@ -13,15 +13,31 @@ export {
 
 /**
  * A ZMTP handshake with a peer failed (`DD_ERR_HANDSHAKE`): the peer speaks another protocol version, a
- * mechanism mismatch, or it is not ZeroMQ at all. The connection is dropped; the route keeps serving others.
+ * mechanism mismatch (a NULL peer on a CURVE route), a CURVE failure (a wrong server key), a client key not on
+ * the route's allow-list (`reason: 'auth'`), or it is not ZeroMQ at all. The connection is dropped; the route keeps serving others.
  * The libzmq error is the `cause`.
  */
 export class HandshakeError extends TransportError {
   /** The endpoint of the failed connection. */
   readonly endpoint: string
-  constructor(message: string, endpoint: string, cause?: unknown) {
+  /**
+   * libzmq's class of failure: `auth` (refused by the ZAP allow-list), `protocol` (ZMTP or CURVE broken:
+   * a NULL peer on a CURVE route, a wrong server key), `other`.
+   */
+  readonly reason: 'auth' | 'protocol' | 'other'
+  /** `auth`: the refused client's public key (Z85), when the ZAP handler saw one. */
+  readonly clientKey: string | undefined
+  constructor(
+    message: string,
+    endpoint: string,
+    cause?: unknown,
+    reason: 'auth' | 'protocol' | 'other' = 'other',
+    clientKey?: string,
+  ) {
     super(message, cause, 'DD_ERR_HANDSHAKE')
     this.endpoint = endpoint
+    this.reason = reason
+    this.clientKey = clientKey
   }
 }
 
@@ -56,5 +72,16 @@ export function isDripdropError(err: unknown): err is DripdropError {
 export class PeerQueueFullError extends TransportError {
   constructor(message: string) {
     super(message, undefined, 'DD_ERR_PEER_QUEUE_FULL')
+  }
+}
+
+/**
+ * A CURVE key file or variable could not be used (`DD_ERR_CURVE_KEY`): missing, not a Z85 key, a secret key
+ * file others can read, or a key pair that would overwrite existing files. The message names the file or
+ * variable, never the secret.
+ */
+export class CurveKeyError extends DripdropError {
+  constructor(message: string, cause?: unknown) {
+    super(message, 'DD_ERR_CURVE_KEY', { cause })
   }
 }

@@ -1,3 +1,5 @@
+import { type CurveOptions, type CurveSettings, fillCurve } from './curve/curve-options.js'
+
 /**
  * Options of the ZeroMQ transport. Give them once to `zmqTransport({...})`; a route may override any of them
  * in its own options (`node.route('jobs', { type: 'push', bind, heartbeatIntervalMs: 500 })`).
@@ -70,12 +72,23 @@ export interface ZmqOptions {
    * @default derived from maxPeerQueueBytes and the codec's maxMessageBytes (see above)
    */
   socketHighWaterMark?: number
+  /**
+   * CURVE security (encryption, server authentication, client allow-list through ZAP): see
+   * {@link CurveOptions}. A binding route is the CURVE server, a route that only connects a client (it needs
+   * `serverKey`). Given to `zmqTransport()` it applies to every route; a route's own `curve` replaces it
+   * (`false` turns it off for that route). Validated once; the secret key is never printed.
+   * @default undefined (no CURVE: the NULL mechanism, plain text, anyone who reaches the port)
+   */
+  curve?: CurveOptions | false
 }
 
 /** {@link ZmqOptions} validated and filled; `socketHighWaterMark` stays `undefined` when it is derived. */
-export type FilledZmqOptions = Required<Omit<ZmqOptions, 'socketHighWaterMark'>> & {
+export type FilledZmqOptions = Required<Omit<ZmqOptions, 'socketHighWaterMark' | 'curve'>> & {
   socketHighWaterMark: number | undefined
+  curve: CurveSettings | undefined
 }
+
+type NumericOption = Exclude<keyof FilledZmqOptions, 'curve'>
 
 /** The libzmq high-water mark used for a route: the option, or derived from the byte budget. */
 export function socketHighWaterMark(o: FilledZmqOptions, maxMessageBytes: number): number {
@@ -95,10 +108,11 @@ export const ZMQ_DEFAULTS: FilledZmqOptions = Object.freeze({
   maxQueueBytes: 64 * 1024 * 1024,
   maxPeerQueueBytes: 32 * 1024 * 1024,
   socketHighWaterMark: undefined,
+  curve: undefined,
 })
 
 type Rule = (value: number) => boolean
-const RULES: { [K in keyof FilledZmqOptions]: [Rule, string] } = {
+const RULES: { [K in NumericOption]: [Rule, string] } = {
   heartbeatIntervalMs: [(v) => Number.isInteger(v) && v >= 0, 'a non-negative integer (ms)'],
   heartbeatTimeoutMs: [(v) => Number.isInteger(v) && v > 0, 'a positive integer (ms)'],
   socketLingerMs: [(v) => Number.isInteger(v) && v >= -1, 'an integer >= -1 (ms)'],
@@ -125,9 +139,11 @@ export function fillOptions(
   if (source === null || typeof source !== 'object') throw new TypeError(`${path} must be an object`)
   if (strict)
     for (const key of Object.keys(source))
-      if (!(key in RULES)) throw new TypeError(`${path}.${key} is not an option of the zmq transport`)
+      if (!(key in RULES) && key !== 'curve')
+        throw new TypeError(`${path}.${key} is not an option of the zmq transport`)
   const out = { ...base }
-  for (const key of Object.keys(RULES) as (keyof FilledZmqOptions)[]) {
+  if (source.curve !== undefined) out.curve = fillCurve(source.curve, `${path}.curve`)
+  for (const key of Object.keys(RULES) as NumericOption[]) {
     const value = source[key]
     if (value === undefined) continue
     const [ok, expected] = RULES[key]

@@ -7,6 +7,7 @@
  * socket).
  */
 import * as zmq from 'zeromq'
+import { type CurveRole, curveSocketOptions } from './curve/curve-socket.js'
 import { type FilledZmqOptions, socketHighWaterMark } from './options.js'
 
 /** The ZeroMQ socket behind each dripdrop route type, and how its messages are laid out. */
@@ -54,15 +55,22 @@ export type ZmqSocket = zmq.Publisher | zmq.Subscriber | zmq.Push | zmq.Pull | z
  */
 export const FRAME_SLACK_BYTES = 1024
 
+export type { CurveRole }
+
 /**
  * Creates the ZeroMQ socket of a route type with the transport's options applied. `maxMessageBytes` is the
  * route codec's: libzmq refuses a larger incoming part before buffering it (`ZMQ_MAXMSGSIZE`, the
  * connection is dropped), and the default high-water marks are derived from it (see `socketHighWaterMark`).
  */
-export function createSocket(type: string, o: FilledZmqOptions, maxMessageBytes: number): ZmqSocket {
+export function createSocket(
+  type: string,
+  o: FilledZmqOptions,
+  maxMessageBytes: number,
+  curve?: CurveRole,
+): ZmqSocket {
   const socket = LAYOUTS[type].socket
   const hwm = socketHighWaterMark(o, maxMessageBytes)
-  const common: Record<string, number | boolean> = {
+  const common: Record<string, number | boolean | string> = {
     linger: o.socketLingerMs,
     reconnectInterval: o.reconnectMinMs,
     reconnectMaxInterval: o.reconnectMaxMs,
@@ -74,6 +82,7 @@ export function createSocket(type: string, o: FilledZmqOptions, maxMessageBytes:
     // ZMQ_HEARTBEAT_TTL has decisecond resolution.
     common.heartbeatTimeToLive = Math.max(100, Math.floor(o.heartbeatTimeoutMs / 100) * 100)
   }
+  if (curve !== undefined && o.curve !== undefined) Object.assign(common, curveSocketOptions(o.curve, curve))
   // zeromq.js refuses options a socket type does not have (a PUB has no receive high-water mark).
   // A PUB drops what a subscriber's pipe has no room for, so a bound derived for 16 MiB messages (2) would
   // drop ordinary bursts: its send side keeps 1000 unless set. Its frames are the publisher's own.

@@ -3,6 +3,8 @@ import { toErrorBody } from '@dripdrop/core'
 import type * as zmq from 'zeromq'
 import type { RouteHost, RouteSocket, RouteSpec } from '@dripdrop/core'
 import { ClosedError, DestroyedError, PeerQueueFullError, TransportError, UnroutableError } from './errors.js'
+import { nextZapDomain } from './curve/curve-socket.js'
+import { zapHandler } from './curve/zap-handler.js'
 import type { FilledZmqOptions } from './options.js'
 import { InboundLedger } from './inbound-ledger.js'
 import { Outbox } from './outbox.js'
@@ -14,6 +16,7 @@ import { asDripdropError, readLoop } from './reader.js'
 import { forwardEvents } from './socket-events.js'
 import {
   BLOCKS_WHEN_FULL,
+  type CurveRole,
   createSocket,
   LAYOUTS,
   RECEIVES,
@@ -79,6 +82,9 @@ export class ZmqRouteSocket implements RouteSocket {
   #whenUp: (() => void) | undefined
   // A spreading req/dealer route: replies take their request out of its lane's count before the route sees them.
   readonly #replyWatcher: RouteHost
+  // CURVE: the sockets' role; a server with an allow-list holds its ZAP domain while it runs.
+  readonly #curve: CurveRole | undefined
+  #zapDomain: string | undefined
 
   constructor(spec: RouteSpec, host: RouteHost, options: FilledZmqOptions) {
     this.#spec = spec
@@ -98,6 +104,12 @@ export class ZmqRouteSocket implements RouteSocket {
       },
       emit: (event) => host.emit(event),
     }
+    const curve = options.curve
+    if (curve !== undefined)
+      this.#curve =
+        spec.bind.length > 0
+          ? { server: true, zapDomain: curve.zapDomain ?? nextZapDomain(spec.name) }
+          : { server: false }
     if (this.#layout.socket === 'ROUTER') {
       this.#ledger = new InboundLedger(options.maxQueueBytes, options.maxPeerQueueBytes)
       this.#parked = new ParkedReplies(options.maxPeerQueueBytes)
@@ -116,6 +128,22 @@ export class ZmqRouteSocket implements RouteSocket {
     const spec = this.#spec
     const spreads = BLOCKS_WHEN_FULL.has(this.#layout.socket) && spec.connect.length > 1
     if (spreads) this.#spreader = new Spreader(2 * ((spec.options.timeoutMs as number | undefined) ?? 10_000))
+    const curve = this.#curve
+    const allow = this.#options.curve?.allow
+    if (curve?.server && allow !== undefined) {
+      // The allow-list is in place before the socket can accept anyone.
+      try {
+        await zapHandler.acquire(curve.zapDomain, allow, this.#options.curve!.source)
+      } catch (err) {
+        this.#state = 'closed'
+        throw new TransportError(`route "${spec.name}": ${(err as Error).message}`, err)
+      }
+      this.#zapDomain = curve.zapDomain
+      if (this.#state !== 'starting') {
+        await this.#releaseZap()
+        throw new DestroyedError(`route "${spec.name}" was destroyed while starting`)
+      }
+    }
     const socket = this.#open(spreads ? 'bind' : undefined)
     this.#socket = socket
     try {
@@ -141,10 +169,12 @@ export class ZmqRouteSocket implements RouteSocket {
     } catch (err) {
       this.#state = 'closed'
       await this.#releaseAll(0)
+      await this.#releaseZap()
       throw bindError(spec.name, err)
     }
     if (this.#state !== 'starting') {
       await this.#releaseAll(0)
+      await this.#releaseZap()
       throw new DestroyedError(`route "${spec.name}" was destroyed while starting`)
     }
     if (this.#layout.socket === 'SUB') for (const p of this.#spec.subscribe) this.subscribe(p)
@@ -167,9 +197,10 @@ export class ZmqRouteSocket implements RouteSocket {
 
   // Creates one libzmq socket of the route; with `lane`, a lane of a spreading route that tracks its peers.
   #open(lane: string | undefined): ZmqSocket {
-    const socket = createSocket(this.#spec.type, this.#options, this.#codec.maxMessageBytes)
+    const socket = createSocket(this.#spec.type, this.#options, this.#codec.maxMessageBytes, this.#curve)
     this.#sockets.push(socket)
-    forwardEvents(socket, this.#host)
+    const domain = this.#zapDomain
+    forwardEvents(socket, this.#host, domain === undefined ? undefined : () => zapHandler.takeRefusal(domain))
     if (lane !== undefined) {
       const spreader = this.#spreader!
       const entry: Lane = { socket, address: lane, peers: 0, inflight: 0, serviceMs: 0 }
@@ -646,7 +677,16 @@ export class ZmqRouteSocket implements RouteSocket {
     this.#state = 'closed'
     this.#whenUp?.()
     await this.#releaseAll(this.#options.socketLingerMs > 0 ? this.#options.socketLingerMs : left)
+    await this.#releaseZap()
     await this.#readerDone
+  }
+
+  // Gives the ZAP domain back (the last one unbinds the process's ZAP handler). Once.
+  #releaseZap(): Promise<void> {
+    const domain = this.#zapDomain
+    if (domain === undefined) return Promise.resolve()
+    this.#zapDomain = undefined
+    return zapHandler.release(domain)
   }
 
   async #releaseAll(lingerMs: number): Promise<void> {
@@ -682,6 +722,7 @@ export class ZmqRouteSocket implements RouteSocket {
         socket.linger = 0
         socket.close()
       }
+      void this.#releaseZap()
     }
     return dropped
   }

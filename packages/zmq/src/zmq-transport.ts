@@ -45,6 +45,10 @@ export function zmqTransport(options?: ZmqOptions): TransportFactory {
     optionKeys: Object.fromEntries(ROUTE_TYPES.map((type) => [type, OPTION_KEYS])),
     create(spec: RouteSpec, host: RouteHost): RouteSocket {
       const own = fillOptions(spec.options, filled, `route "${spec.name}": options`)
+      if (own.curve !== undefined && spec.bind.length === 0 && own.curve.serverKey === undefined)
+        throw new TypeError(
+          `route "${spec.name}": options.curve.serverKey is required on a route that only connects (the CURVE server's public key)`,
+        )
       return new ZmqRouteSocket(spec, host, own)
     },
   }

@@ -14,12 +14,18 @@ import {
 import { Queue } from '@dripdrop/core/internal'
 import { Pool } from 'undici'
 import { positiveInt } from '../address.js'
+import { clientTls, type TlsClientOptions } from '../tls.js'
 import { HttpStatusError, QueueFullError } from '../errors.js'
 import { type BodyCodecs, bodyCodecs, decodeBody } from './body.js'
 import { fillPath, parseRouteTable, type RouteEntry, type RouteTable } from './route-table.js'
 
 /** Options of an `http-client` route, beside core's route options. */
 export interface HttpClientOptions {
+  /**
+   * TLS for an `https://` origin: `ca` pins the CAs the server certificate must chain to (the system's by
+   * default); a self-signed or unknown certificate is refused. See {@link TlsClientOptions}.
+   */
+  tls?: TlsClientOptions
   /** Message name → `'METHOD /path/:param'`, the same table as the server's. Names not in it are sent as `POST /<name>`. @default {} */
   routes?: RouteTable
   /** Keep-alive connections the pool opens at most; more requests wait (backpressure). @default 10 */
@@ -74,6 +80,7 @@ export class HttpClientSocket implements RouteSocket {
   readonly #codecs: BodyCodecs
   readonly #timeoutMs: number
   #pool: Pool | undefined
+  readonly #tls: TlsClientOptions | undefined
   #active = 0
   readonly #waiters = new Queue<Waiter>()
   #state: 'idle' | 'open' | 'closing' | 'closed' = 'idle'
@@ -93,6 +100,7 @@ export class HttpClientSocket implements RouteSocket {
       throw new TypeError(`${path}.connect: "${spec.connect[0]}" is not a URL`)
     }
     this.#origin = url.origin
+    this.#tls = clientTls(o.tls, url.protocol.slice(0, -1), 'https', path)
     this.endpoints = [spec.connect[0]]
     this.#spec = spec
     this.#host = host
@@ -112,6 +120,17 @@ export class HttpClientSocket implements RouteSocket {
       connections: this.#connections,
       pipelining: 1,
       keepAliveTimeout: this.#keepAliveTimeoutMs,
+      ...(this.#tls === undefined
+        ? {}
+        : {
+            connect: {
+              ca: this.#tls.ca as string[] | string | undefined,
+              cert: this.#tls.cert,
+              key: this.#tls.key,
+              servername: this.#tls.servername,
+              rejectUnauthorized: true,
+            },
+          }),
     })
     this.#state = 'open'
   }

@@ -1,6 +1,6 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
-import { EMPTY_HEAD, type Envelope, type Head, type JsonCodec } from '@dripdrop/codec'
+import { EMPTY_HEAD, type Envelope, type Head, type HeadValue, type JsonCodec } from '@dripdrop/codec'
 import {
   type ErrorBody,
   type RouteHost,
@@ -10,7 +10,9 @@ import {
 } from '@dripdrop/core'
 import { Deadlines, Queue } from '@dripdrop/core/internal'
 import { formatAddress, listen, nonNegativeInt, parseBind, positiveInt } from '../address.js'
+import { bearerOf } from '../auth.js'
 import { HttpStatusError, isPeerGone, statusOfError } from '../errors.js'
+import { createServer, schemeOf, serverTls, type TlsServerOptions } from '../tls.js'
 import {
   BODY_ABORTED,
   type BodyCodecs,
@@ -52,7 +54,40 @@ export interface HttpServerOptions {
   fallback?: (req: IncomingMessage, res: ServerResponse) => void
   /** Put error stacks in HTTP error bodies. Off for HTTP unless set to `true`. @default false */
   exposeErrorStacks?: boolean
+  /**
+   * TLS: required with an `https://` bind address, refused with `http://`. See {@link TlsServerOptions}.
+   * @default undefined (plain HTTP)
+   */
+  tls?: TlsServerOptions
+  /**
+   * Decides each request that matches the route table, before its body is read and before any handler:
+   * `true` accepts, an object accepts and becomes `head.$auth`, `false` (or a throw) answers 401
+   * `DD_ERR_HTTP_UNAUTHORIZED`; throwing an `HttpStatusError` of status 403 answers 403
+   * `DD_ERR_HTTP_FORBIDDEN`. Unmatched paths and the `fallback` are not checked. `bearerAuth(token)` is
+   * a ready-made hook (constant-time comparison).
+   * @default undefined (every request is accepted)
+   */
+  authorize?: HttpAuthorizeHook
 }
+
+/** What the `authorize` hook of an `http-server` route sees of a request. */
+export interface HttpAuthorizeInfo {
+  /** The bearer token of the `Authorization` header ('' when absent). Never taken from the URL. */
+  token: string
+  /** The request method. */
+  method: string
+  /** The path, without the query. */
+  path: string
+  /** The message name the route table gave this request. */
+  name: string
+  /** The raw request, for anything else (client certificate, cookies, IP). */
+  req: IncomingMessage
+}
+
+/** The `authorize` option of an `http-server` route. */
+export type HttpAuthorizeHook = (
+  info: HttpAuthorizeInfo,
+) => boolean | { [key: string]: HeadValue } | Promise<boolean | { [key: string]: HeadValue }>
 
 /**
  * The head of an envelope made from an HTTP request: `$id`, path parameters, query and the headers named in
@@ -82,6 +117,8 @@ interface Pending extends BodyHeaders {
   done: boolean
   /** Counted in #inflight (early answers such as 404 never are). */
   counted: boolean
+  /** What `authorize` accepted the request with, carried as `head.$auth`. */
+  auth: { [key: string]: HeadValue } | undefined
 }
 
 const JSON_TYPE = 'application/json'
@@ -110,6 +147,8 @@ export class HttpServerSocket implements RouteSocket {
   readonly #handlerTimeoutMs: number
   readonly #fallback: HttpServerOptions['fallback']
   readonly #stacks: boolean
+  readonly #authorize: HttpAuthorizeHook | undefined
+  readonly #scheme: 'http' | 'https'
   readonly #server: Server
   readonly #deadlines: Deadlines<Pending>
   readonly #waiting = new Queue<{ envelope: Envelope; pending: Pending }>()
@@ -128,6 +167,8 @@ export class HttpServerSocket implements RouteSocket {
     if (spec.connect.length > 0 || spec.bind.length !== 1) {
       throw new TypeError(`${path}.bind: an http-server route binds exactly one http:// address`)
     }
+    const tls = serverTls(o.tls, schemeOf(spec.bind[0]), 'https', path)
+    this.#scheme = tls === undefined ? 'http' : 'https'
     this.#spec = spec
     this.#host = host
     this.#matcher = new RouteMatcher(parseRouteTable(o.routes, `${path}.routes`))
@@ -149,7 +190,10 @@ export class HttpServerSocket implements RouteSocket {
     }
     this.#fallback = o.fallback
     this.#stacks = o.exposeErrorStacks === true
-    parseBind(spec.bind[0], ['http'])
+    if (o.authorize !== undefined && typeof o.authorize !== 'function')
+      throw new TypeError(`${path}.authorize must be a function (info) => boolean | object`)
+    this.#authorize = o.authorize
+    parseBind(spec.bind[0], ['http', 'https'])
     this.#deadlines = new Deadlines<Pending>(
       (p) => !p.done,
       (p) => {
@@ -166,6 +210,7 @@ export class HttpServerSocket implements RouteSocket {
     )
     const bodyTimeoutMs = this.#bodyTimeoutMs
     this.#server = createServer(
+      tls,
       {
         keepAliveTimeout: this.#keepAliveTimeoutMs,
         // node:http's own request deadline (headers and body) is the body read deadline: it answers 408 through
@@ -178,7 +223,16 @@ export class HttpServerSocket implements RouteSocket {
     )
     // One listener per connection, not per request: a connection that closes while a body is still arriving
     // ends that request as aborted and frees its slot at once (issue 8).
-    this.#server.on('connection', (socket: Socket) => {
+    // A TLS handshake that fails (a client that does not trust us, a missing client certificate): counted,
+    // that connection dropped, the server goes on.
+    this.#server.on('tlsClientError', (err: Error) =>
+      this.#host.emit({
+        type: 'error',
+        error: new TransportError(`TLS handshake failed: ${err.message}`, err),
+      }),
+    )
+    // Over TLS the request's socket is the TLSSocket of 'secureConnection', not the TCP one of 'connection'.
+    this.#server.on(tls === undefined ? 'connection' : 'secureConnection', (socket: Socket) => {
       ;(socket as Reading)[READING] = undefined
       socket.once('close', () => {
         const p = (socket as Reading)[READING]
@@ -207,13 +261,13 @@ export class HttpServerSocket implements RouteSocket {
   }
 
   async start(): Promise<void> {
-    const { host, port } = parseBind(this.#spec.bind[0], ['http'])
+    const { host, port } = parseBind(this.#spec.bind[0], ['http', 'https'])
     await listen(this.#server, host, port, this.#spec.bind[0])
     this.#server.on('error', (err) =>
       this.#host.emit({ type: 'error', error: new TransportError(err.message, err) }),
     )
     const real = (this.#server.address() as AddressInfo).port
-    this.#endpoints = [formatAddress('http', host, real)]
+    this.#endpoints = [formatAddress(this.#scheme, host, real)]
     this.#host.emit({ type: 'listening', endpoint: this.#endpoints[0] })
   }
 
@@ -264,6 +318,7 @@ export class HttpServerSocket implements RouteSocket {
       size: 0,
       done: false,
       counted: false,
+      auth: undefined,
     })
     const h = pending
     pending.msgpack = wantsMsgpack(h)
@@ -293,8 +348,49 @@ export class HttpServerSocket implements RouteSocket {
     // No 'close' listener per request (it costs as much as the routing): a request whose client left is
     // settled by its reply or its deadline like any other, and the write is skipped.
     pending.match = match
+    if (this.#authorize !== undefined) return this.#judge(pending, pathname)
     ;(req.socket as Reading)[READING] = pending
     readBody(req, h.contentLength, this.#maxMessageBytes, pending, this.#onBody)
+  }
+
+  // The authorize hook, before the body is read: a refused request never reaches a handler, and its body is
+  // not read (the connection is closed after the answer).
+  #judge(pending: Pending, path: string): void {
+    const req = pending.req
+    const match = pending.match!
+    const info: HttpAuthorizeInfo = {
+      token: bearerOf(req),
+      method: req.method ?? 'GET',
+      path,
+      name: match.name,
+      req,
+    }
+    const refuse = (err: unknown) => {
+      this.#host.stats.errors++
+      pending.res.shouldKeepAlive = false
+      const forbidden = err instanceof HttpStatusError && err.status === 403
+      if (!forbidden) pending.res.setHeader('www-authenticate', 'Bearer')
+      this.#fail(
+        pending,
+        forbidden
+          ? new HttpStatusError(403, 'DD_ERR_HTTP_FORBIDDEN', 'forbidden')
+          : new HttpStatusError(401, 'DD_ERR_HTTP_UNAUTHORIZED', 'authentication required'),
+      )
+    }
+    let verdict: ReturnType<HttpAuthorizeHook>
+    try {
+      verdict = this.#authorize!(info)
+    } catch (err) {
+      refuse(err)
+      return
+    }
+    Promise.resolve(verdict).then((v) => {
+      if (v === true || (v !== null && typeof v === 'object')) {
+        if (typeof v === 'object') pending.auth = v
+        ;(req.socket as Reading)[READING] = pending
+        readBody(req, pending.contentLength, this.#maxMessageBytes, pending, this.#onBody)
+      } else refuse(undefined)
+    }, refuse)
   }
 
   // One function for every request's body (its state is the Pending record), not a closure per request.
@@ -355,6 +451,7 @@ export class HttpServerSocket implements RouteSocket {
     }
     const head: Head = { $id: ++this.#seq, params: match.params, query }
     if (this.#headers.length > 0) head.headers = pickHeaders(pending.req, this.#headers)
+    if (pending.auth !== undefined) head.$auth = pending.auth
     this.#dispatch({ name: match.name, head, body: body ?? null }, pending)
     // A synchronous handler has answered already: no deadline to track. Otherwise the deadline starts now,
     // before any wait for a handler slot: a request queued behind stuck handlers gets its 504 like one whose

@@ -23,6 +23,8 @@ const HTTP_SERVER_KEYS: Record<keyof HttpServerOptions, true> = {
   keepAliveTimeoutMs: true,
   fallback: true,
   exposeErrorStacks: true,
+  authorize: true,
+  tls: true,
 }
 const HTTP_CLIENT_KEYS: Record<keyof HttpClientOptions, true> = {
   routes: true,
@@ -30,6 +32,7 @@ const HTTP_CLIENT_KEYS: Record<keyof HttpClientOptions, true> = {
   keepAliveTimeoutMs: true,
   contentType: true,
   maxMessageBytes: true,
+  tls: true,
 }
 const OPTION_KEYS = {
   'http-server': Object.keys(HTTP_SERVER_KEYS),
@@ -37,7 +40,7 @@ const OPTION_KEYS = {
 }
 
 /**
- * The HTTP transport, scheme `http://`, two route types:
+ * The HTTP transport, schemes `http://` and `https://` (with the route's `tls` option), two route types:
  *
  * - `http-server`: binds `http://host:port` (`:0` or `:*` for any port); each request matched by the
  *   `routes` table becomes an envelope for the route's handlers, whose return value is the response.
@@ -55,7 +58,7 @@ const OPTION_KEYS = {
 export function httpTransport(): TransportFactory {
   return {
     name: 'http',
-    schemes: ['http'],
+    schemes: ['http', 'https'],
     types: ['http-server', 'http-client'],
     optionKeys: OPTION_KEYS,
     create(spec: RouteSpec, host: RouteHost) {

@@ -15,10 +15,16 @@ import { Deadlines, Queue } from '@dripdrop/core/internal'
 import { WebSocket } from 'ws'
 import { positiveInt } from '../address.js'
 import { DisconnectedError, isPeerGone, UnauthorizedError, WS_CLOSE } from '../errors.js'
+import { clientTls, type TlsClientOptions } from '../tls.js'
 import { FrameCodec, frameSize, HELLO, SUBPROTOCOLS, type WsFormat, withoutStack } from './ws-frames.js'
 
 /** Options of a `ws-client` route, beside core's route options. */
 export interface WsClientOptions {
+  /**
+   * TLS for a `wss://` address: `ca` pins the CAs the server certificate must chain to (the system's by
+   * default); a self-signed or unknown certificate is refused. See {@link TlsClientOptions}.
+   */
+  tls?: TlsClientOptions
   /** Frame format: JSON text frames or msgpack binary frames. @default 'json' */
   format?: WsFormat
   /** Reconnect after the connection drops. @default true */
@@ -79,6 +85,7 @@ export class WsClientSocket implements RouteSocket {
   #drainArmed = false
   #closed: Promise<void> | undefined
   readonly #headers: Readonly<Record<string, string>> | undefined
+  readonly #tls: TlsClientOptions | undefined
   #ws: WebSocket | undefined
   #state: 'idle' | 'connecting' | 'open' | 'closing' | 'closed' = 'idle'
   #attempt = 0
@@ -108,6 +115,7 @@ export class WsClientSocket implements RouteSocket {
       throw new TypeError(`${path}.format must be "json" or "msgpack"`)
     }
     const url = new URL(spec.connect[0])
+    this.#tls = clientTls(o.tls, url.protocol.slice(0, -1), 'wss', path)
     if (o.token !== undefined) url.searchParams.set('token', o.token)
     this.#url = url.toString()
     this.endpoints = [spec.connect[0]]
@@ -147,6 +155,15 @@ export class WsClientSocket implements RouteSocket {
       headers: this.#headers,
       maxPayload: this.#codec.json.maxMessageBytes,
       perMessageDeflate: false,
+      ...(this.#tls === undefined
+        ? {}
+        : {
+            ca: this.#tls.ca as string[] | string | undefined,
+            cert: this.#tls.cert,
+            key: this.#tls.key,
+            servername: this.#tls.servername,
+            rejectUnauthorized: true,
+          }),
     })
     this.#ws = ws
     ws.on('open', () => {

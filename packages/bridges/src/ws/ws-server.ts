@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import type { Envelope } from '@dripdrop/codec'
 import {
@@ -16,6 +16,7 @@ import { formatAddress, listen, nonNegativeInt, parseBind, positiveInt } from '.
 import { browserClientSource } from '../browser-client.js'
 import { isPeerGone, NoConnectionError, WS_CLOSE } from '../errors.js'
 import { runFallback } from '../http/http-server.js'
+import { createServer, schemeOf, serverTls, type TlsServerOptions } from '../tls.js'
 import { Connection, CORK_FLUSH_BYTES } from './connection.js'
 import { type AuthorizeHook, judgeUpgrade, refuse } from './upgrade.js'
 import { FrameCodec, frameSize, HELLO, SUBPROTOCOLS, type WsFormat, withoutStack } from './ws-frames.js'
@@ -28,7 +29,13 @@ export interface WsServerOptions {
   maxPeerQueueBytes?: number
   /** Ping interval, in ms; a connection that missed the previous pong is terminated. 0 turns it off. @default 30000 */
   heartbeatIntervalMs?: number
-  /** Allowed `Origin` values; others are refused with 403 before the upgrade. @default any origin */
+  /** TLS: required with a `wss://` bind address, refused with `ws://`. @default undefined (plain) */
+  tls?: TlsServerOptions
+  /**
+   * Allowed `Origin` values (browsers send it and cannot forge it; other clients can, so it is no
+   * authentication): others are refused with 403 before the upgrade. Set it for any route browsers reach,
+   * against cross-site WebSocket hijacking. @default any origin
+   */
   origins?: readonly string[]
   /**
    * Runs before the upgrade; `false` refuses it with 401, an object accepts it and is carried in every message's
@@ -72,6 +79,7 @@ export class WsServerSocket extends EventEmitter<WsServerEventMap> implements Ro
   readonly #path: string
   readonly #server: Server
   readonly #wss: WebSocketServer
+  readonly #scheme: 'ws' | 'wss'
   readonly #conns = new Map<string, Connection>()
   readonly #groups = new Map<string, Set<Connection>>()
   readonly #stacks: boolean
@@ -90,7 +98,9 @@ export class WsServerSocket extends EventEmitter<WsServerEventMap> implements Ro
     if (spec.connect.length > 0 || spec.bind.length !== 1) {
       throw new TypeError(`${path}.bind: a ws-server route binds exactly one ws:// address`)
     }
-    this.#path = parseBind(spec.bind[0], ['ws']).path
+    this.#path = parseBind(spec.bind[0], ['ws', 'wss']).path
+    const tls = serverTls(o.tls, schemeOf(spec.bind[0]), 'wss', path)
+    this.#scheme = tls === undefined ? 'ws' : 'wss'
     this.#spec = spec
     this.#host = host
     const maxPayload = positiveInt(o.maxMessageBytes, 1024 * 1024, `${path}.maxMessageBytes`)
@@ -124,7 +134,13 @@ export class WsServerSocket extends EventEmitter<WsServerEventMap> implements Ro
             ? SUBPROTOCOLS.json
             : false,
     })
-    this.#server = createServer(this.#onRequest)
+    this.#server = createServer(tls, {}, this.#onRequest)
+    this.#server.on('tlsClientError', (err: Error) =>
+      this.#host.emit({
+        type: 'error',
+        error: new TransportError(`TLS handshake failed: ${err.message}`, err),
+      }),
+    )
     this.#server.on('upgrade', this.#onUpgrade)
     this.#server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
       if (isPeerGone(err)) this.#host.stats.aborted++
@@ -156,9 +172,9 @@ export class WsServerSocket extends EventEmitter<WsServerEventMap> implements Ro
   }
 
   async start(): Promise<void> {
-    const { host, port, path } = parseBind(this.#spec.bind[0], ['ws'])
+    const { host, port, path } = parseBind(this.#spec.bind[0], ['ws', 'wss'])
     await listen(this.#server, host, port, this.#spec.bind[0])
-    this.#endpoints = [formatAddress('ws', host, (this.#server.address() as AddressInfo).port, path)]
+    this.#endpoints = [formatAddress(this.#scheme, host, (this.#server.address() as AddressInfo).port, path)]
     if (this.#heartbeatMs > 0) {
       this.#heartbeat = setInterval(this.#beat, this.#heartbeatMs)
       this.#heartbeat.unref()

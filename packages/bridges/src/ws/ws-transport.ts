@@ -21,6 +21,7 @@ const WS_SERVER_KEYS: Record<keyof WsServerOptions, true> = {
   authorize: true,
   serveClient: true,
   fallback: true,
+  tls: true,
 }
 const WS_CLIENT_KEYS: Record<keyof WsClientOptions, true> = {
   format: true,
@@ -31,6 +32,7 @@ const WS_CLIENT_KEYS: Record<keyof WsClientOptions, true> = {
   headers: true,
   maxMessageBytes: true,
   maxQueueBytes: true,
+  tls: true,
 }
 const OPTION_KEYS = {
   'ws-server': Object.keys(WS_SERVER_KEYS),
@@ -38,7 +40,7 @@ const OPTION_KEYS = {
 }
 
 /**
- * The WebSocket transport, scheme `ws://`, two route types:
+ * The WebSocket transport, schemes `ws://` and `wss://` (with the route's `tls` option), two route types:
  *
  * - `ws-server`: binds `ws://host:port[/path]`; browsers and `ws-client` routes connect. Messages reach the
  *   route's handlers with `head.$conn`; `route.send()` broadcasts, `route.sendTo(id | { group })` targets, a
@@ -58,7 +60,7 @@ const OPTION_KEYS = {
 export function wsTransport(): TransportFactory {
   return {
     name: 'ws',
-    schemes: ['ws'],
+    schemes: ['ws', 'wss'],
     types: ['ws-server', 'ws-client'],
     optionKeys: OPTION_KEYS,
     create(spec: RouteSpec, host: RouteHost) {

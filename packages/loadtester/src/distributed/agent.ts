@@ -3,7 +3,7 @@ import { hostname } from 'node:os'
 import { pathToFileURL } from 'node:url'
 import { isMainThread } from 'node:worker_threads'
 import { Node, type Route } from '@dripdrop/core'
-import { zmqTransport } from '@dripdrop/zmq'
+import { type CurveOptions, zmqTransport } from '@dripdrop/zmq'
 import { LoadEngine } from '../engine/load-engine.js'
 import type { LoadEngineOptions } from '../engine/options.js'
 import type { EngineState } from '../engine/load-engine.js'
@@ -24,7 +24,7 @@ export interface AgentOptions {
    * ZeroMQ CURVE options, passed as they are to the agent's `dealer` route (see @dripdrop/zmq). Encrypts and
    * authenticates the link when the transport supports it. @default undefined
    */
-  curve?: Record<string, unknown>
+  curve?: CurveOptions
   /** How often the agent reports its CPU while idle or running, ms. @default 1000 */
   statusIntervalMs?: number
   /** Agent id shown in reports. @default a random hex id */

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events'
 import { Node, type Route } from '@dripdrop/core'
-import { zmqTransport } from '@dripdrop/zmq'
+import { type CurveOptions, zmqTransport } from '@dripdrop/zmq'
 import type { EngineState } from '../engine/load-engine.js'
 import { AgentAuthError, AgentProtocolError, NoAgentsError } from '../errors.js'
 import { StatsAccumulator } from '../stats/interval.js'
@@ -25,7 +25,7 @@ export interface CoordinatorOptions {
   /** Shared secret every agent must prove it holds (and that agents check in every job). @default undefined */
   token?: string
   /** ZeroMQ CURVE options passed as they are to the coordinator's `router` route (see @dripdrop/zmq). */
-  curve?: Record<string, unknown>
+  curve?: CurveOptions
   /** An agent silent this long is lost, ms. @default 3000 */
   heartbeatTimeoutMs?: number
   /** CPU busy fraction above which an agent is flagged as overloaded (its figures suspect). @default 0.9 */

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { createCodec, type DripdropError, Node, type Route } from '@dripdrop/core'
-import { zmqTransport } from '@dripdrop/zmq'
+import { type CurveOptions, zmqTransport } from '@dripdrop/zmq'
 import type * as hdr from 'hdr-histogram-js'
 import { ReportError } from '../errors.js'
 import {
@@ -46,6 +46,13 @@ export interface CollectorOptions {
   forgetAfterMs?: number
   /** Limits of one report (see {@link ReportLimits}). */
   limits?: Partial<ReportLimits>
+  /**
+   * CURVE on the backchannel (`@dripdrop/zmq`'s `CurveOptions`): the collector's key pair and, with `allow`,
+   * the reporters' public keys. A reporter without a listed key is refused at the handshake: counted in
+   * `stats.refused.DD_ERR_HANDSHAKE` (and `report:error`), none of its reports is read.
+   * @default undefined (plain text: anyone who reaches `bind` can feed reports)
+   */
+  curve?: CurveOptions
 }
 
 /** Counters of the collector itself. */
@@ -127,6 +134,7 @@ export class Collector {
       'maxMessagesPerSecond',
       'forgetAfterMs',
       'limits',
+      'curve',
     ])
     for (const key of Object.keys(options))
       if (!known.has(key)) throw new TypeError(`unknown option options.${key}`)
@@ -142,7 +150,7 @@ export class Collector {
     const maxMessageBytes = positiveInt(options.maxMessageBytes ?? 1024 * 1024, 'options.maxMessageBytes')
     this.#node = new Node({
       name: 'dd.collector',
-      transports: [zmqTransport()],
+      transports: [zmqTransport(options.curve === undefined ? undefined : { curve: options.curve })],
       codec: createCodec('msgpack', { maxMessageBytes }),
     })
     // Budget per peer: ZeroMQ's receive queue is per connection, so at most 16 frames of `maxMessageBytes`

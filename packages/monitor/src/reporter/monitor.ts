@@ -1,3 +1,4 @@
+import { keysFromEnv } from '@dripdrop/zmq'
 import { Node } from '@dripdrop/core'
 import { Reporter, type ReporterOptions } from './reporter.js'
 
@@ -30,13 +31,16 @@ export function monitor(nodes: Node | readonly Node[], options: ReporterOptions)
 
 /**
  * The options `monitor()` would take from the environment: `DRIPDROP_COLLECTOR` (address), `DRIPDROP_ROLE`
- * (default `app`), `DRIPDROP_INSTANCE` (optional). `undefined` when `DRIPDROP_COLLECTOR` is not set.
+ * (default `app`), `DRIPDROP_INSTANCE` (optional), and CURVE from `DRIPDROP_CURVE_SECRET_KEY` /
+ * `DRIPDROP_CURVE_SERVER_KEY` (`keysFromEnv` of `@dripdrop/zmq`). `undefined` when `DRIPDROP_COLLECTOR` is not set.
  */
 export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): ReporterOptions | undefined {
   const collector = env.DRIPDROP_COLLECTOR
   if (collector === undefined || collector === '') return undefined
   const options: ReporterOptions = { collector, role: env.DRIPDROP_ROLE || 'app' }
   if (env.DRIPDROP_INSTANCE) options.instance = env.DRIPDROP_INSTANCE
+  const curve = keysFromEnv(env)
+  if (curve !== undefined) options.curve = curve
   return options
 }
 

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { createCodec, type Handler, Node, type Route } from '@dripdrop/core'
-import { zmqTransport } from '@dripdrop/zmq'
+import { type CurveOptions, zmqTransport } from '@dripdrop/zmq'
 import {
   type GoodbyeMessage,
   type HeartbeatMessage,
@@ -32,6 +32,12 @@ export interface ReporterOptions {
    * @default 1048576 (1 MiB)
    */
   maxMessageBytes?: number
+  /**
+   * CURVE on the backchannel (`@dripdrop/zmq`'s `CurveOptions`): this process's key pair and the collector's
+   * public key as `serverKey`. A collector with an allow-list refuses a reporter whose key is not on it.
+   * @default undefined (plain text)
+   */
+  curve?: CurveOptions
 }
 
 /** Counters of the reporter itself. */
@@ -116,6 +122,7 @@ export class Reporter {
       'intervalMs',
       'heartbeatIntervalMs',
       'maxMessageBytes',
+      'curve',
     ])
     for (const key of Object.keys(options))
       if (!known.has(key)) throw new TypeError(`unknown option options.${key}`)
@@ -142,7 +149,7 @@ export class Reporter {
     const maxMessageBytes = integer(options.maxMessageBytes ?? 1024 * 1024, 'options.maxMessageBytes', 1024)
     this.#node = new Node({
       name: 'dd.monitor',
-      transports: [zmqTransport()],
+      transports: [zmqTransport(options.curve === undefined ? undefined : { curve: options.curve })],
       codec: createCodec('msgpack', { maxMessageBytes }),
     })
     this.#route = this.#node.route('dd.monitor', {
