@@ -15,7 +15,7 @@ describe('examples/inproc-app', () => {
     expect(result.news).toEqual([`40 jobs, total ${(3 * 40 * 41) / 2}`])
   })
 
-  it('runs as a program (pnpm start) and exits 0 with its result', () => {
+  it('runs as a program (pnpm run example:inproc) and exits 0 with its result', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'examples/inproc-app.ts'], {
       encoding: 'utf8',
       timeout: 20_000,
@@ -27,7 +27,7 @@ describe('examples/inproc-app', () => {
       byWorker: { w1: 10, w2: 10 },
       news: ['20 jobs, total 630'],
     })
-    // The README shows what `pnpm start` prints: the same line.
+    // The README shows what `pnpm run example:inproc` prints: the same line.
     const readme = readFileSync(resolve(import.meta.dirname, '../README.md'), 'utf8')
     expect(readme).toContain(`\n${r.stdout.trim()}\n`)
   })

@@ -24,9 +24,11 @@ const flag = (name: string, fallback: number, max: number): number => {
   const i = argv.indexOf(name)
   if (i === -1) return fallback
   const n = Number(argv[i + 1])
-  if (!Number.isFinite(n) || n <= 0 || n > max) throw new TypeError(`${name} must be in (0, ${max}], got ${argv[i + 1]}`)
+  if (!Number.isFinite(n) || n <= 0 || n > max)
+    throw new TypeError(`${name} must be in (0, ${max}], got ${argv[i + 1]}`)
   return n
 }
+// biome-ignore lint/suspicious/noUndeclaredEnvVars: read at run time, no build depends on it
 const once = argv.includes('--once') || process.env.DRIPDROP_DEMO_ONCE === '1'
 const seconds = flag('--seconds', 10, 60)
 const rate = flag('--rate', 200, 2000)
@@ -105,13 +107,18 @@ try {
   const gateway = parts.find((p) => p.role === 'gateway')!.info.http as string
   const urls = server.urls
   console.log(`dashboard: ${urls.dashboard}?token=${token}`)
-  console.log(`gateway:   ${gateway}/orders   (curl -X POST ${gateway}/orders -H 'content-type: application/json' -d '{"qty":2}')`)
+  console.log(
+    `gateway:   ${gateway}/orders   (curl -X POST ${gateway}/orders -H 'content-type: application/json' -d '{"qty":2}')`,
+  )
   console.log(`metrics:   ${urls.metrics}   (curl -H 'authorization: Bearer ${token}' ${urls.metrics})`)
   console.log(`load test: POST ${gateway}/orders at ${rate}/s for ${seconds} s ...`)
 
   const engine = new LoadEngine({
     target: gateway,
-    scenario: { kind: 'requests', requests: [{ name: 'order', method: 'POST', url: '/orders', body: { qty: 2 } }] },
+    scenario: {
+      kind: 'requests',
+      requests: [{ name: 'order', method: 'POST', url: '/orders', body: { qty: 2 } }],
+    },
     rate,
     durationMs: seconds * 1000,
     connections: 20,
