@@ -1,9 +1,23 @@
 import { spawn } from 'node:child_process'
+import { connect } from 'node:net'
 import { readFileSync, rmSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 
 const ROOT = resolve(import.meta.dirname, '..')
+
+/** Resolves with the connect error code (`ECONNREFUSED` once nothing listens), or 'connected'. */
+function probe(url: string): Promise<string> {
+  const { hostname, port } = new URL(url)
+  return new Promise((done) => {
+    const s = connect(Number(port), hostname)
+    s.once('connect', () => {
+      s.destroy()
+      done('connected')
+    })
+    s.once('error', (e: NodeJS.ErrnoException) => done(e.code ?? 'error'))
+  })
+}
 
 describe('examples/system/run.ts (pnpm start)', () => {
   let kill: (() => void) | undefined
@@ -54,5 +68,38 @@ describe('examples/system/run.ts (pnpm start)', () => {
     const readme = readFileSync(resolve(ROOT, 'README.md'), 'utf8')
     expect(readme).toContain('npx -y pnpm@12.4.2 start')
     expect(readme).toMatch(/^load test: \d+ responses in 10 s .* errors=0 non2xx=0 notSent=0$/m)
+  }, 120_000)
+
+  it('without --once keeps running until SIGTERM, then stops every process, frees the ports and exits 0', async () => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'examples/system/run.ts', '--seconds', '1', '--rate', '50'],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    )
+    kill = () => child.kill('SIGKILL')
+    let out = ''
+    const running = new Promise<void>((done, fail) => {
+      child.stdout.on('data', (d) => {
+        out += d
+        if (out.includes('\nrunning: ')) done()
+      })
+      child.once('exit', (c) => fail(new Error(`exited ${c} before running: ${out}`)))
+    })
+    await running
+    const dashboard = /^dashboard: (\S+)\?token=/m.exec(out)![1]!
+    const gateway = /^gateway: +(\S+)\/orders /m.exec(out)![1]!
+    expect(await probe(dashboard)).toBe('connected')
+    expect(await probe(gateway)).toBe('connected')
+    const exited = new Promise<number | null>((done) => child.once('exit', done))
+    child.kill('SIGTERM')
+    expect(await exited).toBe(0)
+    // The control server (this process) and the gateway (a child) no longer listen.
+    expect(await probe(dashboard)).toBe('ECONNREFUSED')
+    expect(await probe(gateway)).toBe('ECONNREFUSED')
+    const report = /^report: +(\S+\.html)$/m.exec(out)![1]!
+    rmSync(resolve(ROOT, report))
   }, 120_000)
 })
