@@ -87,7 +87,13 @@ console.log(JSON.stringify([zmqTransport().schemes, httpTransport().schemes, wsT
 `,
     )
     const out = execFileSync(process.execPath, ['main.js'], { cwd: app, encoding: 'utf8', timeout: 30_000 })
-    expect(JSON.parse(out)).toEqual([['tcp', 'ipc'], ['http', 'https'], ['ws', 'wss'], 'function', 'function'])
+    expect(JSON.parse(out)).toEqual([
+      ['tcp', 'ipc'],
+      ['http', 'https'],
+      ['ws', 'wss'],
+      'function',
+      'function',
+    ])
     // The worker CLI is installed as a bin.
     expect(readdirSync(join(app, 'node_modules/.bin'))).toContain('dripdrop-worker')
 

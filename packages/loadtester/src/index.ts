@@ -67,4 +67,4 @@ export {
   split,
 } from './distributed/coordinator.js'
 export { type LocalAgents, startLocalAgents } from './distributed/local-agents.js'
-export type { JobScenario, JobShare } from './distributed/messages.js'
+export { JOB_ENGINE_KEYS, type JobScenario, type JobShare } from './distributed/messages.js'

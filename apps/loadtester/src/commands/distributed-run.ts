@@ -7,6 +7,7 @@ import {
   checkThresholds,
   Coordinator,
   htmlReport,
+  JOB_ENGINE_KEYS,
   type Scenario,
   type Stage,
   summaryText,
@@ -228,20 +229,7 @@ export async function runDistributed(
 
 function pick(o: LoadEngineOptions) {
   const out: Record<string, unknown> = {}
-  for (const k of [
-    'target',
-    'rate',
-    'stages',
-    'startRate',
-    'arrivals',
-    'connections',
-    'pipelining',
-    'timeoutMs',
-    'maxRequests',
-    'rejectUnauthorized',
-    'seed',
-  ] as const)
-    if (o[k] !== undefined) out[k] = o[k]
+  for (const k of JOB_ENGINE_KEYS) if (o[k] !== undefined) out[k] = o[k]
   return out
 }
 

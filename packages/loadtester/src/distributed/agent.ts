@@ -12,7 +12,7 @@ import type { RequestFactory, Scenario } from '../scenario/types.js'
 import { proof, randomId, verify } from './auth.js'
 import { curveOption } from './curve.js'
 import { CpuMeter } from './cpu.js'
-import { invalidReason, type JobShare, PROTOCOL_VERSION } from './messages.js'
+import { invalidReason, JOB_ENGINE_KEYS, type JobShare, PROTOCOL_VERSION } from './messages.js'
 
 /** Options of an {@link Agent}. */
 export interface AgentOptions {
@@ -277,19 +277,7 @@ async function engineOptions(job: JobShare): Promise<LoadEngineOptions> {
     }
   }
   const o: LoadEngineOptions = { scenario, durationMs: job.durationMs, startAt: job.startAt }
-  for (const k of [
-    'target',
-    'rate',
-    'stages',
-    'startRate',
-    'arrivals',
-    'connections',
-    'pipelining',
-    'timeoutMs',
-    'maxRequests',
-    'rejectUnauthorized',
-    'seed',
-  ] as const)
+  for (const k of JOB_ENGINE_KEYS)
     if (job[k] !== undefined) (o as unknown as Record<string, unknown>)[k] = job[k]
   return o
 }

@@ -46,6 +46,25 @@ export interface JobShare {
   seed?: number
 }
 
+/**
+ * The engine options a job carries from the command line to each agent's engine unchanged (the coordinator
+ * splits `rate`, `stages`, `startRate`, `connections` and `maxRequests` first). Declared once: the CLI picks
+ * them from its options, the agent copies them from the job.
+ */
+export const JOB_ENGINE_KEYS = [
+  'target',
+  'rate',
+  'stages',
+  'startRate',
+  'arrivals',
+  'connections',
+  'pipelining',
+  'timeoutMs',
+  'maxRequests',
+  'rejectUnauthorized',
+  'seed',
+] as const satisfies readonly (keyof JobShare)[]
+
 /** agent → coordinator, first message on every connection. */
 export interface HelloMessage {
   agentId: string
