@@ -1,4 +1,4 @@
-export { bearerAuth, tokenEquals } from './auth.js'
+export { bearerAuth, tokenDigest, tokenEquals } from './auth.js'
 export type { TlsClientOptions, TlsServerOptions } from './tls.js'
 export {
   DisconnectedError,
