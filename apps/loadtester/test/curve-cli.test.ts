@@ -169,7 +169,7 @@ describe('dripdrop-load over CURVE', () => {
       '--curve-server-key',
       pairs.coord.publicKey,
     ])
-    await run.line(new RegExp(`not on the allow-list \\(client key ${escape(pairs.outsider.publicKey)}`))
+    await run.line(new RegExp(`not on the allow-list \\(client key ${escapeRegExp(pairs.outsider.publicKey)}`))
     expect(refusals()).toBeGreaterThan(seen)
 
     // The listed agent (keys from the environment this time) runs the whole test.
@@ -192,7 +192,8 @@ describe('dripdrop-load over CURVE', () => {
     for (const p of [plain, wrong, outsider]) expect(p.output()).not.toMatch(/joined|job \w+ started/)
     member.child.kill('SIGINT')
     expect(await member.exit).toBe(0)
-    for (const out of outputs) for (const pair of Object.values(pairs)) expect(out()).not.toContain(pair.secretKey)
+    for (const out of outputs)
+      for (const pair of Object.values(pairs)) expect(out()).not.toContain(pair.secretKey)
   })
 
   it('agent --curve-server-key: an untrusted coordinator gets nothing run (its target sees zero requests), refused on both sides', async () => {
@@ -238,7 +239,8 @@ describe('dripdrop-load over CURVE', () => {
     expect(t.count()).toBe(0)
     agent.child.kill('SIGINT')
     expect(await agent.exit).toBe(0)
-    for (const out of outputs) for (const pair of Object.values(pairs)) expect(out()).not.toContain(pair.secretKey)
+    for (const out of outputs)
+      for (const pair of Object.values(pairs)) expect(out()).not.toContain(pair.secretKey)
   })
 
   it('run --threads with --curve-keys/--curve-allow: the local agent threads get a key of their own and run the test', async () => {
@@ -280,6 +282,6 @@ describe('dripdrop-load over CURVE', () => {
   })
 })
 
-function escape(text: string): string {
+function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 }
