@@ -169,7 +169,9 @@ describe('dripdrop-load over CURVE', () => {
       '--curve-server-key',
       pairs.coord.publicKey,
     ])
-    await run.line(new RegExp(`not on the allow-list \\(client key ${escapeRegExp(pairs.outsider.publicKey)}`))
+    await run.line(
+      new RegExp(`not on the allow-list \\(client key ${escapeRegExp(pairs.outsider.publicKey)}`),
+    )
     expect(refusals()).toBeGreaterThan(seen)
 
     // The listed agent (keys from the environment this time) runs the whole test.
