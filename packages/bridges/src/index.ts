@@ -3,6 +3,7 @@ export type { TlsClientOptions, TlsServerOptions } from './tls.js'
 export {
   DisconnectedError,
   HTTP_STATUS_CODES,
+  HttpDisconnectedError,
   HttpStatusError,
   NoConnectionError,
   QueueFullError,
