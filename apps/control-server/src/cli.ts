@@ -132,6 +132,14 @@ program
     const dashboard =
       auth && token !== undefined ? `${urls.dashboard}?token=${encodeURIComponent(token)}` : urls.dashboard
     if (created) log('a token was generated (shown once; kept in the token file)', { token })
+    const collectorHost = /^[a-z]+:\/\/(\[[^\]]+\]|[^:/]+)/.exec(urls.collector)?.[1] ?? ''
+    if (curve === undefined && !['127.0.0.1', 'localhost', '::1', '[::1]'].includes(collectorHost))
+      log(
+        'warning: the collector takes plain-text reports from any host that reaches it (give --curve-keys)',
+        {
+          collector: urls.collector,
+        },
+      )
     log('dripdrop-control listening', {
       dashboard,
       api: urls.api,

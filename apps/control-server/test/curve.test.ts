@@ -209,6 +209,18 @@ describe('dripdrop-control start --curve-keys/--curve-allow', () => {
     expect(half.output()).toContain('--curve-allow needs --curve-keys')
   })
 
+  it('warns when the collector takes plain-text reports from other hosts', async () => {
+    const open = start(['--collector', 'tcp://0.0.0.0:*'])
+    const warning = await until(
+      () => open.lines().find((l) => l.msg.startsWith('warning: the collector')),
+      'the warning',
+    )
+    expect(warning.msg).toContain('give --curve-keys')
+    const local = start(['--collector', 'tcp://127.0.0.1:*'])
+    await until(() => local.lines().find((l) => l.msg === 'dripdrop-control listening'), 'listening')
+    expect(local.output()).not.toContain('warning')
+  })
+
   it('--help lists the curve flags', async () => {
     const help = spawn(process.execPath, [CLI, 'start', '--help'])
     let out = ''
