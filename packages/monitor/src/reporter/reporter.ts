@@ -237,7 +237,7 @@ export class Reporter {
    * reporter.track('pool', () => pool.stats) // queued, inFlight, completed, workers, waitMs.p99, runMs.p50…
    * ```
    */
-  track(name: string, stats: () => Record<string, unknown>): () => void {
+  track(name: string, stats: () => object): () => void {
     if (typeof name !== 'string' || name === '')
       throw new TypeError('track(name): name must be a non-empty string')
     if (typeof stats !== 'function') throw new TypeError('track(name, stats): stats must be a function')
