@@ -244,44 +244,6 @@ describe('dripdrop-load over CURVE', () => {
     for (const out of outputs)
       for (const pair of Object.values(pairs)) expect(out()).not.toContain(pair.secretKey)
   })
-
-  it('run --threads with --curve-keys/--curve-allow: the local agent threads get a key of their own and run the test', async () => {
-    const { dir } = keys()
-    const t = await target()
-    const run = start([
-      'run',
-      '--url',
-      t.url,
-      '--rate',
-      '20',
-      '-d',
-      '1s',
-      '--threads',
-      '1',
-      '-q',
-      '--curve-keys',
-      join(dir, 'coord'),
-      '--curve-allow',
-      join(dir, 'agents'),
-    ])
-    expect(await run.exit).toBe(0)
-    expect(t.count()).toBe(20)
-    expect(run.output()).not.toMatch(/refused/)
-  })
-
-  it('bad curve flags exit 2 with a clear message; --help lists them', async () => {
-    const { dir } = keys()
-    // Three processes at once: a shared machine starts node slowly.
-    const half = start(['agent', '--connect', 'tcp://127.0.0.1:1', '--curve-keys', join(dir, 'agent')])
-    const help = start(['agent', '--help'])
-    const runHelp = start(['run', '--help'])
-    expect(await half.exit).toBe(2)
-    expect(half.output()).toContain('--curve-keys needs --curve-server-key')
-    expect(await help.exit).toBe(0)
-    expect(help.output()).toContain('--curve-server-key')
-    expect(await runHelp.exit).toBe(0)
-    expect(runHelp.output()).toContain('--curve-allow')
-  })
 })
 
 function escapeRegExp(text: string): string {
