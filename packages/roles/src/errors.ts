@@ -41,3 +41,14 @@ export class SupervisorError extends DripdropError {
     super(message, 'DD_ERR_SUPERVISOR', { cause })
   }
 }
+
+/**
+ * `exportTopology()` / `dripdrop export` cannot render a valid topology for the engine asked (`DD_ERR_EXPORT`):
+ * an unknown format, an entry module outside the app root, a `role:` connect to an ipc/inproc bind (no path
+ * between containers), a bind name that makes no Kubernetes port name. The message names the path in the file.
+ */
+export class ExportError extends DripdropError {
+  constructor(message: string, cause?: unknown) {
+    super(message, 'DD_ERR_EXPORT', { cause })
+  }
+}

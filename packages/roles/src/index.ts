@@ -1,4 +1,4 @@
-export { DripdropError, RoleError, SupervisorError, TopologyError } from './errors.js'
+export { DripdropError, ExportError, RoleError, SupervisorError, TopologyError } from './errors.js'
 export { connectAddress, offsetAddress, parseAddress, type ParsedAddress } from './topology/address.js'
 export { loadTopology } from './topology/load.js'
 export { type ResolveOptions, resolveTopology } from './topology/resolve.js'
@@ -23,3 +23,5 @@ export {
   TOPOLOGY_SCHEMA,
   validateTopology,
 } from './topology/validate.js'
+export { exportTopology } from './export/export-topology.js'
+export { EXPORT_FORMATS, type ExportedFile, type ExportFormat, type ExportOptions } from './export/types.js'

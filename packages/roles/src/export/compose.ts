@@ -9,6 +9,7 @@ import {
   bindPort,
   connectedRoles,
   containerBind,
+  duration,
   ownEnv,
   type RolePlan,
   resolveConnects,
@@ -18,11 +19,6 @@ import type { ExportedFile, FilledExportOptions } from './types.js'
 /** Compose interpolates `$NAME` in every value: `$$` is a literal `$`. */
 function literal(value: string): string {
   return value.replace(/\$/g, '$$$$')
-}
-
-/** `5000` → `5s`, `1500` → `1500ms` (compose and systemd both read these). */
-export function duration(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`
 }
 
 /** Where `target` is reached on the app's network: per container when each instance needs its own address. */
@@ -130,6 +126,7 @@ function header(plan: AppPlan, options: FilledExportOptions): string {
 
 /** Renders the plan as `compose.yaml`. */
 export function renderCompose(plan: AppPlan, options: FilledExportOptions): ExportedFile[] {
-  const body = stringify(composeDocument(plan, options), { lineWidth: 0 })
+  // YAML 1.1 quotes strings such as `no` (restart: "no"), which 1.1 readers would take for booleans.
+  const body = stringify(composeDocument(plan, options), { version: '1.1', lineWidth: 0 })
   return [{ path: 'compose.yaml', content: `${header(plan, options)}\n${body}` }]
 }

@@ -3,8 +3,8 @@
  * several instances), and a Service per role that binds network addresses, ports named after the bind names.
  * One multi-document YAML file.
  */
-import type { Deployment, StatefulSet } from 'kubernetes-types/apps/v1'
-import type { Container, EnvVar, PodTemplateSpec, Service, ServicePort } from 'kubernetes-types/core/v1'
+import type { Deployment, StatefulSet } from 'kubernetes-types/apps/v1.js'
+import type { Container, EnvVar, PodTemplateSpec, Service, ServicePort } from 'kubernetes-types/core/v1.js'
 import { stringify } from 'yaml'
 import { ExportError } from '../errors.js'
 import {
@@ -33,6 +33,11 @@ export function kubernetesName(app: string, role: string): string {
   return name
 }
 
+/** Kubernetes expands `$(VAR)` in env values, command and args: `$$(` keeps it literal. */
+function literal(value: string): string {
+  return value.replace(/\$\(/g, '$$$$(')
+}
+
 /** Where a role's Service is reached from inside the cluster. */
 function serviceHost(name: string, namespace: string | undefined): string {
   return namespace === undefined ? name : `${name}.${namespace}.svc`
@@ -52,16 +57,16 @@ function envOf(plan: AppPlan, role: RolePlan, namespace: string | undefined): En
   const bind: Record<string, string> = {}
   for (const [name, address] of Object.entries(role.bind)) bind[name] = containerBind(address)
   const addresses = { bind, connect: resolveConnects(plan, role, hostsOf(plan, namespace)) }
-  const env: EnvVar[] = ownEnv(role).map(([name, value]) => ({ name, value }))
+  const env: EnvVar[] = ownEnv(role).map(([name, value]) => ({ name, value: literal(value) }))
   env.push(
     { name: 'DRIPDROP_APP', value: plan.app },
     { name: 'DRIPDROP_ROLE', value: role.role },
     // The pod's name is the instance: unique, and what `kubectl logs` takes.
     { name: 'DRIPDROP_INSTANCE', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
     { name: 'DRIPDROP_HOST', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
-    { name: 'DRIPDROP_ADDRESSES', value: JSON.stringify(addresses) },
+    { name: 'DRIPDROP_ADDRESSES', value: literal(JSON.stringify(addresses)) },
   )
-  if (plan.control !== undefined) env.push({ name: 'DRIPDROP_CONTROL', value: plan.control })
+  if (plan.control !== undefined) env.push({ name: 'DRIPDROP_CONTROL', value: literal(plan.control) })
   return env
 }
 
@@ -88,8 +93,8 @@ function podTemplate(plan: AppPlan, role: RolePlan, options: FilledExportOptions
     name: role.role,
     image: options.image,
     workingDir: options.workdir,
-    command: ['node', ...role.nodeArgs, role.entry],
-    ...(role.args.length > 0 ? { args: role.args } : {}),
+    command: ['node', ...role.nodeArgs, role.entry].map(literal),
+    ...(role.args.length > 0 ? { args: role.args.map(literal) } : {}),
     env: envOf(plan, role, options.namespace),
     ...(ports.length > 0 ? { ports: ports.map((p) => ({ name: p.name, containerPort: p.port, protocol: 'TCP' })) } : {}),
   }
@@ -172,8 +177,13 @@ function header(plan: AppPlan, options: FilledExportOptions): string {
   ].join('\n')
 }
 
+/**
+ * kubectl reads YAML 1.1, where a bare `no`, `on` or `y` is a boolean: write 1.1 so such strings are quoted.
+ */
+const YAML_OPTIONS = { version: '1.1', lineWidth: 0 } as const
+
 /** Renders the plan as one multi-document YAML file, `kubernetes.yaml`. */
 export function renderKubernetes(plan: AppPlan, options: FilledExportOptions): ExportedFile[] {
-  const docs = kubernetesObjects(plan, options).map((o) => stringify(o, { lineWidth: 0 }))
+  const docs = kubernetesObjects(plan, options).map((o) => stringify(o, YAML_OPTIONS))
   return [{ path: 'kubernetes.yaml', content: `${header(plan, options)}\n---\n${docs.join('---\n')}` }]
 }

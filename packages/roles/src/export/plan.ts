@@ -207,3 +207,8 @@ export function ownEnv(role: RolePlan): [string, string][] {
 export function ceilSeconds(ms: number): number {
   return Math.ceil(ms / 1000)
 }
+
+/** `5000` → `5s`, `1500` → `1500ms` (compose and systemd both read these). */
+export function duration(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`
+}
