@@ -23,5 +23,15 @@ export {
   TOPOLOGY_SCHEMA,
   validateTopology,
 } from './topology/validate.js'
+export { TypedEvents } from './events.js'
+export {
+  type AddressesMessage,
+  isAddresses,
+  isSupervisorMessage,
+  ROLE_ENV,
+  roleEnv,
+  type SupervisorMessage,
+} from './protocol.js'
+export { type RoleEventMap, type RoleOptions, role, RoleContext } from './role/role.js'
 export { exportTopology } from './export/export-topology.js'
 export { EXPORT_FORMATS, type ExportedFile, type ExportFormat, type ExportOptions } from './export/types.js'
