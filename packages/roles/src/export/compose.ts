@@ -4,6 +4,7 @@
  */
 import { relative } from 'node:path'
 import { stringify } from 'yaml'
+import { ROLE_ENV } from '../protocol.js'
 import {
   type AppPlan,
   bindPort,
@@ -66,10 +67,10 @@ export function composeDocument(plan: AppPlan, options: FilledExportOptions): Re
     const addresses = { bind, connect: resolveConnects(plan, role, hostsOf(plan)) }
     const environment: Record<string, string> = {}
     for (const [k, v] of ownEnv(role)) environment[k] = literal(v)
-    environment.DRIPDROP_APP = plan.app
-    environment.DRIPDROP_ROLE = role.role
-    environment.DRIPDROP_ADDRESSES = literal(JSON.stringify(addresses))
-    if (plan.control !== undefined) environment.DRIPDROP_CONTROL = literal(plan.control)
+    environment[ROLE_ENV.app] = plan.app
+    environment[ROLE_ENV.role] = role.role
+    environment[ROLE_ENV.addresses] = literal(JSON.stringify(addresses))
+    if (plan.control !== undefined) environment[ROLE_ENV.control] = literal(plan.control)
     const ports = Object.values(role.bind)
       .map(bindPort)
       .filter((p): p is number => p !== undefined)
@@ -89,7 +90,7 @@ export function composeDocument(plan: AppPlan, options: FilledExportOptions): Re
       command: [
         'sh',
         '-c',
-        `export DRIPDROP_INSTANCE="${role.role}-$$HOSTNAME" DRIPDROP_HOST="$$HOSTNAME"; exec node "$$@"`,
+        `export ${ROLE_ENV.instance}="${role.role}-$$HOSTNAME" ${ROLE_ENV.host}="$$HOSTNAME"; exec node "$$@"`,
         role.role,
         ...[...role.nodeArgs, role.entry, ...role.args].map(literal),
       ],

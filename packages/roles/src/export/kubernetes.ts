@@ -7,6 +7,7 @@ import type { Deployment, StatefulSet } from 'kubernetes-types/apps/v1.js'
 import type { Container, EnvVar, PodTemplateSpec, Service, ServicePort } from 'kubernetes-types/core/v1.js'
 import { stringify } from 'yaml'
 import { ExportError } from '../errors.js'
+import { ROLE_ENV } from '../protocol.js'
 import {
   type AppPlan,
   bindPort,
@@ -59,14 +60,14 @@ function envOf(plan: AppPlan, role: RolePlan, namespace: string | undefined): En
   const addresses = { bind, connect: resolveConnects(plan, role, hostsOf(plan, namespace)) }
   const env: EnvVar[] = ownEnv(role).map(([name, value]) => ({ name, value: literal(value) }))
   env.push(
-    { name: 'DRIPDROP_APP', value: plan.app },
-    { name: 'DRIPDROP_ROLE', value: role.role },
+    { name: ROLE_ENV.app, value: plan.app },
+    { name: ROLE_ENV.role, value: role.role },
     // The pod's name is the instance: unique, and what `kubectl logs` takes.
-    { name: 'DRIPDROP_INSTANCE', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-    { name: 'DRIPDROP_HOST', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
-    { name: 'DRIPDROP_ADDRESSES', value: literal(JSON.stringify(addresses)) },
+    { name: ROLE_ENV.instance, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+    { name: ROLE_ENV.host, valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+    { name: ROLE_ENV.addresses, value: literal(JSON.stringify(addresses)) },
   )
-  if (plan.control !== undefined) env.push({ name: 'DRIPDROP_CONTROL', value: literal(plan.control) })
+  if (plan.control !== undefined) env.push({ name: ROLE_ENV.control, value: literal(plan.control) })
   return env
 }
 

@@ -5,6 +5,7 @@
  */
 import { isAbsolute, relative, resolve, sep } from 'node:path'
 import { ExportError } from '../errors.js'
+import { ROLE_ENV } from '../protocol.js'
 import { parseAddress } from '../topology/address.js'
 import { resolveTopology } from '../topology/resolve.js'
 import {
@@ -188,19 +189,11 @@ export function portName(role: string, bind: string): string {
   return name
 }
 
-/** The variables every process gets beside its role's own `env` (see docs/deploying.md). */
-export const DRIPDROP_ENV = [
-  'DRIPDROP_APP',
-  'DRIPDROP_ROLE',
-  'DRIPDROP_INSTANCE',
-  'DRIPDROP_HOST',
-  'DRIPDROP_ADDRESSES',
-  'DRIPDROP_CONTROL',
-] as const
-
-/** The role's own env without the variables the exporter sets itself (those win, as under the supervisor). */
+/** The role's own env without the `DRIPDROP_*` variables the exporter sets itself (those win, as under the
+ * supervisor). */
 export function ownEnv(role: RolePlan): [string, string][] {
-  return Object.entries(role.env).filter(([k]) => !(DRIPDROP_ENV as readonly string[]).includes(k))
+  const ours = new Set<string>(Object.values(ROLE_ENV))
+  return Object.entries(role.env).filter(([k]) => !ours.has(k))
 }
 
 /** ms → seconds, rounded up (engines that count whole seconds). */
