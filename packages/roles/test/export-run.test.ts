@@ -35,7 +35,11 @@ function run(command: string, args: string[], cwd: string, env: Record<string, s
 
 describe('an exported role runs unchanged', () => {
   it('as a Kubernetes container', async () => {
-    const files = exportTopology(await loadTopology(TOPOLOGY), { format: 'kubernetes', root: ROOT, workdir: ROOT })
+    const files = exportTopology(await loadTopology(TOPOLOGY), {
+      format: 'kubernetes',
+      root: ROOT,
+      workdir: ROOT,
+    })
     const objects = parseAllDocuments(files[0].content, { version: '1.1' }).map((d) => d.toJS())
     const podOf = (name: string) => objects.find((o) => o?.kind === 'Deployment' && o.metadata.name === name)
     const started: Whoami[] = []
@@ -46,52 +50,90 @@ describe('an exported role runs unchanged', () => {
       const container = podOf(name).spec.template.spec.containers[0]
       // What the kubelet does: fill in the downward API, turn `$$(` back into `$(`.
       const env: Record<string, string> = { PATH: process.env.PATH ?? '' }
-      const unescape = (v: string) => v.replace(/\$\$\(/g, '$(')
+      const kubeletExpand = (v: string) => v.replace(/\$\$\(/g, '$(')
       for (const e of container.env)
         env[e.name] =
-          e.value !== undefined ? unescape(e.value) : e.valueFrom.fieldRef.fieldPath === 'metadata.name' ? pod : 'node-1'
-      const [cmd, ...cmdArgs] = [...container.command, ...(container.args ?? [])].map(unescape)
+          e.value !== undefined
+            ? kubeletExpand(e.value)
+            : e.valueFrom.fieldRef.fieldPath === 'metadata.name'
+              ? pod
+              : 'node-1'
+      const [cmd, ...cmdArgs] = [...container.command, ...(container.args ?? [])].map(kubeletExpand)
       expect(cmd).toBe('node')
       started.push(run(process.execPath, cmdArgs, container.workingDir, env))
     }
     const [gateway, worker] = started
-    expect(gateway).toMatchObject({ app: 'shop', role: 'gateway', instance: 'shop-gateway-6f7b9c-x2x9q', host: 'node-1', note: NOTE })
+    expect(gateway).toMatchObject({
+      app: 'shop',
+      role: 'gateway',
+      instance: 'shop-gateway-6f7b9c-x2x9q',
+      host: 'node-1',
+      note: NOTE,
+    })
     expect(gateway.addresses).toEqual({ bind: { work: 'tcp://0.0.0.0:7301' }, connect: {} })
-    expect(worker).toMatchObject({ role: 'worker', instance: 'shop-worker-5d8c7f-k7p2m', control: 'tcp://10.200.0.1:7200' })
+    expect(worker).toMatchObject({
+      role: 'worker',
+      instance: 'shop-worker-5d8c7f-k7p2m',
+      control: 'tcp://10.200.0.1:7200',
+    })
     expect(worker.args).toEqual(['--name', 'worker one', '$HOME'])
-    expect(worker.addresses).toEqual({ bind: { metrics: 'http://0.0.0.0:9100' }, connect: { work: ['tcp://shop-gateway:7301'] } })
+    expect(worker.addresses).toEqual({
+      bind: { metrics: 'http://0.0.0.0:9100' },
+      connect: { work: ['tcp://shop-gateway:7301'] },
+    })
   })
 
   it('as a compose service', async () => {
-    const files = exportTopology(await loadTopology(TOPOLOGY), { format: 'compose', root: ROOT, workdir: ROOT })
+    const files = exportTopology(await loadTopology(TOPOLOGY), {
+      format: 'compose',
+      root: ROOT,
+      workdir: ROOT,
+    })
     const doc = parse(files[0].content, { version: '1.1' })
     // compose's interpolation: `$$` is a literal `$`.
     const interpolate = (v: string) => v.replace(/\$\$/g, '$')
     const startService = (name: string, hostname: string) => {
       const service = doc.services[name]
       const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOSTNAME: hostname }
-      for (const [k, v] of Object.entries(service.environment as Record<string, string>)) env[k] = interpolate(v)
+      for (const [k, v] of Object.entries(service.environment as Record<string, string>))
+        env[k] = interpolate(v)
       const [cmd, ...cmdArgs] = (service.command as string[]).map(interpolate)
       expect(cmd).toBe('sh')
       return run('sh', cmdArgs, service.working_dir, env)
     }
     const gateway = startService('gateway', '3f2a1b9c0d1e')
-    expect(gateway).toMatchObject({ role: 'gateway', instance: 'gateway-3f2a1b9c0d1e', host: '3f2a1b9c0d1e', note: NOTE })
+    expect(gateway).toMatchObject({
+      role: 'gateway',
+      instance: 'gateway-3f2a1b9c0d1e',
+      host: '3f2a1b9c0d1e',
+      note: NOTE,
+    })
     const worker = startService('worker', '77aa01bc93fe')
-    expect(worker).toMatchObject({ role: 'worker', instance: 'worker-77aa01bc93fe', control: 'tcp://10.200.0.1:7200' })
+    expect(worker).toMatchObject({
+      role: 'worker',
+      instance: 'worker-77aa01bc93fe',
+      control: 'tcp://10.200.0.1:7200',
+    })
     expect(worker.args).toEqual(['--name', 'worker one', '$HOME'])
     expect(worker.addresses.connect).toEqual({ work: ['tcp://gateway:7301'] })
   })
 
   it('as a systemd template unit instance', async () => {
-    const files = exportTopology(await loadTopology(TOPOLOGY), { format: 'systemd', root: ROOT, node: process.execPath })
+    const files = exportTopology(await loadTopology(TOPOLOGY), {
+      format: 'systemd',
+      root: ROOT,
+      node: process.execPath,
+    })
     const startUnit = (role: string, n: number) => {
       const template = files.find((f) => f.path === `dripdrop-shop-${role}@.service`)!.content
-      const dropIn = files.find((f) => f.path === `dripdrop-shop-${role}@${n}.service.d/addresses.conf`)?.content ?? ''
+      const dropIn =
+        files.find((f) => f.path === `dripdrop-shop-${role}@${n}.service.d/addresses.conf`)?.content ?? ''
       const lines = `${template}\n${dropIn}`.split('\n')
-      const value = (key: string) => lines.filter((l) => l.startsWith(`${key}=`)).map((l) => l.slice(key.length + 1))
+      const value = (key: string) =>
+        lines.filter((l) => l.startsWith(`${key}=`)).map((l) => l.slice(key.length + 1))
       // Specifiers: %i is the instance, %% a literal %.
-      const specifiers = (v: string) => v.replace(/%(.)/g, (_, c: string) => (c === 'i' ? String(n) : c === '%' ? '%' : `%${c}`))
+      const specifiers = (v: string) =>
+        v.replace(/%(.)/g, (_, c: string) => (c === 'i' ? String(n) : c === '%' ? '%' : `%${c}`))
       const env: Record<string, string> = { PATH: process.env.PATH ?? '' }
       for (const raw of value('Environment'))
         for (const word of words(specifiers(raw))) {
@@ -102,7 +144,13 @@ describe('an exported role runs unchanged', () => {
       return run(exec, execArgs, value('WorkingDirectory')[0], env)
     }
     const gateway = startUnit('gateway', 1)
-    expect(gateway).toMatchObject({ role: 'gateway', instance: 'gateway-1', host: 'local', note: NOTE, cwd: ROOT })
+    expect(gateway).toMatchObject({
+      role: 'gateway',
+      instance: 'gateway-1',
+      host: 'local',
+      note: NOTE,
+      cwd: ROOT,
+    })
     const second = startUnit('worker', 2)
     expect(second).toMatchObject({ role: 'worker', instance: 'worker-2', control: 'tcp://10.200.0.1:7200' })
     expect(second.args).toEqual(['--name', 'worker one', '$HOME'])

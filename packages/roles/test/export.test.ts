@@ -81,19 +81,27 @@ function verifyUnits(dir: string): { status: number | null; stderr: string } {
   const target = readFileSync(join(dir, 'dripdrop-shop.target'), 'utf8')
   const wants = /^Wants=(.*)$/m.exec(target)?.[1].split(' ') ?? []
   expect(wants.length).toBeGreaterThan(0)
-  const r = spawnSync('systemd-analyze', ['verify', '--man=no', ...wants.map((u) => join(dir, u)), join(dir, 'dripdrop-shop.target')], {
-    encoding: 'utf8',
-    timeout: 20_000,
-    // verify loads units from the directories of the files it is given; no running systemd is needed.
-    env: { ...process.env, SYSTEMD_LOG_LEVEL: 'notice' },
-  })
+  const r = spawnSync(
+    'systemd-analyze',
+    ['verify', '--man=no', ...wants.map((u) => join(dir, u)), join(dir, 'dripdrop-shop.target')],
+    {
+      encoding: 'utf8',
+      timeout: 20_000,
+      // verify loads units from the directories of the files it is given; no running systemd is needed.
+      env: { ...process.env, SYSTEMD_LOG_LEVEL: 'notice' },
+    },
+  )
   return { status: r.status, stderr: r.stderr }
 }
 
 describe('exportTopology: kubernetes', () => {
   it('renders a Service and a workload per role that validate against the Kubernetes schema', async () => {
     const topology = await loadTopology(SHOP)
-    const files = exportTopology(topology, { format: 'kubernetes', root: REPO, image: 'registry.example/shop:1.4' })
+    const files = exportTopology(topology, {
+      format: 'kubernetes',
+      root: REPO,
+      image: 'registry.example/shop:1.4',
+    })
     expect(files.map((f) => f.path)).toEqual(['kubernetes.yaml'])
     const objects = kubernetesObjects(files[0].content)
     for (const o of objects) validateKubernetes(o)
@@ -104,7 +112,8 @@ describe('exportTopology: kubernetes', () => {
       'Deployment/shop-worker',
       'Deployment/shop-aggregator',
     ])
-    const byName = (kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name)!
+    const byName = (kind: string, name: string) =>
+      objects.find((o) => o.kind === kind && o.metadata.name === name)!
 
     // replicas = every instance the hosts place
     expect(byName('StatefulSet', 'shop-gateway').spec.replicas).toBe(2)
@@ -144,7 +153,10 @@ describe('exportTopology: kubernetes', () => {
 
     // The gateway binds every interface of its pod; its own env comes first, `$(` kept literal.
     const gwEnv = envOf(byName('StatefulSet', 'shop-gateway'))
-    expect(JSON.parse(gwEnv.DRIPDROP_ADDRESSES).bind).toEqual({ http: 'http://0.0.0.0:8080', work: 'tcp://0.0.0.0:7301' })
+    expect(JSON.parse(gwEnv.DRIPDROP_ADDRESSES).bind).toEqual({
+      http: 'http://0.0.0.0:8080',
+      work: 'tcp://0.0.0.0:7301',
+    })
     expect(gwEnv.PRICE_NOTE).toBe('50% off $today')
     expect(byName('StatefulSet', 'shop-gateway').spec.template.spec.terminationGracePeriodSeconds).toBe(3)
   })
@@ -153,29 +165,48 @@ describe('exportTopology: kubernetes', () => {
     const topology: Topology = {
       name: 'shop',
       roles: {
-        gateway: { entry: 'examples/control-app/gateway.ts', bind: { work: 'tcp://10.0.0.5:7301', Admin_Port: 'http://127.0.0.1:9000' } },
-        worker: { entry: 'examples/control-app/worker.js', instances: 4, connect: { work: 'role:gateway/work' } },
+        gateway: {
+          entry: 'examples/control-app/gateway.ts',
+          bind: { work: 'tcp://10.0.0.5:7301', Admin_Port: 'http://127.0.0.1:9000' },
+        },
+        worker: {
+          entry: 'examples/control-app/worker.js',
+          instances: 4,
+          connect: { work: 'role:gateway/work' },
+        },
       },
       baseDir: REPO,
     }
-    const objects = kubernetesObjects(exportTopology(topology, { format: 'kubernetes', root: REPO, namespace: 'prod' })[0].content)
+    const objects = kubernetesObjects(
+      exportTopology(topology, { format: 'kubernetes', root: REPO, namespace: 'prod' })[0].content,
+    )
     for (const o of objects) validateKubernetes(o)
     for (const o of objects) expect((o.metadata as any).namespace).toBe('prod')
     const worker = objects.find((o) => o.metadata.name === 'shop-worker')!
     expect(worker.kind).toBe('Deployment')
-    expect(worker.spec.template.spec.containers[0].command).toEqual(['node', 'examples/control-app/worker.js'])
-    expect(JSON.parse(envOf(worker).DRIPDROP_ADDRESSES).connect.work).toEqual(['tcp://shop-gateway.prod.svc:7301'])
+    expect(worker.spec.template.spec.containers[0].command).toEqual([
+      'node',
+      'examples/control-app/worker.js',
+    ])
+    expect(JSON.parse(envOf(worker).DRIPDROP_ADDRESSES).connect.work).toEqual([
+      'tcp://shop-gateway.prod.svc:7301',
+    ])
     const svc = objects.find((o) => o.kind === 'Service')!
     expect(svc.spec.type).toBe('ClusterIP')
     // a bind name with capitals and _ becomes a port name; a specific host becomes 0.0.0.0 inside the pod
     expect(svc.spec.ports.map((p: any) => p.name)).toEqual(['work', 'admin-port'])
     const gwEnv = envOf(objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'shop-gateway')!)
-    expect(JSON.parse(gwEnv.DRIPDROP_ADDRESSES).bind).toEqual({ work: 'tcp://0.0.0.0:7301', Admin_Port: 'http://0.0.0.0:9000' })
+    expect(JSON.parse(gwEnv.DRIPDROP_ADDRESSES).bind).toEqual({
+      work: 'tcp://0.0.0.0:7301',
+      Admin_Port: 'http://0.0.0.0:9000',
+    })
   })
 
   it('the schema check fails on an object that breaks it', () => {
     const topology: Topology = { name: 'shop', roles: { worker: { entry: 'w.js' } }, baseDir: REPO }
-    const [deployment] = kubernetesObjects(exportTopology(topology, { format: 'kubernetes', root: REPO })[0].content)
+    const [deployment] = kubernetesObjects(
+      exportTopology(topology, { format: 'kubernetes', root: REPO })[0].content,
+    )
     validateKubernetes(deployment)
     deployment.spec.replicas = 'two'
     expect(() => validateKubernetes(deployment)).toThrow(/replicas/)
@@ -204,7 +235,9 @@ describe('exportTopology: compose', () => {
     expect(worker.networks).toEqual(['shop'])
     // default image: the root mounted read-only, written relative to the output directory
     expect(gateway.image).toBe('node:20-slim')
-    expect(worker.volumes).toEqual([{ type: 'bind', source: `${relativeToOut(join(out, 'deploy'))}`, target: '/app', read_only: true }])
+    expect(worker.volumes).toEqual([
+      { type: 'bind', source: `${relativeToOut(join(out, 'deploy'))}`, target: '/app', read_only: true },
+    ])
     // The worker connects to each gateway container (gateway has 2 instances) and to the aggregator service.
     expect(JSON.parse(worker.environment.DRIPDROP_ADDRESSES)).toEqual({
       bind: {},
@@ -214,7 +247,14 @@ describe('exportTopology: compose', () => {
         collector: ['tcp://10.200.0.1:7100'],
       },
     })
-    expect(worker.command.slice(3)).toEqual(['worker', '--import', 'tsx', 'examples/control-app/worker.ts', '--name', 'worker one'])
+    expect(worker.command.slice(3)).toEqual([
+      'worker',
+      '--import',
+      'tsx',
+      'examples/control-app/worker.ts',
+      '--name',
+      'worker one',
+    ])
     // `$` is doubled: compose would otherwise interpolate it
     expect(gateway.environment.PRICE_NOTE).toBe('50% off $$today')
   })
@@ -230,15 +270,26 @@ describe('exportTopology: compose', () => {
     expect(doc.services.worker.volumes).toBeUndefined()
     // What the container's shell runs once compose turns `$$` into `$`: execute it with a stand-in for node.
     const script = cmd[2].replace(/\$\$/g, '$').replace('exec node', 'exec printf "%s|"')
-    const r = spawnSync('sh', ['-c', `${script}; echo`, ...cmd.slice(3).map((a) => a.replace(/\$\$/g, '$'))], {
-      encoding: 'utf8',
-      env: { PATH: process.env.PATH, HOSTNAME: 'c0ffee12' },
-    })
+    const r = spawnSync(
+      'sh',
+      ['-c', `${script}; echo`, ...cmd.slice(3).map((a) => a.replace(/\$\$/g, '$'))],
+      {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH, HOSTNAME: 'c0ffee12' },
+      },
+    )
     expect(r.stdout).toBe('--import|tsx|examples/control-app/worker.ts|$HOME|')
-    const env = spawnSync('sh', ['-c', cmd[2].replace(/\$\$/g, '$').replace('exec node "$@"', 'echo "$DRIPDROP_INSTANCE $DRIPDROP_HOST"')], {
-      encoding: 'utf8',
-      env: { PATH: process.env.PATH, HOSTNAME: 'c0ffee12' },
-    })
+    const env = spawnSync(
+      'sh',
+      [
+        '-c',
+        cmd[2].replace(/\$\$/g, '$').replace('exec node "$@"', 'echo "$DRIPDROP_INSTANCE $DRIPDROP_HOST"'),
+      ],
+      {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH, HOSTNAME: 'c0ffee12' },
+      },
+    )
     expect(env.stdout.trim()).toBe('worker-c0ffee12 c0ffee12')
   })
 
@@ -273,7 +324,12 @@ function relativeToOut(outDir: string): string {
 describe('exportTopology: systemd', () => {
   it('renders per-host template units and a target that systemd-analyze verifies without a warning', async () => {
     const topology = await loadTopology(SHOP)
-    const files = exportTopology(topology, { format: 'systemd', root: REPO, workdir: '/srv/shop', node: process.execPath })
+    const files = exportTopology(topology, {
+      format: 'systemd',
+      root: REPO,
+      workdir: '/srv/shop',
+      node: process.execPath,
+    })
     expect(files.map((f) => f.path).sort()).toEqual([
       'a/dripdrop-shop-aggregator@.service',
       'a/dripdrop-shop-gateway@.service',
@@ -298,12 +354,21 @@ describe('exportTopology: systemd', () => {
     expect(one(files, 'c/dripdrop-shop.target')).toContain('Wants=dripdrop-shop-worker@3.service')
 
     const worker = one(files, 'c/dripdrop-shop-worker@.service')
-    expect(worker).toContain(`ExecStart=${process.execPath} --import tsx /srv/shop/examples/control-app/worker.ts --name "worker one"\n`)
+    expect(worker).toContain(
+      `ExecStart=${process.execPath} --import tsx /srv/shop/examples/control-app/worker.ts --name "worker one"\n`,
+    )
     expect(worker).toContain('WorkingDirectory=/srv/shop\n')
     expect(worker).toContain('Environment="DRIPDROP_INSTANCE=worker-%i"\n')
     expect(worker).toContain('Environment="DRIPDROP_HOST=c"\n')
     // restart mapping: on-failure, 250 ms first delay, 5 restarts in 60 s → 6 starts, SIGTERM then 5 s
-    for (const line of ['Restart=on-failure', 'RestartSec=250ms', 'StartLimitIntervalSec=60s', 'StartLimitBurst=6', 'KillSignal=SIGTERM', 'TimeoutStopSec=5s'])
+    for (const line of [
+      'Restart=on-failure',
+      'RestartSec=250ms',
+      'StartLimitIntervalSec=60s',
+      'StartLimitBurst=6',
+      'KillSignal=SIGTERM',
+      'TimeoutStopSec=5s',
+    ])
       expect(worker).toContain(`${line}\n`)
     // The worker on host c reaches each gateway at its host's address, the aggregator on a.
     const addresses = /^Environment="DRIPDROP_ADDRESSES=(.*)"$/m.exec(worker)![1].replace(/\\"/g, '"')
@@ -316,7 +381,13 @@ describe('exportTopology: systemd', () => {
       },
     })
     const gateway = one(files, 'a/dripdrop-shop-gateway@.service')
-    for (const line of ['Restart=always', 'StartLimitIntervalSec=30s', 'StartLimitBurst=4', 'TimeoutStopSec=2500ms', 'Environment="PRICE_NOTE=50%% off $today"'])
+    for (const line of [
+      'Restart=always',
+      'StartLimitIntervalSec=30s',
+      'StartLimitBurst=4',
+      'TimeoutStopSec=2500ms',
+      'Environment="PRICE_NOTE=50%% off $today"',
+    ])
       expect(gateway).toContain(`${line}\n`)
     expect(one(files, 'a/dripdrop-shop-aggregator@.service')).toContain('Restart=no\n')
   })
@@ -325,12 +396,21 @@ describe('exportTopology: systemd', () => {
     const topology: Topology = {
       name: 'shop',
       roles: {
-        worker: { entry: 'examples/control-app/worker.ts', instances: 2, bind: { metrics: 'http://0.0.0.0:9100' } },
+        worker: {
+          entry: 'examples/control-app/worker.ts',
+          instances: 2,
+          bind: { metrics: 'http://0.0.0.0:9100' },
+        },
         probe: { entry: 'examples/control-app/worker.ts', connect: { metrics: 'role:worker/metrics' } },
       },
       baseDir: REPO,
     }
-    const files = exportTopology(topology, { format: 'systemd', root: REPO, node: process.execPath, user: 'shop' })
+    const files = exportTopology(topology, {
+      format: 'systemd',
+      root: REPO,
+      node: process.execPath,
+      user: 'shop',
+    })
     expect(files.map((f) => f.path)).toEqual([
       'dripdrop-shop-worker@.service',
       'dripdrop-shop-worker@2.service.d/addresses.conf',
@@ -368,19 +448,31 @@ describe('exportTopology: errors', () => {
 
   it('refuses an unknown format and bad options (DD_ERR_EXPORT)', () => {
     expect(() => exportTopology(base, { format: 'nomad' as any })).toThrow(
-      expect.objectContaining({ code: 'DD_ERR_EXPORT', message: expect.stringMatching(/options\.format must be one of kubernetes, compose, systemd/) }),
+      expect.objectContaining({
+        code: 'DD_ERR_EXPORT',
+        message: expect.stringMatching(/options\.format must be one of kubernetes, compose, systemd/),
+      }),
     )
     expect(() => exportTopology(base, { format: 'kubernetes', namespace: 'Prod_1' })).toThrow(
-      expect.objectContaining({ code: 'DD_ERR_EXPORT', message: expect.stringMatching(/options\.namespace/) }),
+      expect.objectContaining({
+        code: 'DD_ERR_EXPORT',
+        message: expect.stringMatching(/options\.namespace/),
+      }),
     )
     expect(() => exportTopology(base, { format: 'systemd', node: 'node' })).toThrow(
-      expect.objectContaining({ code: 'DD_ERR_EXPORT', message: expect.stringMatching(/options\.node must be an absolute path/) }),
+      expect.objectContaining({
+        code: 'DD_ERR_EXPORT',
+        message: expect.stringMatching(/options\.node must be an absolute path/),
+      }),
     )
   })
 
   it('refuses an entry outside the root, naming it', () => {
     expect(() => exportTopology(base, { format: 'compose', root: join(REPO, 'packages') })).toThrow(
-      expect.objectContaining({ code: 'DD_ERR_EXPORT', message: expect.stringMatching(/roles\.worker\.entry: .*w\.js is outside the app root/) }),
+      expect.objectContaining({
+        code: 'DD_ERR_EXPORT',
+        message: expect.stringMatching(/roles\.worker\.entry: .*w\.js is outside the app root/),
+      }),
     )
   })
 
@@ -395,7 +487,12 @@ describe('exportTopology: errors', () => {
     }
     for (const format of ['kubernetes', 'compose'] as const)
       expect(() => exportTopology(topology, { format, root: REPO })).toThrow(
-        expect.objectContaining({ code: 'DD_ERR_EXPORT', message: expect.stringMatching(/roles\.worker\.connect\.work: role:gateway\/work is ipc:\/\/\/tmp\/shop-work/) }),
+        expect.objectContaining({
+          code: 'DD_ERR_EXPORT',
+          message: expect.stringMatching(
+            /roles\.worker\.connect\.work: role:gateway\/work is ipc:\/\/\/tmp\/shop-work/,
+          ),
+        }),
       )
     expect(exportTopology(topology, { format: 'systemd', root: REPO }).length).toBe(3)
   })
@@ -403,7 +500,10 @@ describe('exportTopology: errors', () => {
   it('validates the topology first (DD_ERR_TOPOLOGY)', () => {
     const bad = { name: 'shop', roles: { worker: { entry: 'w.js', instances: 0 } } } as Topology
     expect(() => exportTopology(bad, { format: 'kubernetes' })).toThrow(
-      expect.objectContaining({ code: 'DD_ERR_TOPOLOGY', message: expect.stringMatching(/roles\.worker\.instances must be >= 1/) }),
+      expect.objectContaining({
+        code: 'DD_ERR_TOPOLOGY',
+        message: expect.stringMatching(/roles\.worker\.instances must be >= 1/),
+      }),
     )
   })
 })

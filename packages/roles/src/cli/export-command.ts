@@ -16,14 +16,24 @@ function program(): Command {
       'Render a topology file for Kubernetes (kubernetes.yaml), Docker Compose (compose.yaml) or systemd (unit files per host).',
     )
     .argument('<topology>', 'topology file (YAML, JSON, or a TS/JS module)')
-    .addOption(new Option('-f, --format <format>', 'what to render for').choices(EXPORT_FORMATS).makeOptionMandatory())
+    .addOption(
+      new Option('-f, --format <format>', 'what to render for').choices(EXPORT_FORMATS).makeOptionMandatory(),
+    )
     .option('-o, --out <dir>', 'directory to write the files to, or - for stdout', '-')
     .option('--image <image>', 'container image holding the app (kubernetes, compose; default node:20-slim)')
-    .option('--root <dir>', 'the app root: holds every entry module; entry paths are written relative to it', '.')
-    .option('--workdir <path>', 'where the app root is at run time (default /app in containers, the root for systemd)')
+    .option(
+      '--root <dir>',
+      'the app root: holds every entry module; entry paths are written relative to it',
+      '.',
+    )
+    .option(
+      '--workdir <path>',
+      'where the app root is at run time (default /app in containers, the root for systemd)',
+    )
     .option('-n, --namespace <namespace>', 'Kubernetes namespace for the objects and Service DNS names')
     .option('--node <path>', 'systemd: absolute path of node (default /usr/bin/node)')
     .option('--user <user>', 'systemd: run the units as this user')
+    .showHelpAfterError('(dripdrop export --help lists the options)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) })
 }

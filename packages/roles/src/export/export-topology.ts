@@ -10,16 +10,21 @@ import { EXPORT_FORMATS, type ExportedFile, type ExportOptions, type FilledExpor
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/
 
 function fill(options: ExportOptions): FilledExportOptions {
-  if (options === null || typeof options !== 'object') throw new ExportError('options must be an object with a format')
+  if (options === null || typeof options !== 'object')
+    throw new ExportError('options must be an object with a format')
   if (!EXPORT_FORMATS.includes(options.format))
-    throw new ExportError(`options.format must be one of ${EXPORT_FORMATS.join(', ')}, got "${String(options.format)}"`)
+    throw new ExportError(
+      `options.format must be one of ${EXPORT_FORMATS.join(', ')}, got "${String(options.format)}"`,
+    )
   for (const key of ['image', 'root', 'workdir', 'namespace', 'node', 'user', 'outDir'] as const) {
     const value = options[key]
     if (value !== undefined && (typeof value !== 'string' || value.length === 0))
       throw new ExportError(`options.${key} must be a non-empty string`)
   }
   if (options.namespace !== undefined && !DNS_LABEL.test(options.namespace))
-    throw new ExportError(`options.namespace must be a DNS label (lowercase letters, digits, "-"), got "${options.namespace}"`)
+    throw new ExportError(
+      `options.namespace must be a DNS label (lowercase letters, digits, "-"), got "${options.namespace}"`,
+    )
   const root = resolve(options.root ?? process.cwd())
   const container = options.format !== 'systemd'
   const workdir = options.workdir ?? (container ? '/app' : root)

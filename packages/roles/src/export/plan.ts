@@ -85,7 +85,8 @@ export function planTopology(topology: Topology, root: string): AppPlan {
     const env: Record<string, string> = {}
     for (const [k, v] of Object.entries(spec.env ?? {})) env[k] = String(v)
     const connect: Record<string, string[]> = {}
-    for (const [name, value] of Object.entries(spec.connect ?? {})) connect[name] = Array.isArray(value) ? [...value] : [value]
+    for (const [name, value] of Object.entries(spec.connect ?? {}))
+      connect[name] = Array.isArray(value) ? [...value] : [value]
     const resolved = instances.filter((i) => i.role === role)
     roles.push({
       role,
@@ -151,7 +152,8 @@ export function resolveConnects(
       const other = plan.roles.find((r) => r.role === ref.role)
       const address = other?.bind[ref.bind]
       // The topology was validated: an unknown role or bind cannot reach here.
-      if (other === undefined || address === undefined) throw new ExportError(`roles.${role.role}.connect.${name}: ${target} is not declared`)
+      if (other === undefined || address === undefined)
+        throw new ExportError(`roles.${role.role}.connect.${name}: ${target} is not declared`)
       const a = parseAddress(address)
       if (a === undefined || a.kind === 'path')
         throw new ExportError(

@@ -126,7 +126,8 @@ function targetUnit(plan: AppPlan, host: string, units: string[]): string {
 /** Renders the plan as unit files: under `<host>/` per host when the topology declares hosts. */
 export function renderSystemd(plan: AppPlan, options: FilledExportOptions): ExportedFile[] {
   const hosts: string[] = []
-  for (const role of plan.roles) for (const i of role.resolved) if (!hosts.includes(i.host)) hosts.push(i.host)
+  for (const role of plan.roles)
+    for (const i of role.resolved) if (!hosts.includes(i.host)) hosts.push(i.host)
   const files: ExportedFile[] = []
   for (const host of hosts) {
     const dir = plan.hasHosts ? `${host}/` : ''
@@ -135,7 +136,10 @@ export function renderSystemd(plan: AppPlan, options: FilledExportOptions): Expo
       const here = role.resolved.filter((i) => i.host === host)
       if (here.length === 0) continue
       const first = here[0]
-      files.push({ path: `${dir}${unitName(plan.app, role.role)}`, content: templateUnit(plan, role, first, options) })
+      files.push({
+        path: `${dir}${unitName(plan.app, role.role)}`,
+        content: templateUnit(plan, role, first, options),
+      })
       const template = JSON.stringify(first.addresses)
       for (const instance of here) {
         const n = Number(instance.instance.slice(role.role.length + 1))
