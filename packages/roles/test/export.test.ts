@@ -158,7 +158,10 @@ describe('exportTopology: kubernetes', () => {
       work: 'tcp://0.0.0.0:7301',
     })
     expect(gwEnv.PRICE_NOTE).toBe('50% off $today')
-    expect(byName('StatefulSet', 'shop-gateway').spec.template.spec.terminationGracePeriodSeconds).toBe(3)
+    const gwPod = byName('StatefulSet', 'shop-gateway').spec.template.spec
+    expect(gwPod.terminationGracePeriodSeconds).toBe(3)
+    // node is not PID 1 (it would ignore SIGTERM), no service links in the env
+    expect([gwPod.shareProcessNamespace, gwPod.enableServiceLinks]).toEqual([true, false])
   })
 
   it('resolves to <service>.<namespace>.svc with a namespace, and plain Services for single instances', () => {
@@ -230,6 +233,7 @@ describe('exportTopology: compose', () => {
     expect(files[0].content).toContain('restart: "no"')
     expect(gateway.stop_grace_period).toBe('2500ms')
     expect(gateway.stop_signal).toBe('SIGTERM')
+    expect(gateway.init).toBe(true)
     expect(worker.depends_on).toEqual(['gateway', 'aggregator'])
     expect(gateway.expose).toEqual(['8080', '7301'])
     expect(worker.networks).toEqual(['shop'])

@@ -99,6 +99,8 @@ export function composeDocument(plan: AppPlan, options: FilledExportOptions): Re
       networks: [plan.app],
       ...(dependsOn.length > 0 ? { depends_on: dependsOn } : {}),
       restart: restartOf(role),
+      // An init process as PID 1 (see kubernetes.ts: PID 1 has no default SIGTERM action), reaping zombies too.
+      init: true,
       stop_signal: 'SIGTERM',
       stop_grace_period: duration(role.restart.stopTimeoutMs),
       deploy: { replicas: role.instances },

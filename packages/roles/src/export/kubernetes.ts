@@ -111,6 +111,11 @@ function podTemplate(plan: AppPlan, role: RolePlan, options: FilledExportOptions
       // Liveness is the process: the kubelet restarts the container when it exits (pods only restart Always).
       restartPolicy: 'Always',
       terminationGracePeriodSeconds: ceilSeconds(role.restart.stopTimeoutMs),
+      // node must not be PID 1: the kernel gives PID 1 no default action for SIGTERM, so a role without its own
+      // handler would ignore the stop and be killed after the grace period. The pod's pause process takes PID 1.
+      shareProcessNamespace: true,
+      // No `<SERVICE>_PORT` variables for every Service in the namespace: the role's env is what it declares.
+      enableServiceLinks: false,
       containers: [container],
     },
   }
