@@ -33,5 +33,17 @@ export {
   type SupervisorMessage,
 } from './protocol.js'
 export { type RoleEventMap, type RoleOptions, role, RoleContext } from './role/role.js'
+export { LOG_DEFAULTS, type LogLine, type LogOptions, type LogStream } from './supervisor/log-sink.js'
+export type { ExitInfo, InstanceState } from './supervisor/managed-instance.js'
+export {
+  type ApplyResult,
+  type InstanceRef,
+  type InstanceStatus,
+  type LogsOptions,
+  Supervisor,
+  type SupervisorEventMap,
+  type SupervisorOptions,
+  type SupervisorState,
+} from './supervisor/supervisor.js'
 export { exportTopology } from './export/export-topology.js'
 export { EXPORT_FORMATS, type ExportedFile, type ExportFormat, type ExportOptions } from './export/types.js'
