@@ -70,6 +70,6 @@ describe('dripdrop export', () => {
   it('--help lists the formats and exits 0', () => {
     const r = dripdrop(['export', '--help'])
     expect(r.status).toBe(0)
-    expect(r.stdout).toMatch(/--format <format>.*\n.*"kubernetes",/)
+    expect(r.stdout).toMatch(/--format <format>\s+what to render for \(choices: "kubernetes",\s+"compose", "systemd"\)/)
   })
 })
