@@ -23,10 +23,21 @@ function tempDir(): string {
 
 describe('dripdrop export', () => {
   it('prints one file to stdout, exactly what exportTopology renders', async () => {
-    const r = dripdrop(['export', '--format', 'kubernetes', '--image', 'shop:1', 'test/export-fixtures/run.yaml'])
+    const r = dripdrop([
+      'export',
+      '--format',
+      'kubernetes',
+      '--image',
+      'shop:1',
+      'test/export-fixtures/run.yaml',
+    ])
     expect(r.stderr).toBe('')
     expect(r.status).toBe(0)
-    const [file] = exportTopology(await loadTopology(TOPOLOGY), { format: 'kubernetes', image: 'shop:1', root: PKG })
+    const [file] = exportTopology(await loadTopology(TOPOLOGY), {
+      format: 'kubernetes',
+      image: 'shop:1',
+      root: PKG,
+    })
     expect(r.stdout).toBe(file.content)
   })
 
@@ -70,6 +81,8 @@ describe('dripdrop export', () => {
   it('--help lists the formats and exits 0', () => {
     const r = dripdrop(['export', '--help'])
     expect(r.status).toBe(0)
-    expect(r.stdout).toMatch(/--format <format>\s+what to render for \(choices: "kubernetes",\s+"compose", "systemd"\)/)
+    expect(r.stdout).toMatch(
+      /--format <format>\s+what to render for \(choices: "kubernetes",\s+"compose", "systemd"\)/,
+    )
   })
 })
