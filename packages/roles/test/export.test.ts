@@ -447,6 +447,56 @@ describe('exportTopology: systemd', () => {
   })
 })
 
+describe('examples/roles/topology.yaml', () => {
+  const EXAMPLE = join(REPO, 'examples/roles/topology.yaml')
+
+  it('exports in every format, each valid, the worker connecting to the gateway', async () => {
+    const topology = await loadTopology(EXAMPLE)
+    const k8s = kubernetesObjects(exportTopology(topology, { format: 'kubernetes', root: REPO })[0].content)
+    for (const o of k8s) validateKubernetes(o)
+    const worker = k8s.find((o) => o.kind === 'Deployment' && o.metadata.name === 'shop-worker')!
+    expect(worker.spec.replicas).toBe(2)
+    const k8sAddresses = JSON.parse(envOf(worker).DRIPDROP_ADDRESSES)
+    expect(k8sAddresses.connect).toEqual({
+      work: ['tcp://shop-gateway:7481'],
+      priced: ['tcp://shop-aggregator:7482'],
+    })
+    const gatewayService = k8s.find((o) => o.kind === 'Service' && o.metadata.name === 'shop-gateway')!
+    expect(gatewayService.spec.ports.map((p: any) => `${p.name}:${p.port}`)).toEqual([
+      'http:7480',
+      'work:7481',
+    ])
+    // 127.0.0.1 is the pod's own loopback: the gateway listens on every interface of its pod instead
+    const gateway = k8s.find((o) => o.kind === 'Deployment' && o.metadata.name === 'shop-gateway')!
+    expect(JSON.parse(envOf(gateway).DRIPDROP_ADDRESSES).bind).toEqual({
+      http: 'http://0.0.0.0:7480',
+      work: 'tcp://0.0.0.0:7481',
+    })
+
+    const compose = parse(exportTopology(topology, { format: 'compose', root: REPO })[0].content, {
+      version: '1.1',
+    })
+    expect(validateCompose(compose), JSON.stringify(validateCompose.errors)).toBe(true)
+    expect(JSON.parse(compose.services.worker.environment.DRIPDROP_ADDRESSES).connect).toEqual({
+      work: ['tcp://gateway:7481'],
+      priced: ['tcp://aggregator:7482'],
+    })
+
+    const units = exportTopology(topology, { format: 'systemd', root: REPO, node: process.execPath })
+    const dir = tempDir()
+    writeAll(dir, units)
+    const r = verifyUnits(dir)
+    expect(r.stderr).toBe('')
+    expect(r.status).toBe(0)
+    expect(one(units, 'dripdrop-shop.target')).toContain(
+      'Wants=dripdrop-shop-aggregator@1.service dripdrop-shop-gateway@1.service dripdrop-shop-worker@1.service dripdrop-shop-worker@2.service',
+    )
+    expect(one(units, 'dripdrop-shop-worker@.service')).toContain(
+      '\\"work\\":[\\"tcp://127.0.0.1:7481\\"],\\"priced\\":[\\"tcp://127.0.0.1:7482\\"]',
+    )
+  })
+})
+
 describe('exportTopology: errors', () => {
   const base: Topology = { name: 'shop', roles: { worker: { entry: 'w.js' } }, baseDir: REPO }
 
