@@ -33,7 +33,8 @@ function run(command: string, args: string[], cwd: string, env: Record<string, s
   return JSON.parse(r.stdout.trim()) as Whoami
 }
 
-describe('an exported role runs unchanged', () => {
+// Each test starts 2-3 node processes through tsx: seconds each on a loaded 2-core machine.
+describe('an exported role runs unchanged', { timeout: 60_000 }, () => {
   it('as a Kubernetes container', async () => {
     const files = exportTopology(await loadTopology(TOPOLOGY), {
       format: 'kubernetes',
