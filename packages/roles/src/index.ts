@@ -45,3 +45,5 @@ export {
   type SupervisorOptions,
   type SupervisorState,
 } from './supervisor/supervisor.js'
+export { inprocInstance, startedByRole } from './inproc/context.js'
+export { inprocTopology, runInProcess } from './inproc/run-inproc.js'
