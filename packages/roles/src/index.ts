@@ -1,4 +1,6 @@
 export { DripdropError, ExportError, RoleError, SupervisorError, TopologyError } from './errors.js'
+export { exportTopology } from './export/export-topology.js'
+export { EXPORT_FORMATS, type ExportedFile, type ExportFormat, type ExportOptions } from './export/types.js'
 export { connectAddress, offsetAddress, parseAddress, type ParsedAddress } from './topology/address.js'
 export { loadTopology } from './topology/load.js'
 export { type ResolveOptions, resolveTopology } from './topology/resolve.js'
@@ -45,5 +47,5 @@ export {
   type SupervisorOptions,
   type SupervisorState,
 } from './supervisor/supervisor.js'
-export { exportTopology } from './export/export-topology.js'
-export { EXPORT_FORMATS, type ExportedFile, type ExportFormat, type ExportOptions } from './export/types.js'
+export { inprocInstance, startedByRole } from './inproc/context.js'
+export { inprocTopology, runInProcess } from './inproc/run-inproc.js'
