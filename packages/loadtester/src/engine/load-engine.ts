@@ -6,9 +6,10 @@ import {
   requestSource,
   seededRandom,
 } from '../scenario/request-source.js'
-import { errorKindOf } from '../stats/counters.js'
+import { type ErrorKind, errorKindOf } from '../stats/counters.js'
 import { type IntervalStats, StatsAccumulator } from '../stats/interval.js'
 import type { SeriesPoint } from '../stats/series.js'
+import { FastPool, type FastPoolSink, type InFlight, type SerializedRequest } from './fast-client/fast-pool.js'
 import { IntervalRecorder } from './interval-recorder.js'
 import { ArrivalSchedule, type Stage } from './schedule.js'
 import { type FilledEngineOptions, type LoadEngineOptions, validateEngineOptions } from './options.js'
@@ -146,6 +147,11 @@ export class LoadEngine implements Sink {
   readonly #totals = new StatsAccumulator()
   readonly #series: SeriesPoint[] = []
   readonly #pools = new Map<string, Pool>()
+  readonly #fastPools = new Map<string, FastPool<PreparedRequest>>()
+  /** The fast client carries every request (static, plain-http scenario), else undici. */
+  readonly #fast: boolean
+  readonly #fastSink: FastPoolSink<PreparedRequest>
+  #sweepTimer: NodeJS.Timeout | undefined
   readonly #maxInFlight: number
   readonly #schedule: ArrivalSchedule | undefined
   #state: EngineState = 'idle'
@@ -180,6 +186,11 @@ export class LoadEngine implements Sink {
     // Static requests are built (and their URLs checked) here, so a bad scenario fails before the run.
     this.#source = requestSource(this.#o.scenario, this.#o.target, random)
     this.#maxInFlight = this.#o.connections * this.#o.pipelining
+    this.#fast = this.#chooseClient()
+    this.#fastSink = {
+      onResponse: (x, status, bodyBytes, now) => this.#fastResponse(x, status, bodyBytes, now),
+      onError: (x, kind) => this.#fastError(x, kind),
+    }
     if (this.#o.model === 'open') {
       const stages: readonly Stage[] = this.#o.stages ?? [
         { rate: this.#o.rate as number, durationMs: this.#o.durationMs },
@@ -190,6 +201,26 @@ export class LoadEngine implements Sink {
     this.#finished = new Promise((resolve) => {
       this.#resolveFinished = resolve
     })
+  }
+
+  /** The fast client when it covers the scenario (`client: 'auto'`) or is forced; throws when forced and it cannot. */
+  #chooseClient(): boolean {
+    const choice = this.#o.client
+    if (choice === 'undici') return false
+    const requests = this.#source.requests
+    const reason =
+      requests === undefined
+        ? 'a scenario function builds the requests'
+        : requests.map((r) => r.fast).find((f): f is string => typeof f === 'string')
+    if (reason === undefined) return true
+    if (choice === 'fast')
+      throw new TypeError(`options.client is 'fast' but the fast client does not cover this scenario: ${reason}`)
+    return false
+  }
+
+  /** The HTTP client carrying the requests: `fast` (the engine's own HTTP/1.1 client) or `undici`. */
+  get client(): 'fast' | 'undici' {
+    return this.#fast ? 'fast' : 'undici'
   }
 
   /** `idle`, `starting` (waiting for `startAt`), `open` (running), `closing` (draining), `closed`. */
@@ -294,6 +325,14 @@ export class LoadEngine implements Sink {
     this.#scheduling = true
     this.#emit('engine:start', { startMs: this.#startMs })
     this.#armInterval()
+    if (this.#fast) {
+      // The fast client's timeouts: one sweep over the connections, not a timer per request.
+      const every = Math.max(5, Math.min(1000, Math.floor(this.#o.timeoutMs / 10)))
+      this.#sweepTimer = setInterval(() => {
+        const now = this.#now()
+        for (const pool of this.#fastPools.values()) pool.sweep(now)
+      }, every)
+    }
     if (this.#schedule !== undefined) {
       this.#next = this.#schedule.next()
       this.#tick()
@@ -392,9 +431,14 @@ export class LoadEngine implements Sink {
 
   #send(req: PreparedRequest, intended: number): void {
     const now = this.#now()
-    const x = new Exchange(this, req.name, intended, now)
     this.#inFlight++
     this.#recorder.sent(req.name)
+    if (this.#fast) {
+      if (this.#schedule !== undefined) this.#recorder.lag(Math.round((now - intended) * US))
+      this.#fastPool(req.origin).send(req, req.fast as SerializedRequest, intended, now)
+      return
+    }
+    const x = new Exchange(this, req.name, intended, now)
     try {
       this.#pool(req.origin).dispatch(req.options, x)
     } catch (err) {
@@ -421,6 +465,44 @@ export class LoadEngine implements Sink {
       this.#pools.set(origin, pool)
     }
     return pool
+  }
+
+  #fastPool(origin: string): FastPool<PreparedRequest> {
+    let pool = this.#fastPools.get(origin)
+    if (pool === undefined) {
+      const url = new URL(origin)
+      pool = new FastPool<PreparedRequest>(
+        {
+          // URL keeps an IPv6 literal in brackets; net.connect wants it bare.
+          host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+          port: url.port === '' ? 80 : Number(url.port),
+          connections: this.#o.connections,
+          pipelining: this.#o.pipelining,
+          timeoutMs: this.#o.timeoutMs,
+        },
+        this.#fastSink,
+      )
+      this.#fastPools.set(origin, pool)
+    }
+    return pool
+  }
+
+  #fastResponse(x: InFlight<PreparedRequest>, status: number, bodyBytes: number, now: number): void {
+    if (this.#state === 'closed') return
+    this.#recorder.response(
+      x.tag.name,
+      status,
+      Math.round((now - x.intended) * US),
+      Math.round((now - x.sentAt) * US),
+      bodyBytes,
+    )
+    this.#slotFree()
+  }
+
+  #fastError(x: InFlight<PreparedRequest>, kind: ErrorKind): void {
+    if (this.#state === 'closed') return
+    this.#recorder.error(x.tag.name, kind)
+    this.#slotFree()
   }
 
   started(x: Exchange): void {
@@ -503,12 +585,15 @@ export class LoadEngine implements Sink {
     clearTimeout(this.#endTimer)
     clearTimeout(this.#drainTimer)
     clearTimeout(this.#intervalTimer)
+    clearInterval(this.#sweepTimer)
     this.#resolveStart?.() // close() or destroy() before startAt: start() resolves, the run never begins
     this.#dropBacklog()
     const end = this.#now()
     if (wasRunning) this.#flushInterval(end)
     for (const pool of this.#pools.values()) pool.destroy().catch(() => {})
     this.#pools.clear()
+    for (const pool of this.#fastPools.values()) pool.destroy()
+    this.#fastPools.clear()
     const result: RunResult = {
       model: this.#o.model,
       startMs: this.#startMs,
