@@ -111,10 +111,11 @@ export class ResponseParser {
         this.#bodyBytes += end - pos
         return PARSE_OK
       }
-      // A line-oriented state: the next LF within [pos, end).
-      let lf = buf.indexOf(LF, pos)
-      if (lf >= end) lf = -1
-      if (lf < 0) {
+      // A line-oriented state: the next LF within [pos, end). A plain loop: lines are short, and
+      // Buffer#indexOf's native call costs more than scanning them.
+      let lf = pos
+      while (lf < end && buf[lf] !== LF) lf++
+      if (lf === end) {
         if (end - pos + this.#headBytes > MAX_HEAD_BYTES) return this.#fail('response head too large')
         this.#carry = Buffer.from(buf.subarray(pos, end))
         return PARSE_OK
@@ -204,8 +205,9 @@ export class ResponseParser {
   #header(buf: Buffer, start: number, end: number): number {
     const first = buf[start] as number
     if (isOws(first)) return this.#fail('obsolete header line folding')
-    const colon = buf.indexOf(58, start)
-    if (colon < 0 || colon >= end || colon === start) return this.#fail('a header line without a name')
+    let colon = start
+    while (colon < end && buf[colon] !== 58) colon++
+    if (colon === end || colon === start) return this.#fail('a header line without a name')
     let vs = colon + 1
     let ve = end
     while (vs < ve && isOws(buf[vs] as number)) vs++
