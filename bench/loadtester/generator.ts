@@ -11,7 +11,7 @@
  *   the scheduled window, and the schedule lag histogram.
  * - `rss <url> <req/s> <ms>`: dripdrop open model; RSS sampled every second.
  *
- * `DD_CPU_PROF=file.cpuprofile` writes a V8 CPU profile of the measured run (closed-model tools).
+ * `BENCH_CPU_PROF=file.cpuprofile` writes a V8 CPU profile of the measured run (closed-model tools).
  */
 import { writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
@@ -36,9 +36,9 @@ async function dripdropUndiciClosed(connections: number, durationMs: number) {
   return r.totals.counters.responses
 }
 
-/** `DD_CPU_PROF=file.cpuprofile`: a V8 CPU profile of the measured run only (not loading nor warm-up). */
+/** `BENCH_CPU_PROF=file.cpuprofile`: a V8 CPU profile of the measured run only (not loading nor warm-up). */
 async function profiled<T>(fn: () => Promise<T>): Promise<T> {
-  const file = process.env.DD_CPU_PROF
+  const file = process.env.BENCH_CPU_PROF
   if (file === undefined || file === '') return fn()
   const session = new Session()
   session.connect()

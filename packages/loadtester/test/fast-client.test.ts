@@ -287,7 +287,8 @@ describe('fast client against node:http servers', () => {
   })
 
   it('sends the request bytes undici would: method, path, host, headers and body reach the server', async () => {
-    const seen: { method?: string; url?: string; host?: string; type?: string; x?: string; body: string }[] = []
+    const seen: { method?: string; url?: string; host?: string; type?: string; x?: string; body: string }[] =
+      []
     const target = await startTarget((_n, req, res) => {
       const chunks: Buffer[] = []
       req.on('data', (d: Buffer) => chunks.push(d))

@@ -9,7 +9,12 @@ import {
 import { type ErrorKind, errorKindOf } from '../stats/counters.js'
 import { type IntervalStats, StatsAccumulator } from '../stats/interval.js'
 import type { SeriesPoint } from '../stats/series.js'
-import { FastPool, type FastPoolSink, type InFlight, type SerializedRequest } from './fast-client/fast-pool.js'
+import {
+  FastPool,
+  type FastPoolSink,
+  type InFlight,
+  type SerializedRequest,
+} from './fast-client/fast-pool.js'
 import { IntervalRecorder } from './interval-recorder.js'
 import { ArrivalSchedule, type Stage } from './schedule.js'
 import { type FilledEngineOptions, type LoadEngineOptions, validateEngineOptions } from './options.js'
@@ -214,7 +219,9 @@ export class LoadEngine implements Sink {
         : requests.map((r) => r.fast).find((f): f is string => typeof f === 'string')
     if (reason === undefined) return true
     if (choice === 'fast')
-      throw new TypeError(`options.client is 'fast' but the fast client does not cover this scenario: ${reason}`)
+      throw new TypeError(
+        `options.client is 'fast' but the fast client does not cover this scenario: ${reason}`,
+      )
     return false
   }
 

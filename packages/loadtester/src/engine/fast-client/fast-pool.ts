@@ -197,7 +197,8 @@ export class FastPool<T> {
       () => new Connection<T>(this, options.pipelining),
     )
     // Reversed so that the first connection is used first.
-    for (let i = this.#connections.length - 1; i >= 0; i--) this.#free.push(this.#connections[i] as Connection<T>)
+    for (let i = this.#connections.length - 1; i >= 0; i--)
+      this.#free.push(this.#connections[i] as Connection<T>)
   }
 
   /** Requests in flight on every connection. */

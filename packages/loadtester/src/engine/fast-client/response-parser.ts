@@ -43,7 +43,8 @@ function lower(b: number): number {
 /** `true` when buf[start, end) equals `name` (lower case ASCII) ignoring case. */
 function equalsLower(buf: Buffer, start: number, end: number, name: string): boolean {
   if (end - start !== name.length) return false
-  for (let i = 0; i < name.length; i++) if (lower(buf[start + i] as number) !== name.charCodeAt(i)) return false
+  for (let i = 0; i < name.length; i++)
+    if (lower(buf[start + i] as number) !== name.charCodeAt(i)) return false
   return true
 }
 
