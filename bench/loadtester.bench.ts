@@ -7,9 +7,11 @@
  *    request, printed as ratio >= 1.33) and vs wrk (Debian `wrk -t1`; target <= 1.25x, ratio >= 0.8). The engine
  *    on undici (`client: 'undici'`, what HTTPS targets and scenario functions use) is measured beside them.
  *    Interleaved rounds (the order alternates), median of each side.
- * 2. Constant-rate accuracy at 1k, 5k and 10k req/s: the rate achieved within the scheduled window over the
- *    requested rate (target >= 0.99), and the schedule lag (actual − intended send) p50/p99/max and histogram,
- *    for the fast client and for undici.
+ * 2. Constant-rate accuracy at 1k, 5k and 10k req/s: the rate achieved within the scheduled window (requests
+ *    written in the intervals the schedule covers) over the requested rate (target >= 0.99), and the schedule
+ *    lag (actual − intended send) p50/p99/max and histogram, for the fast client and for undici. The target
+ *    there is `raw-target.ts` (canned responses, a few µs each), so that what is measured is the generator's
+ *    schedule rather than node:http's capacity on a shared machine.
  *
  * Memory (RSS over a 2-minute run) is `pnpm bench loadtester-memory`. Every run is bounded in time (`BENCH_MS`,
  * default 2000 ms per measurement; `BENCH_ROUNDS`, default 5).
