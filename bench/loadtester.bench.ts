@@ -18,6 +18,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { compare, measure, section } from './harness.js'
@@ -103,6 +104,15 @@ try {
     }
   }
   const dd = median(cpu.dripdrop as number[])
+  for (const [tool, xs] of Object.entries(cpu))
+    if (xs.length > 0) console.log(`  ${tool} µs/req by round: ${xs.map((x) => x.toFixed(1)).join(' ')}`)
+  // Paired by round (the two ran within seconds of each other): steadier than the ratio of medians on a
+  // shared machine whose load drifts.
+  const paired = (peer: string): string =>
+    median((cpu[peer] as number[]).map((p, i) => p / (cpu.dripdrop as number[])[i]!)).toFixed(2)
+  console.log(
+    `  median of per-round ratios: autocannon ${paired('autocannon')}${haveWrk ? `  wrk ${paired('wrk')}` : ''}  dripdrop-on-undici ${paired('dripdrop-undici')}`,
+  )
   compare({
     bench: 'loadtester.cpu-per-request.autocannon',
     unit: 'µs/req',
@@ -145,6 +155,8 @@ try {
     for (const tool of ['rate', 'rate-undici']) {
       const r = (await generator(tool, raw.url, rate, MS)) as {
         client: string
+        cpuShare: number
+        loadAverage: number
         scheduled: number
         sent: number
         achieved: number
@@ -159,7 +171,7 @@ try {
       })
       const [p50, p90, p99, p999, max] = r.lagP.map((us) => (us / 1000).toFixed(2))
       console.log(
-        `  ${r.client}: achieved ${Math.round(r.achieved)} req/s of ${rate} (sent ${r.sent} of ${r.scheduled} scheduled); schedule lag ms p50 ${p50} p99 ${p99} max ${max} (p90 ${p90}, p99.9 ${p999})`,
+        `  ${r.client}: achieved ${Math.round(r.achieved)} req/s of ${rate} (sent ${r.sent} of ${r.scheduled} scheduled); schedule lag ms p50 ${p50} p99 ${p99} max ${max} (p90 ${p90}, p99.9 ${p999}); generator CPU ${Math.round(r.cpuShare * 100)}% of a core, load average ${r.loadAverage.toFixed(1)} on ${availableParallelism()} cores`,
       )
       console.log(
         r.lag

@@ -14,6 +14,7 @@
  * `BENCH_CPU_PROF=file.cpuprofile` writes a V8 CPU profile of the measured run (closed-model tools).
  */
 import { writeFileSync } from 'node:fs'
+import { loadavg } from 'node:os'
 import { Session } from 'node:inspector/promises'
 import { LoadEngine, type Scenario } from '@dripdrop/loadtester'
 import autocannon from 'autocannon'
@@ -102,7 +103,12 @@ if (run !== undefined) {
   // Warm-up at the same rate (JIT, connections), then the measured run.
   await new LoadEngine({ scenario, rate: n, durationMs: 500, connections: 200, client }).run()
   const e = new LoadEngine({ scenario, rate: n, durationMs: ms, connections: 200, client, intervalMs: 250 })
+  const cpu0 = process.cpuUsage()
+  const wall0 = performance.now()
   const r = await e.run()
+  const cpu = process.cpuUsage(cpu0)
+  // The share of one core this process got: with a busy machine, a low share means the generator was starved.
+  const cpuShare = (cpu.user + cpu.system) / 1000 / (performance.now() - wall0)
   const lag = r.totals.lag
   const c = r.totals.counters
   // Achieved rate: requests actually written within the scheduled window (the intervals it covers), per second.
@@ -111,6 +117,8 @@ if (run !== undefined) {
   console.log(
     JSON.stringify({
       client: e.client,
+      cpuShare,
+      loadAverage: loadavg()[0],
       scheduled: c.sent + c.notSent,
       sent: c.sent,
       responses: c.responses,
