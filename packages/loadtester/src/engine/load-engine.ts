@@ -125,7 +125,8 @@ const US = 1000
 
 /**
  * Runs one load test, or one **share** of a distributed test (a rate or a number of connections, from a common
- * start time), against HTTP/1.1 targets through undici.
+ * start time), against HTTP/1.1 targets: through the engine's fast client (static requests on plain http) or
+ * undici (HTTPS, scenario functions), see `options.client`.
  *
  * - **Open model** (`rate` or `stages`): requests are due at intended times computed from the schedule alone, so
  *   a slow server does not slow the test. Latency is measured from the intended time (coordinated-omission
