@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events'
-import { type Dispatcher, Pool } from 'undici'
+import type { Dispatcher } from 'undici'
 import {
   type RequestSource,
   type PreparedRequest,
@@ -16,6 +16,7 @@ import {
   type SerializedRequest,
 } from './fast-client/fast-pool.js'
 import { IntervalRecorder } from './interval-recorder.js'
+import { UndiciClients } from './undici-clients.js'
 import { ArrivalSchedule, type Stage } from './schedule.js'
 import { type FilledEngineOptions, type LoadEngineOptions, validateEngineOptions } from './options.js'
 
@@ -101,6 +102,9 @@ class Exchange implements Dispatcher.DispatchHandler {
     /** performance.now() of the intended send. */
     readonly intended: number,
     dispatchedAt: number,
+    /** The clients of its origin and the index of the one carrying it (its slot is given back at the end). */
+    readonly clients: UndiciClients,
+    readonly slot: number,
   ) {
     this.sentAt = dispatchedAt
   }
@@ -152,7 +156,7 @@ export class LoadEngine implements Sink {
   readonly #recorder = new IntervalRecorder()
   readonly #totals = new StatsAccumulator()
   readonly #series: SeriesPoint[] = []
-  readonly #pools = new Map<string, Pool>()
+  readonly #undici = new Map<string, UndiciClients>()
   readonly #fastPools = new Map<string, FastPool<PreparedRequest>>()
   /** The fast client carries every request (static, plain-http scenario), else undici. */
   readonly #fast: boolean
@@ -447,33 +451,31 @@ export class LoadEngine implements Sink {
       this.#fastPool(req.origin).send(req, req.fast as SerializedRequest, intended, now)
       return
     }
-    const x = new Exchange(this, req.name, intended, now)
+    const clients = this.#clients(req.origin)
+    const slot = clients.acquire()
+    const x = new Exchange(this, req.name, intended, now, clients, slot)
     try {
-      this.#pool(req.origin).dispatch(req.options, x)
+      clients.client(slot).dispatch(req.options, x)
     } catch (err) {
       // undici refuses some requests synchronously (an invalid header value from a scenario function).
       this.fail(x, err as Error)
     }
   }
 
-  #pool(origin: string): Pool {
-    let pool = this.#pools.get(origin)
-    if (pool === undefined) {
+  #clients(origin: string): UndiciClients {
+    let clients = this.#undici.get(origin)
+    if (clients === undefined) {
       const o = this.#o
-      pool = new Pool(origin, {
+      clients = new UndiciClients(origin, {
         connections: o.connections,
         pipelining: o.pipelining,
-        headersTimeout: o.timeoutMs,
-        bodyTimeout: o.timeoutMs,
-        connect: {
-          timeout: o.timeoutMs,
-          ...(o.ca === undefined ? {} : { ca: o.ca }),
-          rejectUnauthorized: o.rejectUnauthorized,
-        },
+        timeoutMs: o.timeoutMs,
+        ca: o.ca,
+        rejectUnauthorized: o.rejectUnauthorized,
       })
-      this.#pools.set(origin, pool)
+      this.#undici.set(origin, clients)
     }
-    return pool
+    return clients
   }
 
   #fastPool(origin: string): FastPool<PreparedRequest> {
@@ -521,6 +523,7 @@ export class LoadEngine implements Sink {
   }
 
   complete(x: Exchange): void {
+    x.clients.release(x.slot)
     if (this.#state === 'closed') return
     const now = this.#now()
     this.#recorder.response(
@@ -534,9 +537,17 @@ export class LoadEngine implements Sink {
   }
 
   fail(x: Exchange, err: Error): void {
-    if (this.#state === 'closed') return
+    if (this.#state === 'closed') {
+      x.clients.release(x.slot)
+      return
+    }
     this.#recorder.error(x.name, errorKindOf(err))
-    this.#slotFree()
+    // undici fails a client's queued requests in a loop that asserts the queue ends empty: the next request
+    // must not be dispatched to that client from inside it.
+    queueMicrotask(() => {
+      x.clients.release(x.slot)
+      if (this.#state !== 'closed') this.#slotFree()
+    })
   }
 
   #slotFree(): void {
@@ -599,8 +610,8 @@ export class LoadEngine implements Sink {
     this.#dropBacklog()
     const end = this.#now()
     if (wasRunning) this.#flushInterval(end)
-    for (const pool of this.#pools.values()) pool.destroy().catch(() => {})
-    this.#pools.clear()
+    for (const clients of this.#undici.values()) clients.destroy()
+    this.#undici.clear()
     for (const pool of this.#fastPools.values()) pool.destroy()
     this.#fastPools.clear()
     const result: RunResult = {
