@@ -54,7 +54,7 @@ export interface LoadEngineOptions {
   seed?: number
   /**
    * The HTTP client. `undici`: every request through undici (HTTPS, scenario functions, any header).
-   * `fast`: the engine's own HTTP/1.1 client on `net.Socket`, about 3× cheaper per request: plain-http targets
+   * `fast`: the engine's own HTTP/1.1 client on `net.Socket`, several times cheaper per request: plain-http targets
    * and static scenario requests only, each serialized once (a scenario it does not cover is refused with the
    * reason). `auto` picks `fast` whenever it covers the scenario, else `undici`. @default 'auto'
    */
