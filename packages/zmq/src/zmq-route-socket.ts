@@ -180,17 +180,7 @@ export class ZmqRouteSocket implements RouteSocket {
     if (this.#layout.socket === 'SUB') for (const p of this.#spec.subscribe) this.subscribe(p)
     this.#state = 'open'
     if (RECEIVES.has(this.#spec.type)) {
-      const readers = this.#sockets.map((sock) =>
-        readLoop(sock as zmq.Pull, {
-          host: this.#spreader === undefined ? this.#host : this.#replyWatcher,
-          codec: this.#codec,
-          route: this.#spec.name,
-          routed: this.#layout.socket === 'ROUTER',
-          isOpen: () => this.#state === 'open',
-          ledger: this.#ledger,
-          refuse: (envelope, from, bytes) => this.#refuse(envelope, from, bytes),
-        }),
-      )
+      const readers = this.#sockets.map((sock) => this.#read(sock))
       this.#readerDone = readers.length === 1 ? readers[0] : Promise.all(readers).then(() => {})
     }
   }
@@ -228,6 +218,78 @@ export class ZmqRouteSocket implements RouteSocket {
       })
     }
     return socket
+  }
+
+  /**
+   * Connects to one more address at run time (`route.connect()`). A route that spreads (a `req`, `dealer` or
+   * `push` started with several connect addresses) gets a new lane, a socket of its own; any other route's
+   * socket connects there too (libzmq then round-robins over its peers).
+   */
+  connect(address: string): void {
+    if (this.#state !== 'open')
+      throw new ClosedError(`zmq socket of route "${this.#spec.name}" is ${this.#state}`)
+    if (this.#spreader === undefined) {
+      this.#socket!.connect(address)
+    } else {
+      const socket = this.#open(address)
+      socket.connect(address)
+      if (RECEIVES.has(this.#spec.type)) {
+        const reader = this.#read(socket)
+        const before = this.#readerDone
+        this.#readerDone = Promise.all([before, reader]).then(() => {})
+      }
+    }
+    this.endpoints.push(address)
+  }
+
+  /**
+   * Disconnects from an address at run time (`route.disconnect()`). On a spreading route its lane is
+   * removed and its socket closed: envelopes in that lane's pipe are lost with the peer; requests in flight
+   * there end by their timeout.
+   */
+  disconnect(address: string): void {
+    if (this.#state !== 'open')
+      throw new ClosedError(`zmq socket of route "${this.#spec.name}" is ${this.#state}`)
+    const at = this.endpoints.indexOf(address)
+    if (at < 0 || this.#bound.includes(address)) return
+    this.endpoints.splice(at, 1)
+    const spreader = this.#spreader
+    const lane = spreader?.lanes.find((l) => l.address === address)
+    if (spreader === undefined || lane === undefined) {
+      try {
+        this.#socket!.disconnect(address)
+      } catch {} // ENOENT: never connected (the endpoint string differs); nothing to undo
+      return
+    }
+    spreader.lanes.splice(spreader.lanes.indexOf(lane), 1)
+    spreader.down(lane)
+    if (lane.socket === this.#socket) {
+      // The lane shares the route's first socket: disconnect it, keep the socket.
+      try {
+        this.#socket!.disconnect(address)
+      } catch {}
+    } else {
+      this.#sockets.splice(this.#sockets.indexOf(lane.socket), 1)
+      lane.socket.linger = 0
+      lane.socket.close()
+    }
+    // The writer may have stopped on the closed lane with envelopes still queued: start it again.
+    if (!this.#writing && this.#outbox.envelopes.length > 0) {
+      this.#writing = true
+      void this.#write(undefined)
+    }
+  }
+
+  #read(sock: ZmqSocket): Promise<void> {
+    return readLoop(sock as zmq.Pull, {
+      host: this.#spreader === undefined ? this.#host : this.#replyWatcher,
+      codec: this.#codec,
+      route: this.#spec.name,
+      routed: this.#layout.socket === 'ROUTER',
+      isOpen: () => this.#state === 'open',
+      ledger: this.#ledger,
+      refuse: (envelope, from, bytes) => this.#refuse(envelope, from, bytes),
+    })
   }
 
   /** Live connections to peers now (accepted and connected; a spreading route sums its lanes). */
