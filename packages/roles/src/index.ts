@@ -23,3 +23,4 @@ export {
   TOPOLOGY_SCHEMA,
   validateTopology,
 } from './topology/validate.js'
+export { type AddressSource, type FollowOptions, type Following, follow } from './follow.js'
