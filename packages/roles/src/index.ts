@@ -23,4 +23,14 @@ export {
   TOPOLOGY_SCHEMA,
   validateTopology,
 } from './topology/validate.js'
+export { TypedEvents } from './events.js'
+export {
+  type AddressesMessage,
+  isAddresses,
+  isSupervisorMessage,
+  ROLE_ENV,
+  roleEnv,
+  type SupervisorMessage,
+} from './protocol.js'
+export { type RoleEventMap, type RoleOptions, role, RoleContext } from './role/role.js'
 export { type AddressSource, type FollowOptions, type Following, follow } from './follow.js'

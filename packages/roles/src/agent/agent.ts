@@ -89,6 +89,7 @@ export class Agent extends TypedEvents<AgentEventMap> {
   #intervalMs: number
   #timeoutMs: number
   #lastHeard = 0
+  #lastSent = 0
   #timer: NodeJS.Timeout | undefined
   #applying: Promise<unknown> = Promise.resolve()
   #started: Promise<void> | undefined
@@ -157,6 +158,11 @@ export class Agent extends TypedEvents<AgentEventMap> {
   /** Whether the control server has accepted this agent (and not gone silent since). */
   get registered(): boolean {
     return this.#welcomed
+  }
+
+  /** The app of the control server that welcomed this agent. */
+  get app(): string | undefined {
+    return this.#app
   }
 
   /** The generation of the last assignment applied (`-1` before the first). */
@@ -265,7 +271,6 @@ export class Agent extends TypedEvents<AgentEventMap> {
       this.#send({ type: 'agent.heartbeat', at: now })
     }
   }
-  #lastSent = 0
 
   // ---- receiving ----
 
@@ -283,6 +288,7 @@ export class Agent extends TypedEvents<AgentEventMap> {
         const w = b as unknown as WelcomeMessage
         this.#welcomed = true
         this.#app = w.app
+        this.#generation = -1
         this.#intervalMs = Math.max(50, w.heartbeatIntervalMs)
         this.#timeoutMs = Math.max(this.#intervalMs * 2, w.heartbeatTimeoutMs)
         this.emit('agent:registered', { app: w.app })
@@ -314,7 +320,8 @@ export class Agent extends TypedEvents<AgentEventMap> {
 
   #assign(a: AssignmentMessage): void {
     if (!this.#welcomed) return // from a control server that has not welcomed us (yet): ignored
-    if (a.generation <= this.#generation && a.generation !== 0) return
+    // Generations grow per control server; a welcome (a new or restarted one) resets the count.
+    if (a.generation <= this.#generation) return
     const allow = this.#o.allow ?? []
     const refused = allow.length === 0 ? [] : a.instances.filter((i) => !allow.includes(i.role))
     if (refused.length > 0) {

@@ -492,7 +492,7 @@ export class RoleController extends TypedEvents<ControllerEventMap> {
     if (!same) this.emit('host:up', { host: m.host, address: p.hostAddress(m.host), pid: m.pid, back })
     // A registration changes nothing for the others unless its address changed; its own assignment is sent
     // every time (after a control-server restart the agent needs it to know it is still wanted).
-    if (before?.state === 'up' || before === undefined || back) this.#assign(m.host)
+    this.#assign(m.host)
     if (m.address !== undefined && before === undefined) this.#assignAll()
   }
 

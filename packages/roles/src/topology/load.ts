@@ -1,8 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { dirname, extname, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { tsImport } from 'tsx/esm/api'
-import { parse as parseYaml, YAMLParseError } from 'yaml'
 import { TopologyError } from '../errors.js'
 import type { Topology } from './types.js'
 import { validateTopology } from './validate.js'
@@ -30,7 +28,9 @@ export async function loadTopology(file: string): Promise<Topology> {
     let mod: { default?: unknown }
     try {
       const url = pathToFileURL(path).href
-      mod = (ext.endsWith('ts') ? await tsImport(url, import.meta.url) : await import(url)) as typeof mod
+      // Loaded on demand: tsx and yaml are heavy for a role process that only calls role().
+      const load = ext.endsWith('ts') ? (await import('tsx/esm/api')).tsImport : (u: string) => import(u)
+      mod = (await load(url, import.meta.url)) as typeof mod
     } catch (err) {
       throw new TopologyError([`cannot load the module: ${(err as Error).message.split('\n')[0]}`], file, err)
     }
@@ -52,6 +52,7 @@ export async function loadTopology(file: string): Promise<Topology> {
     } catch (err) {
       throw new TopologyError([`cannot read: ${(err as Error).message}`], file, err)
     }
+    const { parse: parseYaml, YAMLParseError } = await import('yaml')
     try {
       doc = ext === '.json' ? JSON.parse(text) : parseYaml(text)
     } catch (err) {

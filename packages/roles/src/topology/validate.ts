@@ -1,4 +1,5 @@
-import { Ajv, type ErrorObject } from 'ajv'
+import { createRequire } from 'node:module'
+import type { Ajv as AjvClass, ErrorObject, ValidateFunction } from 'ajv'
 import { TopologyError } from '../errors.js'
 import { hasOpenPort, offsetAddress, parseAddress, portKey } from './address.js'
 import { LOCAL_ADDRESS, LOCAL_HOST, type Topology } from './types.js'
@@ -86,8 +87,18 @@ export const TOPOLOGY_SCHEMA = {
   },
 } as const
 
-const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true })
-const check = ajv.compile<Topology>(TOPOLOGY_SCHEMA)
+// Compiled on first use: a role process imports this package for role() and must start fast.
+const require = createRequire(import.meta.url)
+let compiled: ValidateFunction<Topology> | undefined
+function check(doc: unknown): doc is Topology {
+  if (compiled === undefined) {
+    const { Ajv } = require('ajv') as { Ajv: typeof AjvClass }
+    compiled = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true }).compile<Topology>(
+      TOPOLOGY_SCHEMA,
+    )
+  }
+  return compiled(doc)
+}
 
 /** `/roles/worker/instances` → `roles.worker.instances`. */
 function dotted(pointer: string): string {
@@ -264,7 +275,7 @@ function semanticIssues(t: Topology): string[] {
 export function validateTopology(doc: unknown, file?: string): Topology {
   if (!check(doc)) {
     const issues = [
-      ...new Set((check.errors ?? []).map(schemaIssue).filter((s): s is string => s !== undefined)),
+      ...new Set((compiled?.errors ?? []).map(schemaIssue).filter((s): s is string => s !== undefined)),
     ]
     throw new TopologyError(issues.length > 0 ? issues : ['not a valid topology'], file)
   }
