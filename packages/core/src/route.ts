@@ -374,7 +374,8 @@ export class Route {
 
   #changePeers(op: 'connect' | 'disconnect', address: string): Promise<void> {
     const run = async (): Promise<void> => {
-      if (typeof address !== 'string') throw new TypeError(`route "${this.name}": ${op}() needs an address string`)
+      if (typeof address !== 'string')
+        throw new TypeError(`route "${this.name}": ${op}() needs an address string`)
       const scheme = schemeOf(address)
       const schemes = new Set([...this.spec.bind, ...this.spec.connect].map(schemeOf))
       if (schemes.size > 0 && !schemes.has(scheme))

@@ -17,11 +17,14 @@ export class TypedEvents<M extends object> extends EventEmitter {
     return super.off(event, listener)
   }
 
+  /** Calls every listener, each in its own try/catch: one that throws neither escapes nor starves the others. */
   override emit<K extends keyof M & string>(event: K, payload: M[K]): boolean {
-    try {
-      return super.emit(event, payload)
-    } catch {
-      return true
+    const listeners = this.rawListeners(event) as ((payload: M[K]) => void)[]
+    for (const listener of listeners) {
+      try {
+        listener.call(this, payload)
+      } catch {}
     }
+    return listeners.length > 0
   }
 }

@@ -46,14 +46,20 @@ export interface Following {
  * follow(work, me, 'work')
  * ```
  */
-export function follow(route: Route, source: AddressSource, name: string, options: FollowOptions = {}): Following {
+export function follow(
+  route: Route,
+  source: AddressSource,
+  name: string,
+  options: FollowOptions = {},
+): Following {
   if (source.addresses.connect[name] === undefined)
     throw new RoleError(
       `follow(): the role connects to no "${name}" (it connects to: ${Object.keys(source.addresses.connect).join(', ') || 'nothing'})`,
     )
   const onError =
     options.onError ??
-    ((error: Error) => process.emitWarning(`follow(${route.name}, ${name}): ${error.message}`, 'DripdropWarning'))
+    ((error: Error) =>
+      process.emitWarning(`follow(${route.name}, ${name}): ${error.message}`, 'DripdropWarning'))
   const stats = { connects: 0, disconnects: 0, errors: 0 }
   let closed = false
   let chain: Promise<void> = Promise.resolve()

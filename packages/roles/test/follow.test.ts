@@ -31,12 +31,16 @@ describe('follow()', () => {
     onTestFinished(() => {
       node.destroy()
     })
-    const gw = ['a', 'b', 'c'].map((n) => node.route(`gw-${n}`, { type: 'push', bind: `inproc://follow-${n}` }))
+    const gw = ['a', 'b', 'c'].map((n) =>
+      node.route(`gw-${n}`, { type: 'push', bind: `inproc://follow-${n}` }),
+    )
     const got: string[] = []
     const me = new Addresses(['inproc://follow-a'])
-    const work = node.route('work', { type: 'pull', connect: me.addresses.connect.work }).on('job', ({ body }) => {
-      got.push(body as string)
-    })
+    const work = node
+      .route('work', { type: 'pull', connect: me.addresses.connect.work })
+      .on('job', ({ body }) => {
+        got.push(body as string)
+      })
     await node.start()
     const f = follow(work, me, 'work')
     onTestFinished(() => f.close())

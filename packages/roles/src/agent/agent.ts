@@ -50,7 +50,13 @@ export interface AgentEventMap {
   /** The control server refused this agent (it keeps trying). */
   'agent:refused': { code: string; reason: string }
   /** An assignment was applied: what started, stopped, restarted, got new addresses. */
-  'agent:assignment': { generation: number; started: string[]; stopped: string[]; restarted: string[]; updated: string[] }
+  'agent:assignment': {
+    generation: number
+    started: string[]
+    stopped: string[]
+    restarted: string[]
+    updated: string[]
+  }
   /** The control server was silent for `heartbeatTimeoutMs`: registering again. */
   'agent:control:lost': { silentMs: number }
   /** A bad message, a failed command, a supervisor error. The agent goes on. */
@@ -99,13 +105,18 @@ export class Agent extends TypedEvents<AgentEventMap> {
     super()
     if (options === null || typeof options !== 'object') throw new TypeError('options must be an object')
     if (typeof options.control !== 'string' || !/^(tcp|ipc):\/\/./.test(options.control))
-      throw new TypeError(`options.control must be a tcp:// or ipc:// address, got ${String(options.control)}`)
+      throw new TypeError(
+        `options.control must be a tcp:// or ipc:// address, got ${String(options.control)}`,
+      )
     for (const k of ['heartbeatIntervalMs', 'heartbeatTimeoutMs'] as const) {
       const v = options[k]
       if (v !== undefined && !(Number.isInteger(v) && v > 0))
         throw new TypeError(`options.${k} must be a positive integer (ms), got ${String(v)}`)
     }
-    if (options.allow !== undefined && !(Array.isArray(options.allow) && options.allow.every((r) => typeof r === 'string')))
+    if (
+      options.allow !== undefined &&
+      !(Array.isArray(options.allow) && options.allow.every((r) => typeof r === 'string'))
+    )
       throw new TypeError('options.allow must be a list of role names')
     this.#o = { heartbeatIntervalMs: 1000, heartbeatTimeoutMs: 3000, ...options }
     this.#intervalMs = this.#o.heartbeatIntervalMs
@@ -129,7 +140,16 @@ export class Agent extends TypedEvents<AgentEventMap> {
       if (this.#state === 'open') this.#register()
     })
     this.#node.events.on('route:error', ({ error }) => this.#error(error))
-    this.supervisor.on('instance:up', (e) => this.#event({ type: 'instance.event', instance: e.instance, role: e.role, event: 'up', pid: e.pid, at: Date.now() }))
+    this.supervisor.on('instance:up', (e) =>
+      this.#event({
+        type: 'instance.event',
+        instance: e.instance,
+        role: e.role,
+        event: 'up',
+        pid: e.pid,
+        at: Date.now(),
+      }),
+    )
     this.supervisor.on('instance:down', (e) =>
       this.#event({
         type: 'instance.event',
@@ -143,10 +163,23 @@ export class Agent extends TypedEvents<AgentEventMap> {
       }),
     )
     this.supervisor.on('instance:restart', (e) =>
-      this.#event({ type: 'instance.event', instance: e.instance, role: e.role, event: 'restart', delayMs: e.delayMs, at: Date.now() }),
+      this.#event({
+        type: 'instance.event',
+        instance: e.instance,
+        role: e.role,
+        event: 'restart',
+        delayMs: e.delayMs,
+        at: Date.now(),
+      }),
     )
     this.supervisor.on('instance:failed', (e) =>
-      this.#event({ type: 'instance.event', instance: e.instance, role: e.role, event: 'failed', at: Date.now() }),
+      this.#event({
+        type: 'instance.event',
+        instance: e.instance,
+        role: e.role,
+        event: 'failed',
+        at: Date.now(),
+      }),
     )
     this.supervisor.on('supervisor:error', ({ error }) => this.#error(error))
   }
@@ -297,7 +330,10 @@ export class Agent extends TypedEvents<AgentEventMap> {
       case 'agent.refused':
         this.stats.refused++
         this.#welcomed = false
-        this.emit('agent:refused', { code: String(b.code ?? 'DD_ERR_AGENT_REFUSED'), reason: String(b.reason) })
+        this.emit('agent:refused', {
+          code: String(b.code ?? 'DD_ERR_AGENT_REFUSED'),
+          reason: String(b.reason),
+        })
         return
       case 'agent.heartbeat':
         return
@@ -405,7 +441,11 @@ export class Agent extends TypedEvents<AgentEventMap> {
     }
     try {
       const lines = Math.min(r.lines, MAX_LOG_LINES)
-      for await (const l of this.supervisor.logs(r.instance, { follow: r.follow, signal: abort.signal, lines })) {
+      for await (const l of this.supervisor.logs(r.instance, {
+        follow: r.follow,
+        signal: abort.signal,
+        lines,
+      })) {
         batch.push({ at: l.time, stream: l.stream, line: l.line })
         if (batch.length >= 200) flush(false)
         else flushTimer ??= setTimeout(() => flush(false), 50)

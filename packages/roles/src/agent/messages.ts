@@ -142,7 +142,12 @@ export interface LogsStopMessage {
 }
 
 /** What an agent sends. */
-export type AgentMessage = RegisterMessage | HeartbeatMessage | InstanceEventMessage | ResultMessage | LogDataMessage
+export type AgentMessage =
+  | RegisterMessage
+  | HeartbeatMessage
+  | InstanceEventMessage
+  | ResultMessage
+  | LogDataMessage
 /** What a control server sends. */
 export type ControlMessage =
   | WelcomeMessage
@@ -156,7 +161,8 @@ export type ControlMessage =
 /** Largest number of log lines one `logs.request` may ask for. */
 export const MAX_LOG_LINES = 10_000
 
-const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v)
+const isObj = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v)
 const isStr = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 256
 const isInt = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0
 
@@ -172,7 +178,8 @@ export function invalidReason(name: string, body: unknown): string | undefined {
       if (!isStr(b.host)) return 'host must be a non-empty string'
       if (b.address !== undefined && !isStr(b.address)) return 'address must be a string'
       if (!Array.isArray(b.allow) || !b.allow.every(isStr)) return 'allow must be a list of role names'
-      if (!isInt(b.pid) || !isInt(b.version) || !isStr(b.session)) return 'pid, version and session are required'
+      if (!isInt(b.pid) || !isInt(b.version) || !isStr(b.session))
+        return 'pid, version and session are required'
       if (!Array.isArray(b.instances) || b.instances.length > 10_000 || !b.instances.every(isReport))
         return 'instances must be a list of instance reports'
       return undefined
@@ -199,7 +206,8 @@ export function invalidReason(name: string, body: unknown): string | undefined {
         ? undefined
         : 'generation and instances (resolved instances) are required'
     case 'agent.command':
-      if (!isInt(b.id) || !['start', 'stop', 'restart', 'kill'].includes(b.op as string)) return 'id and op are required'
+      if (!isInt(b.id) || !['start', 'stop', 'restart', 'kill'].includes(b.op as string))
+        return 'id and op are required'
       return isStr(b.instance) || isStr(b.role) ? undefined : 'instance or role is required'
     case 'logs.request':
       return isInt(b.id) && isStr(b.instance) && isInt(b.lines) && typeof b.follow === 'boolean'

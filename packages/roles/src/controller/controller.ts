@@ -1,6 +1,18 @@
 import { type DripdropError, Node, type Route } from '@dripdrop/core'
 import { type CurveOptions, zmqTransport } from '@dripdrop/zmq'
-import { AGENT_PROTOCOL_VERSION, DEFAULT_AGENTS_ADDRESS, type ControlMessage, type InstanceEventMessage, type InstanceReport, invalidReason, type LogDataMessage, MAX_LOG_LINES, type RegisterMessage, type ResultMessage } from '../agent/messages.js'
+import {
+  AGENT_PROTOCOL_VERSION,
+  DEFAULT_AGENTS_ADDRESS,
+  type CommandMessage,
+  type ControlMessage,
+  type InstanceEventMessage,
+  type InstanceReport,
+  invalidReason,
+  type LogDataMessage,
+  MAX_LOG_LINES,
+  type RegisterMessage,
+  type ResultMessage,
+} from '../agent/messages.js'
 import { AgentError } from '../errors.js'
 import { TypedEvents } from '../events.js'
 import { loadTopology } from '../topology/load.js'
@@ -159,7 +171,10 @@ export class RoleController extends TypedEvents<ControllerEventMap> {
   constructor(options: RoleControllerOptions) {
     super()
     if (options === null || typeof options !== 'object') throw new TypeError('options must be an object')
-    if (typeof options.topology !== 'string' && (options.topology === null || typeof options.topology !== 'object'))
+    if (
+      typeof options.topology !== 'string' &&
+      (options.topology === null || typeof options.topology !== 'object')
+    )
       throw new TypeError('options.topology must be a file path or a topology object')
     for (const k of ['heartbeatIntervalMs', 'heartbeatTimeoutMs', 'commandTimeoutMs'] as const) {
       const v = options[k]
@@ -180,7 +195,12 @@ export class RoleController extends TypedEvents<ControllerEventMap> {
       name: 'dd.control.agents',
       transports: [zmqTransport(options.curve === undefined ? {} : { curve: options.curve })],
     })
-    this.#route = this.#node.route('agents', { type: 'router', bind: this.#o.agents, heartbeatIntervalMs: 1000, heartbeatTimeoutMs: 3000 } as never)
+    this.#route = this.#node.route('agents', {
+      type: 'router',
+      bind: this.#o.agents,
+      heartbeatIntervalMs: 1000,
+      heartbeatTimeoutMs: 3000,
+    } as never)
     this.#route.on('*', ({ name, body }, { from }) => this.#receive(name, body, from))
     this.#node.events.on('route:error', ({ error }) => this.#refuse(error))
   }
@@ -278,7 +298,10 @@ export class RoleController extends TypedEvents<ControllerEventMap> {
    * the hosts that run them. Resolves when every agent involved answered; rejects with `DD_ERR_CONTROL` naming
    * what failed.
    */
-  async command(op: 'start' | 'stop' | 'restart' | 'kill', target: { instance?: string; role?: string }): Promise<void> {
+  async command(
+    op: 'start' | 'stop' | 'restart' | 'kill',
+    target: { instance?: string; role?: string },
+  ): Promise<void> {
     const p = this.#need()
     const { instance, role } = target
     let hosts: string[]
@@ -287,23 +310,35 @@ export class RoleController extends TypedEvents<ControllerEventMap> {
       if (x === undefined) throw new AgentError(`unknown instance "${instance}"`, 'DD_ERR_CONTROL')
       hosts = [x.host]
     } else if (role !== undefined) {
-      if (p.topology.roles[role] === undefined) throw new AgentError(`unknown role "${role}"`, 'DD_ERR_CONTROL')
+      if (p.topology.roles[role] === undefined)
+        throw new AgentError(`unknown role "${role}"`, 'DD_ERR_CONTROL')
       if (op === 'kill') throw new AgentError('kill takes one instance', 'DD_ERR_CONTROL')
       hosts = [...new Set([...p.placed.values()].filter((x) => x.role === role).map((x) => x.host))]
     } else throw new AgentError('command needs an instance or a role', 'DD_ERR_CONTROL')
     const results = await Promise.all(
-      hosts.map((host) => this.#ask(host, { type: 'agent.command', id: 0, op, ...(instance === undefined ? { role } : { instance }) })),
+      hosts.map((host) =>
+        this.#ask(host, {
+          type: 'agent.command',
+          id: 0,
+          op,
+          ...(instance === undefined ? { role } : { instance }),
+        }),
+      ),
     )
     const failed = results.filter((r) => !r.ok)
     if (failed.length > 0)
-      throw new AgentError(`${op} failed: ${failed.map((r) => r.error?.message ?? 'unknown').join('; ')}`, 'DD_ERR_CONTROL')
+      throw new AgentError(
+        `${op} failed: ${failed.map((r) => r.error?.message ?? 'unknown').join('; ')}`,
+        'DD_ERR_CONTROL',
+      )
   }
 
   /** Runs `n` instances of `role` in all (new ones on the least loaded allowed hosts); pushes the new assignments. */
   scale(role: string, n: number): { added: string[]; removed: string[] } {
     const p = this.#need()
     if (p.topology.roles[role] === undefined) throw new AgentError(`unknown role "${role}"`, 'DD_ERR_CONTROL')
-    if (!(Number.isInteger(n) && n >= 0)) throw new AgentError(`scale: n must be an integer >= 0, got ${n}`, 'DD_ERR_CONTROL')
+    if (!(Number.isInteger(n) && n >= 0))
+      throw new AgentError(`scale: n must be an integer >= 0, got ${n}`, 'DD_ERR_CONTROL')
     const r = p.scale(role, n, this.upHosts(), (h) => this.#agents.get(h)?.allow ?? [])
     for (const name of r.removed) this.#info.delete(name)
     this.#assignAll()
@@ -331,7 +366,8 @@ export class RoleController extends TypedEvents<ControllerEventMap> {
     p.reset(next)
     for (const name of [...this.#info.keys()]) if (!p.placed.has(name)) this.#info.delete(name)
     for (const a of this.#agents.values())
-      if (a.state === 'lost' && this.#o.failover) p.failover(a.host, this.upHosts(), (h) => this.#agents.get(h)?.allow ?? [])
+      if (a.state === 'lost' && this.#o.failover)
+        p.failover(a.host, this.upHosts(), (h) => this.#agents.get(h)?.allow ?? [])
     this.#assignAll()
   }
 
@@ -339,12 +375,16 @@ export class RoleController extends TypedEvents<ControllerEventMap> {
    * An instance's log lines from its agent: the last `lines` (default 100), then with `follow` every new line
    * until `signal` aborts. Rejects with `DD_ERR_CONTROL` when its host has no live agent.
    */
-  async *logs(instance: string, options: { lines?: number; follow?: boolean; signal?: AbortSignal } = {}): AsyncGenerator<LogDataMessage['lines'][number]> {
+  async *logs(
+    instance: string,
+    options: { lines?: number; follow?: boolean; signal?: AbortSignal } = {},
+  ): AsyncGenerator<LogDataMessage['lines'][number]> {
     const p = this.#need()
     const x = p.placed.get(instance)
     if (x === undefined) throw new AgentError(`unknown instance "${instance}"`, 'DD_ERR_CONTROL')
     const a = this.#agents.get(x.host)
-    if (a === undefined || a.state !== 'up') throw new AgentError(`host "${x.host}" has no live agent`, 'DD_ERR_CONTROL')
+    if (a === undefined || a.state !== 'up')
+      throw new AgentError(`host "${x.host}" has no live agent`, 'DD_ERR_CONTROL')
     const id = ++this.#seq
     const queue: LogDataMessage['lines'] = []
     let done = false
@@ -362,7 +402,13 @@ export class RoleController extends TypedEvents<ControllerEventMap> {
       wake?.()
     }
     options.signal?.addEventListener('abort', stop, { once: true })
-    this.#sendTo(a.from, { type: 'logs.request', id, instance, lines: Math.min(options.lines ?? 100, MAX_LOG_LINES), follow: options.follow === true })
+    this.#sendTo(a.from, {
+      type: 'logs.request',
+      id,
+      instance,
+      lines: Math.min(options.lines ?? 100, MAX_LOG_LINES),
+      follow: options.follow === true,
+    })
     try {
       for (;;) {
         const line = queue.shift()
@@ -401,15 +447,28 @@ export class RoleController extends TypedEvents<ControllerEventMap> {
     this.#route.sendTo(from, type, body).catch((error: unknown) => this.#error(error as Error))
   }
 
-  #ask(host: string, message: ControlMessage & { id: number }): Promise<ResultMessage> {
+  #ask(host: string, message: CommandMessage): Promise<ResultMessage> {
     const a = this.#agents.get(host)
     if (a === undefined || a.state !== 'up')
-      return Promise.resolve({ type: 'agent.result', id: 0, ok: false, error: { code: 'DD_ERR_CONTROL', message: `host "${host}" has no live agent` } })
+      return Promise.resolve({
+        type: 'agent.result',
+        id: 0,
+        ok: false,
+        error: { code: 'DD_ERR_CONTROL', message: `host "${host}" has no live agent` },
+      })
     const id = ++this.#seq
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id)
-        resolve({ type: 'agent.result', id, ok: false, error: { code: 'DD_ERR_TIMEOUT', message: `host "${host}" did not answer within ${this.#o.commandTimeoutMs} ms` } })
+        resolve({
+          type: 'agent.result',
+          id,
+          ok: false,
+          error: {
+            code: 'DD_ERR_TIMEOUT',
+            message: `host "${host}" did not answer within ${this.#o.commandTimeoutMs} ms`,
+          },
+        })
       }, this.#o.commandTimeoutMs)
       this.#pending.set(id, { resolve, timer })
       this.#sendTo(a.from, { ...message, id })
@@ -467,22 +526,44 @@ export class RoleController extends TypedEvents<ControllerEventMap> {
       this.#error(new AgentError(`agent of host "${m.host}" refused: ${reason}`, code))
     }
     if (Math.trunc(m.version) !== AGENT_PROTOCOL_VERSION)
-      return refuse('DD_ERR_AGENT_VERSION', `protocol version ${m.version}, this control server speaks ${AGENT_PROTOCOL_VERSION}`)
+      return refuse(
+        'DD_ERR_AGENT_VERSION',
+        `protocol version ${m.version}, this control server speaks ${AGENT_PROTOCOL_VERSION}`,
+      )
     if (!p.hosts().includes(m.host))
-      return refuse('DD_ERR_AGENT_REFUSED', `host "${m.host}" is not in the topology (hosts: ${p.hosts().join(', ')})`)
+      return refuse(
+        'DD_ERR_AGENT_REFUSED',
+        `host "${m.host}" is not in the topology (hosts: ${p.hosts().join(', ')})`,
+      )
     if (m.allow.length > 0) {
       const home = [...new Set(p.on(m.host).map((x) => x.role))].filter((r) => !m.allow.includes(r))
       if (home.length > 0)
-        return refuse('DD_ERR_AGENT_REFUSED', `host "${m.host}" runs ${home.join(', ')}, which this agent does not allow`)
+        return refuse(
+          'DD_ERR_AGENT_REFUSED',
+          `host "${m.host}" runs ${home.join(', ')}, which this agent does not allow`,
+        )
     }
     const before = this.#agents.get(m.host)
     const back = before?.state === 'lost'
     const same = before !== undefined && before.state === 'up' && before.session === m.session
-    const a: AgentLink = { host: m.host, from, session: m.session, pid: m.pid, allow: m.allow, lastHeard: Date.now(), state: 'up' }
+    const a: AgentLink = {
+      host: m.host,
+      from,
+      session: m.session,
+      pid: m.pid,
+      allow: m.allow,
+      lastHeard: Date.now(),
+      state: 'up',
+    }
     this.#agents.set(m.host, a)
     if (m.address !== undefined) p.addressOverride.set(m.host, m.address)
     this.stats.registrations++
-    this.#sendTo(from, { type: 'agent.welcome', app: p.topology.name, heartbeatIntervalMs: this.#o.heartbeatIntervalMs, heartbeatTimeoutMs: this.#o.heartbeatTimeoutMs })
+    this.#sendTo(from, {
+      type: 'agent.welcome',
+      app: p.topology.name,
+      heartbeatIntervalMs: this.#o.heartbeatIntervalMs,
+      heartbeatTimeoutMs: this.#o.heartbeatTimeoutMs,
+    })
     // What it runs now, for the instances placed on it (a lost host's leftovers are stopped by the assignment).
     for (const r of m.instances) {
       const x = p.placed.get(r.instance)
@@ -500,7 +581,12 @@ export class RoleController extends TypedEvents<ControllerEventMap> {
     const x = this.#need().placed.get(m.instance)
     if (x === undefined || x.host !== a.host) return // a leftover of a host that was failed over
     const receivedAt = Date.now()
-    const info = this.#info.get(m.instance) ?? { state: 'unknown', pid: undefined, restarts: 0, since: undefined }
+    const info = this.#info.get(m.instance) ?? {
+      state: 'unknown',
+      pid: undefined,
+      restarts: 0,
+      since: undefined,
+    }
     info.since = m.at
     switch (m.event) {
       case 'up':
@@ -563,7 +649,8 @@ export class RoleController extends TypedEvents<ControllerEventMap> {
     }
     if (now - this.#lastBeat >= this.#o.heartbeatIntervalMs) {
       this.#lastBeat = now
-      for (const a of this.#agents.values()) if (a.state === 'up') this.#sendTo(a.from, { type: 'agent.heartbeat', at: now })
+      for (const a of this.#agents.values())
+        if (a.state === 'up') this.#sendTo(a.from, { type: 'agent.heartbeat', at: now })
     }
   }
 
@@ -571,7 +658,8 @@ export class RoleController extends TypedEvents<ControllerEventMap> {
     const p = this.#need()
     const { moved, unplaced } = p.failover(lost, this.upHosts(), (h) => this.#agents.get(h)?.allow ?? [])
     this.stats.failovers++
-    for (const m of moved) this.#info.set(m.instance, { state: 'unknown', pid: undefined, restarts: 0, since: Date.now() })
+    for (const m of moved)
+      this.#info.set(m.instance, { state: 'unknown', pid: undefined, restarts: 0, since: Date.now() })
     this.emit('failover', { host: lost, moved, unplaced: unplaced.map((x) => x.instance) })
     for (const role of Object.keys(p.topology.roles)) {
       const up = new Set(this.upHosts())

@@ -49,7 +49,13 @@ export class Placement {
     this.#base.clear()
     for (const r of resolveTopology(topology)) {
       this.#base.set(r.instance, r)
-      this.placed.set(r.instance, { instance: r.instance, role: r.role, home: r.host, host: r.host, index: r.index })
+      this.placed.set(r.instance, {
+        instance: r.instance,
+        role: r.role,
+        home: r.host,
+        host: r.host,
+        index: r.index,
+      })
     }
   }
 
@@ -79,7 +85,11 @@ export class Placement {
    * Moves the instances of `lost` to the hosts in `up` that allow their role, the least loaded first, never
    * above a role's `max`. Returns what moved, and what found no host (it stays placed on `lost`).
    */
-  failover(lost: string, up: readonly string[], agentAllow: (host: string) => readonly string[]): { moved: Move[]; unplaced: Placed[] } {
+  failover(
+    lost: string,
+    up: readonly string[],
+    agentAllow: (host: string) => readonly string[],
+  ): { moved: Move[]; unplaced: Placed[] } {
     const moved: Move[] = []
     const unplaced: Placed[] = []
     const live = new Set(up.filter((h) => h !== lost))
@@ -112,7 +122,12 @@ export class Placement {
    * Runs `n` instances of `role` in all: new ones (`<role>-<k>`, the next free k) on the least loaded hosts in
    * `up` that allow the role; removes the highest-numbered ones first. Returns the names added and removed.
    */
-  scale(role: string, n: number, up: readonly string[], agentAllow: (host: string) => readonly string[]): { added: string[]; removed: string[] } {
+  scale(
+    role: string,
+    n: number,
+    up: readonly string[],
+    agentAllow: (host: string) => readonly string[],
+  ): { added: string[]; removed: string[] } {
     const mine = [...this.placed.values()].filter((p) => p.role === role)
     const num = (p: Placed) => Number(p.instance.slice(role.length + 1))
     const added: string[] = []
@@ -144,7 +159,13 @@ export class Placement {
     const out: ResolvedInstance[] = []
     for (const p of this.placed.values()) {
       const base = this.#base.get(p.instance)!
-      out.push({ ...base, host: p.host, hostAddress: this.hostAddress(p.host), index: p.index, addresses: this.#addresses(p) })
+      out.push({
+        ...base,
+        host: p.host,
+        hostAddress: this.hostAddress(p.host),
+        index: p.index,
+        addresses: this.#addresses(p),
+      })
     }
     return out
   }
@@ -157,7 +178,8 @@ export class Placement {
   #addresses(p: Placed): ResolvedAddresses {
     const spec = this.topology.roles[p.role]
     const bind: Record<string, string> = {}
-    for (const [name, address] of Object.entries(spec.bind ?? {})) bind[name] = offsetAddress(address, p.index)
+    for (const [name, address] of Object.entries(spec.bind ?? {}))
+      bind[name] = offsetAddress(address, p.index)
     const connect: Record<string, string[]> = {}
     for (const [name, value] of Object.entries(spec.connect ?? {})) {
       const list: string[] = []
@@ -170,7 +192,8 @@ export class Placement {
         const address = this.topology.roles[m[1]]?.bind?.[m[2]]
         if (address === undefined) continue
         for (const q of this.placed.values())
-          if (q.role === m[1]) list.push(connectAddress(offsetAddress(address, q.index), this.hostAddress(q.host)))
+          if (q.role === m[1])
+            list.push(connectAddress(offsetAddress(address, q.index), this.hostAddress(q.host)))
       }
       connect[name] = list
     }
@@ -201,14 +224,19 @@ export class Placement {
 
   // The smallest bind offset no other instance of the role uses on `host`.
   #freeIndex(role: string, host: string, self: Placed): number {
-    const used = new Set([...this.placed.values()].filter((q) => q !== self && q.role === role && q.host === host).map((q) => q.index))
+    const used = new Set(
+      [...this.placed.values()]
+        .filter((q) => q !== self && q.role === role && q.host === host)
+        .map((q) => q.index),
+    )
     let i = 0
     while (used.has(i)) i++
     return i
   }
 
   #template(role: string): ResolvedInstance {
-    for (const [name, base] of this.#base) if (this.placed.get(name)?.role === role || base.role === role) return base
+    for (const [name, base] of this.#base)
+      if (this.placed.get(name)?.role === role || base.role === role) return base
     const [first] = resolveTopology({ ...this.topology, hosts: undefined } as Topology, { role })
     return first
   }

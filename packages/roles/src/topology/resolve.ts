@@ -21,6 +21,11 @@ export interface ResolveOptions {
    * (`dripdrop start --instances N`).
    */
   instances?: number
+  /**
+   * Role → instances on the selected host (every host when `host` is not given), replacing what the file says;
+   * `0` runs none. A role the file does not place on that host is added there. Used by `Supervisor.scale()`.
+   */
+  scale?: Record<string, number>
 }
 
 /** Where instance `index` of `p` binds, name → address. */
@@ -58,6 +63,24 @@ export function resolveTopology(topology: Topology, options: ResolveOptions = {}
     throw new TopologyError([`instances must be an integer >= 1, got ${options.instances}`])
 
   const all = placements(topology)
+  for (const [role, n] of Object.entries(options.scale ?? {})) {
+    if (topology.roles[role] === undefined) throw new TopologyError([`scale: role "${role}" is not declared`])
+    if (!(Number.isInteger(n) && n >= 0))
+      throw new TopologyError([`scale.${role} must be an integer >= 0, got ${n}`])
+    const hosts = options.host === undefined ? [...new Set(all.map((p) => p.host))] : [options.host]
+    for (const host of hosts) {
+      const found = all.filter((p) => p.role === role && p.host === host)
+      if (found.length > 0) for (const [i, p] of found.entries()) p.count = i === 0 ? n : 0
+      else
+        all.push({
+          host,
+          hostAddress:
+            topology.hosts?.[host]?.address ?? all.find((p) => p.host === host)?.hostAddress ?? '127.0.0.1',
+          role,
+          count: n,
+        })
+    }
+  }
   // Every instance everywhere, numbered per role across hosts: the connect lists need all of them.
   const everywhere: { p: Placement; index: number; n: number }[] = []
   const counter = new Map<string, number>()
