@@ -520,28 +520,13 @@ export class RoleController extends TypedEvents<ControllerEventMap> {
 
   #register(m: RegisterMessage, from: unknown): void {
     const p = this.#need()
-    const refuse = (code: string, reason: string) => {
+    const reason = this.#refusal(p, m)
+    if (reason !== undefined) {
+      const [code, text] = reason
       this.stats.refused[code] = (this.stats.refused[code] ?? 0) + 1
-      this.#sendTo(from, { type: 'agent.refused', code, reason })
-      this.#error(new AgentError(`agent of host "${m.host}" refused: ${reason}`, code))
-    }
-    if (Math.trunc(m.version) !== AGENT_PROTOCOL_VERSION)
-      return refuse(
-        'DD_ERR_AGENT_VERSION',
-        `protocol version ${m.version}, this control server speaks ${AGENT_PROTOCOL_VERSION}`,
-      )
-    if (!p.hosts().includes(m.host))
-      return refuse(
-        'DD_ERR_AGENT_REFUSED',
-        `host "${m.host}" is not in the topology (hosts: ${p.hosts().join(', ')})`,
-      )
-    if (m.allow.length > 0) {
-      const home = [...new Set(p.on(m.host).map((x) => x.role))].filter((r) => !m.allow.includes(r))
-      if (home.length > 0)
-        return refuse(
-          'DD_ERR_AGENT_REFUSED',
-          `host "${m.host}" runs ${home.join(', ')}, which this agent does not allow`,
-        )
+      this.#sendTo(from, { type: 'agent.refused', code, reason: text })
+      this.#error(new AgentError(`agent of host "${m.host}" refused: ${text}`, code))
+      return
     }
     const before = this.#agents.get(m.host)
     const back = before?.state === 'lost'
@@ -575,6 +560,29 @@ export class RoleController extends TypedEvents<ControllerEventMap> {
     // every time (after a control-server restart the agent needs it to know it is still wanted).
     this.#assign(m.host)
     if (m.address !== undefined && before === undefined) this.#assignAll()
+  }
+
+  // Why a registration is refused ([code, reason]), or undefined.
+  #refusal(p: Placement, m: RegisterMessage): [string, string] | undefined {
+    if (Math.trunc(m.version) !== AGENT_PROTOCOL_VERSION)
+      return [
+        'DD_ERR_AGENT_VERSION',
+        `protocol version ${m.version}, this control server speaks ${AGENT_PROTOCOL_VERSION}`,
+      ]
+    if (!p.hosts().includes(m.host))
+      return [
+        'DD_ERR_AGENT_REFUSED',
+        `host "${m.host}" is not in the topology (hosts: ${p.hosts().join(', ')})`,
+      ]
+    if (m.allow.length > 0) {
+      const home = [...new Set(p.on(m.host).map((x) => x.role))].filter((r) => !m.allow.includes(r))
+      if (home.length > 0)
+        return [
+          'DD_ERR_AGENT_REFUSED',
+          `host "${m.host}" runs ${home.join(', ')}, which this agent does not allow`,
+        ]
+    }
+    return undefined
   }
 
   #instanceEvent(a: AgentLink, m: InstanceEventMessage): void {
