@@ -33,4 +33,34 @@ export {
   type SupervisorMessage,
 } from './protocol.js'
 export { type RoleEventMap, type RoleOptions, role, RoleContext } from './role/role.js'
+export { LOG_DEFAULTS, type LogLine, type LogOptions, type LogStream } from './supervisor/log-sink.js'
+export type { ExitInfo, InstanceState } from './supervisor/managed-instance.js'
+export {
+  type ApplyResult,
+  type InstanceRef,
+  type InstanceStatus,
+  type LogsOptions,
+  Supervisor,
+  type SupervisorEventMap,
+  type SupervisorOptions,
+  type SupervisorState,
+} from './supervisor/supervisor.js'
 export { type AddressSource, type FollowOptions, type Following, follow } from './follow.js'
+export { Agent, type AgentEventMap, type AgentOptions, type AgentState } from './agent/agent.js'
+export {
+  AGENT_PROTOCOL_VERSION,
+  type AgentMessage,
+  type ControlMessage,
+  DEFAULT_AGENTS_ADDRESS,
+  type InstanceReport,
+} from './agent/messages.js'
+export {
+  type ControllerEventMap,
+  type ControllerStatus,
+  type HostState,
+  type InstanceEvent,
+  RoleController,
+  type RoleControllerOptions,
+} from './controller/controller.js'
+export { InstancePlacement, type Move, type Placed } from './controller/placement.js'
+export { AgentError } from './errors.js'

@@ -1,6 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { resolve } from 'node:path'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
 import { onTestFinished } from 'vitest'
+import type { Supervisor, TypedEvents } from '../src/index.js'
 
 export const FIXTURES = resolve(import.meta.dirname, 'fixtures')
 
@@ -96,4 +99,45 @@ export function spawnNode(
     child.once('exit', (code, signal) => res({ code, signal })),
   )
   return { child, lines: new Lines(child.stdout!), stderr: () => err, exit }
+}
+
+/** A fresh temporary directory, removed when the test ends. */
+export function tempDir(prefix = 'dd-roles-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+/** The next `event` of `emitter` whose payload passes `test`; rejects after `timeoutMs`. */
+export function nextEvent<M extends object, K extends keyof M & string>(
+  emitter: TypedEvents<M>,
+  event: K,
+  test: (payload: M[K]) => boolean = () => true,
+  timeoutMs = 15_000,
+): Promise<M[K]> {
+  return new Promise((res, rej) => {
+    const timer = setTimeout(() => {
+      emitter.off(event, on)
+      rej(new Error(`no ${event} within ${timeoutMs} ms`))
+    }, timeoutMs)
+    const on = (payload: M[K]) => {
+      if (!test(payload)) return
+      clearTimeout(timer)
+      emitter.off(event, on)
+      res(payload)
+    }
+    emitter.on(event, on)
+  })
+}
+
+/** Records every event of a supervisor, in order, as `event instance detail`. */
+export function record(supervisor: Supervisor): string[] {
+  const seen: string[] = []
+  supervisor.on('instance:up', (e) => seen.push(`up ${e.instance}`))
+  supervisor.on('instance:down', (e) =>
+    seen.push(`down ${e.instance} ${e.signal ?? e.code}${e.expected ? ' expected' : ''}`),
+  )
+  supervisor.on('instance:restart', (e) => seen.push(`restart ${e.instance} ${e.delayMs}`))
+  supervisor.on('instance:failed', (e) => seen.push(`failed ${e.instance} ${e.restarts}`))
+  return seen
 }

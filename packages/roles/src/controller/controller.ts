@@ -17,7 +17,7 @@ import { AgentError } from '../errors.js'
 import { TypedEvents } from '../events.js'
 import { loadTopology } from '../topology/load.js'
 import type { ResolvedInstance, Topology } from '../topology/types.js'
-import { type Move, Placement } from './placement.js'
+import { type Move, InstancePlacement } from './placement.js'
 
 /** Options of a {@link RoleController}. */
 export interface RoleControllerOptions {
@@ -159,7 +159,7 @@ export class RoleController extends TypedEvents<ControllerEventMap> {
   readonly #info = new Map<string, InstanceInfo>()
   readonly #pending = new Map<number, Pending>()
   readonly #logSinks = new Map<number, (m: LogDataMessage) => void>()
-  #placement: Placement | undefined
+  #placement: InstancePlacement | undefined
   #generation = 0
   #seq = 0
   #timer: NodeJS.Timeout | undefined
@@ -223,7 +223,7 @@ export class RoleController extends TypedEvents<ControllerEventMap> {
   start(): Promise<void> {
     this.#started ??= (async () => {
       this.#state = 'starting'
-      this.#placement = new Placement(await this.#load())
+      this.#placement = new InstancePlacement(await this.#load())
       await this.#node.start()
       this.#state = 'open'
       this.#timer = setInterval(() => this.#tick(), Math.min(250, this.#o.heartbeatIntervalMs))
@@ -431,7 +431,7 @@ export class RoleController extends TypedEvents<ControllerEventMap> {
 
   // ---- internals ----
 
-  #need(): Placement {
+  #need(): InstancePlacement {
     if (this.#placement === undefined) throw new AgentError('the controller is not started', 'DD_ERR_CONTROL')
     return this.#placement
   }
@@ -563,7 +563,7 @@ export class RoleController extends TypedEvents<ControllerEventMap> {
   }
 
   // Why a registration is refused ([code, reason]), or undefined.
-  #refusal(p: Placement, m: RegisterMessage): [string, string] | undefined {
+  #refusal(p: InstancePlacement, m: RegisterMessage): [string, string] | undefined {
     if (Math.trunc(m.version) !== AGENT_PROTOCOL_VERSION)
       return [
         'DD_ERR_AGENT_VERSION',

@@ -28,7 +28,7 @@ export interface Move {
  * The placement of every instance across hosts, and the resolution of their addresses from it: the part of
  * the {@link RoleController} that decides, with no sockets (failover, scale, rebalance, reload).
  */
-export class Placement {
+export class InstancePlacement {
   topology: Topology
   /** Instance name → where it runs, in the order the topology resolves them. */
   readonly placed = new Map<string, Placed>()

@@ -17,7 +17,8 @@ export interface LogLine {
 export interface LogOptions {
   /** Directory of the log files, one `<instance>.log` each. @default `.dripdrop/logs` under the current directory */
   logDir?: string
-  /** A log file is rotated when it would grow past this, bytes. @default 10 MiB */
+  /** A log file is rotated when it would grow past this, bytes (a single line longer than this gets a file of
+   * its own). @default 10 MiB */
   maxLogBytes?: number
   /** Files kept per instance, the current one included (`x.log`, `x.log.1` … `x.log.<n-1>`). @default 5 */
   maxLogFiles?: number
@@ -107,20 +108,29 @@ export class InstanceLog {
     const time = Date.now()
     const stamp = new Date(time).toISOString()
     let text = ''
+    let bytes = 0
     for (const line of lines) {
       const entry: LogLine = { instance: this.#instance, stream, time, line }
       this.#tail.push(entry)
       this.#tailSize += sizeOf(entry)
-      text += `${stamp} ${stream} ${line}\n`
+      const row = `${stamp} ${stream} ${line}\n`
+      const rowBytes = Buffer.byteLength(row)
+      // One write per chunk, cut where the file would pass maxLogBytes so that it rotates between lines.
+      if (bytes > 0 && this.#size + bytes + rowBytes > this.#options.maxLogBytes) {
+        this.#writeFile(text, bytes)
+        text = ''
+        bytes = 0
+      }
+      text += row
+      bytes += rowBytes
       this.onLine?.(entry)
     }
     while (this.#tailSize > this.#options.tailBytes && this.#tail.length > 1)
       this.#tailSize -= sizeOf(this.#tail.shift() as LogLine)
-    this.#writeFile(text)
+    this.#writeFile(text, bytes)
   }
 
-  #writeFile(text: string): void {
-    const bytes = Buffer.byteLength(text)
+  #writeFile(text: string, bytes: number): void {
     try {
       if (this.#fd !== undefined && this.#size > 0 && this.#size + bytes > this.#options.maxLogBytes)
         this.#rotate()
