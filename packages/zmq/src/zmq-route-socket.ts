@@ -495,17 +495,11 @@ export class ZmqRouteSocket implements RouteSocket {
     if ((err as { code?: string }).code !== 'EAGAIN' || !BLOCKS_WHEN_FULL.has(this.#layout.socket))
       return false
     if (socket.closed) return false
-    // A spreading route first tries the other connected lanes (libzmq's own PUSH/DEALER skips a full pipe
-    // the same way); only when every lane is full does it wait on this one.
-    if (this.#spreader !== undefined) {
-      for (const lane of this.#spreader.lanes) {
-        if (lane.socket === socket || lane.peers === 0) continue
-        try {
-          await (lane.socket as zmq.Push).send(parts)
-          return true
-        } catch {}
-      }
-    }
+    // A spreading route tries the other connected lanes (libzmq's own PUSH/DEALER skips a full pipe the same
+    // way). When every lane is full it waits for room on any of them, never on one alone: a lane whose peer
+    // vanished without a reset (a host unplugged) has a pipe that never drains, and a writer blocked on it
+    // would stall every lane until the connection times out or the lane is removed (route.disconnect()).
+    if (this.#spreader !== undefined) return this.#sendOnAnyLane(err, parts, socket)
     socket.sendTimeout = -1
     try {
       await socket.send(parts)
@@ -515,6 +509,28 @@ export class ZmqRouteSocket implements RouteSocket {
       return true
     } finally {
       if (!socket.closed) socket.sendTimeout = 0
+    }
+  }
+
+  async #sendOnAnyLane(err: unknown, parts: Uint8Array[], first: zmq.Push): Promise<boolean> {
+    const spreader = this.#spreader!
+    let waitMs = 1
+    for (;;) {
+      for (const lane of spreader.lanes) {
+        const socket = lane.socket as zmq.Push
+        if ((socket === first && waitMs === 1) || lane.peers === 0 || socket.closed) continue
+        try {
+          await socket.send(parts)
+          return true
+        } catch {}
+      }
+      if (this.#state !== 'open') {
+        this.#sendFailed(err, parts)
+        return true
+      }
+      // Every lane full (or none up): wait a little for room anywhere, up to 50 ms between tries.
+      await new Promise((resolve) => setTimeout(resolve, waitMs))
+      waitMs = Math.min(50, waitMs * 2)
     }
   }
 
