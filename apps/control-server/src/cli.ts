@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
+import { type CurveOptions, loadKeyPair, loadPublicKeys } from '@dripdrop/zmq'
 import { Command, Option } from 'commander'
 import { loadOrCreateToken } from './auth.js'
 import { ControlServer } from './server.js'
@@ -61,6 +62,24 @@ program
       'DRIPDROP_CONTROL_CONFIG',
     ),
   )
+  .addOption(
+    new Option(
+      '--topology <file>',
+      'run the role controller for this topology file: agents connect to --agents',
+    ).env('DRIPDROP_CONTROL_TOPOLOGY'),
+  )
+  .addOption(
+    new Option(
+      '--agents <addr>',
+      "the agents' channel (ROUTER), with --topology (default tcp://0.0.0.0:7200)",
+    ).env('DRIPDROP_CONTROL_AGENTS'),
+  )
+  .addOption(
+    new Option('--agents-curve-keys <dir[/name]>', "CURVE on the agents' channel: this server's key pair"),
+  )
+  .addOption(
+    new Option('--agents-curve-allow <dir>', "CURVE: a directory of the agents' .pub files (the allow-list)"),
+  )
   .addOption(new Option('--json', 'one JSON object per log line'))
   .action(async (opts) => {
     const config = readConfig(opts.config)
@@ -92,6 +111,7 @@ program
       token: auth ? token : undefined,
       insecure: pick(opts.insecure, config.insecure, false),
       windowSeconds: pick(opts.windowSeconds, config.windowSeconds, 300),
+      ...rolesOptions(opts, config),
     })
     for (const type of [
       'instance:down',
@@ -101,6 +121,22 @@ program
       'instance:suspect',
     ] as const) {
       server.collector.events.on(type, (e) => log(type, { instance: e.instance, role: e.role }))
+    }
+    if (server.roles !== undefined) {
+      const r = server.roles
+      r.on('host:up', (e) => log('host:up', { host: e.host, address: e.address, pid: e.pid, back: e.back }))
+      r.on('host:lost', (e) => log('host:lost', { host: e.host, silentMs: e.silentMs }))
+      r.on('failover', (e) =>
+        log('failover', {
+          host: e.host,
+          moved: e.moved.map((m) => `${m.instance}:${m.from}->${m.to}`).join(','),
+          unplaced: e.unplaced.join(','),
+        }),
+      )
+      for (const type of ['instance:down', 'instance:failed'] as const)
+        r.on(type, (e) =>
+          log(`roles ${type}`, { instance: e.instance, host: e.host, code: e.code, signal: e.signal }),
+        )
     }
     await server.start()
     const urls = server.urls
@@ -113,6 +149,7 @@ program
       ws: urls.ws,
       metrics: urls.metrics,
       collector: urls.collector,
+      ...(server.roles === undefined ? {} : { agents: server.roles.endpoint }),
     })
     const stop = () => {
       server.close().then(
@@ -123,6 +160,46 @@ program
     process.once('SIGINT', stop)
     process.once('SIGTERM', stop)
   })
+
+// --topology turns the role controller on; --agents-curve-* protect its channel (CURVE server side).
+function rolesOptions(opts: Record<string, unknown>, config: Record<string, unknown>) {
+  const topology = pick<string | undefined>(opts.topology as string | undefined, config.topology, undefined)
+  if (topology === undefined) return {}
+  const keys = pick<string | undefined>(
+    opts.agentsCurveKeys as string | undefined,
+    config.agentsCurveKeys,
+    undefined,
+  )
+  const allow = pick<string | undefined>(
+    opts.agentsCurveAllow as string | undefined,
+    config.agentsCurveAllow,
+    undefined,
+  )
+  if (keys === undefined && allow !== undefined)
+    throw new TypeError('--agents-curve-allow needs --agents-curve-keys')
+  let curve: CurveOptions | undefined
+  if (keys !== undefined) {
+    const pair = tryPair(keys)
+    curve = allow === undefined ? pair : { ...pair, allow: loadPublicKeys(allow) }
+  }
+  return {
+    topology,
+    roles: {
+      agents: pick(opts.agents as string | undefined, config.agents, 'tcp://0.0.0.0:7200'),
+      ...(curve === undefined ? {} : { curve }),
+    },
+  }
+}
+
+// DIR (DIR/dripdrop.*) or DIR/NAME (DIR/NAME.*), as dripdrop-worker reads --curve-keys.
+function tryPair(keys: string) {
+  try {
+    return loadKeyPair(keys)
+  } catch {
+    const at = keys.lastIndexOf('/')
+    return loadKeyPair(at < 0 ? '.' : keys.slice(0, at), keys.slice(at + 1).replace(/\.(key|pub)$/, ''))
+  }
+}
 
 program
   .command('top')
