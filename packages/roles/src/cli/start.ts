@@ -1,5 +1,6 @@
 import { type Command, InvalidArgumentError } from 'commander'
 import { TopologyError } from '../errors.js'
+import { remoteStart } from './control.js'
 import { Supervisor } from '../supervisor/supervisor.js'
 import { loadTopology } from '../topology/load.js'
 import { type ResolveOptions, resolveTopology } from '../topology/resolve.js'
@@ -7,6 +8,9 @@ import type { ResolvedInstance } from '../topology/types.js'
 
 /** Options of `dripdrop start`. */
 interface StartOptions {
+  /** Remote: start an instance or a role on the control server at this URL (see control.ts). */
+  server?: string
+  token?: string
   role?: string
   instances?: number
   host?: string
@@ -47,7 +51,22 @@ export function startCommand(program: Command): void {
       '--no-restart',
       'do not restart exited children (for systemd or Kubernetes, who restart the command)',
     )
+    .option(
+      '-s, --server <url>',
+      'remote: start the instance or role named by the argument on this control server',
+    )
+    .option('-t, --token <token>', "remote: the control server's bearer token (or DRIPDROP_CONTROL_TOKEN)")
     .action(async (file: string, options: StartOptions) => {
+      if (options.server !== undefined) {
+        await remoteStart(file, {
+          server: options.server,
+          token: options.token ?? process.env.DRIPDROP_CONTROL_TOKEN,
+        }).catch((err: Error & { code?: string }) => {
+          console.error(`dripdrop start: ${err.code ?? 'error'}: ${err.message}`)
+          process.exitCode = 1
+        })
+        return
+      }
       process.exitCode = await start(file, options)
     })
 }

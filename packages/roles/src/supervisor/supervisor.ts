@@ -123,6 +123,8 @@ export class Supervisor extends TypedEvents<SupervisorEventMap> {
   readonly #scale: Record<string, number> = {}
   /** Followers of `logs({ follow })`; called with `undefined` when the supervisor closes. */
   readonly #followers = new Set<(line: LogLine | undefined) => void>()
+  /** Callers of start()/startInstance() waiting for an instance to spawn. */
+  readonly #upWaiters = new Map<string, (() => void)[]>()
   #state: SupervisorState = 'idle'
   #started: Promise<void> | undefined
   #closed: Promise<void> | undefined
@@ -414,8 +416,12 @@ export class Supervisor extends TypedEvents<SupervisorEventMap> {
       spec,
       log,
       {
-        up: (x, pid) => this.emit('instance:up', { ...ref(x), pid, restarts: x.restarts }),
-        down: (x, pid, exit, expected, uptimeMs) =>
+        up: (x, pid) => {
+          this.#settleUp(x.name)
+          this.emit('instance:up', { ...ref(x), pid, restarts: x.restarts })
+        },
+        down: (x, pid, exit, expected, uptimeMs) => {
+          this.#settleUp(x.name)
           this.emit('instance:down', {
             ...ref(x),
             pid,
@@ -423,7 +429,8 @@ export class Supervisor extends TypedEvents<SupervisorEventMap> {
             signal: exit.signal,
             expected,
             uptimeMs,
-          }),
+          })
+        },
         restart: (x, delayMs, attempt) => this.emit('instance:restart', { ...ref(x), delayMs, attempt }),
         failed: (x, restarts) =>
           this.emit('instance:failed', {
@@ -444,18 +451,19 @@ export class Supervisor extends TypedEvents<SupervisorEventMap> {
     return m
   }
 
-  /** Resolves when `m` next spawns (or settles on its next exit/failure, so a start that dies is not awaited forever). */
+  /** Resolves when `m` next spawns (or on its next exit/failure, so a start that dies is not awaited forever). */
   #whenUp(m: ManagedInstance): Promise<void> {
     return new Promise((resolve) => {
-      const done = (e: { instance: string }) => {
-        if (e.instance !== m.name) return
-        this.off('instance:up', done)
-        this.off('instance:down', done)
-        resolve()
-      }
-      this.on('instance:up', done)
-      this.on('instance:down', done)
+      const list = this.#upWaiters.get(m.name) ?? []
+      list.push(resolve)
+      this.#upWaiters.set(m.name, list)
     })
+  }
+
+  #settleUp(name: string): void {
+    const list = this.#upWaiters.get(name)
+    this.#upWaiters.delete(name)
+    for (const resolve of list ?? []) resolve()
   }
 
   #get(instance: string): ManagedInstance {
