@@ -25,6 +25,12 @@ const price = async ({ body }: { body: any }) => {
 const work = node.route('work', { type: 'pull', connect: workAt })
 work.on('order.new', reporter ? reporter.timed(work, 'order.new', price) : price)
 await node.start()
+if (me) {
+  // Failover moves gateways and aggregators between hosts: keep both routes on their current addresses.
+  const { follow } = await import('@dripdrop/roles')
+  follow(work, me, 'work')
+  follow(out, me, 'priced')
+}
 console.log(JSON.stringify({ instance: name }))
 process.on('SIGTERM', () =>
   Promise.resolve(reporter?.close())
