@@ -227,10 +227,7 @@ export class Agent extends TypedEvents<AgentEventMap> {
     return this.#started
   }
 
-  /**
-   * Stops every instance gracefully (the supervisor's close), then disconnects. Same promise on repeat.
-   * To leave the children running (an agent upgrade), `destroy()` the agent's link only with `detach()`.
-   */
+  /** Stops every instance gracefully (the supervisor's close), then disconnects. Same promise on repeat. */
   close(): Promise<void> {
     this.#closed ??= (async () => {
       this.#state = 'closing'
