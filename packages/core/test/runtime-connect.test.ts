@@ -46,7 +46,7 @@ describe('route.connect/disconnect', () => {
     await connecting
     await disconnecting
     await push.send('n', 1)
-    await new Promise((r) => setTimeout(r, 10))
+    for (let i = 0; i < 500 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 2))
     expect(got).toEqual([1])
     expect(push.connects).toEqual(['inproc://rc-late'])
   })

@@ -236,7 +236,7 @@ export class RoleController extends TypedEvents<ControllerEventMap> {
     this.#closed ??= (async () => {
       this.#state = 'closing'
       clearInterval(this.#timer)
-      for (const p of this.#pending.values()) clearTimeout(p.timer)
+      this.#endPending()
       await this.#node.close()
       this.#state = 'closed'
     })()
@@ -246,7 +246,7 @@ export class RoleController extends TypedEvents<ControllerEventMap> {
   /** Drops the agent channel at once. */
   destroy(): number {
     clearInterval(this.#timer)
-    for (const p of this.#pending.values()) clearTimeout(p.timer)
+    this.#endPending()
     this.#state = 'closed'
     this.#closed ??= Promise.resolve()
     return this.#node.destroy()
@@ -430,6 +430,20 @@ export class RoleController extends TypedEvents<ControllerEventMap> {
   }
 
   // ---- internals ----
+
+  // Commands still waiting for an agent's answer fail (the controller is going away).
+  #endPending(): void {
+    for (const [id, p] of this.#pending) {
+      clearTimeout(p.timer)
+      p.resolve({
+        type: 'agent.result',
+        id,
+        ok: false,
+        error: { code: 'DD_ERR_CONTROL', message: 'the controller closed' },
+      })
+    }
+    this.#pending.clear()
+  }
 
   #need(): InstancePlacement {
     if (this.#placement === undefined) throw new AgentError('the controller is not started', 'DD_ERR_CONTROL')
