@@ -7,10 +7,11 @@
  */
 import { Node } from '@dripdrop/core'
 import { monitor } from '@dripdrop/monitor'
+import { role, startedByRole } from '@dripdrop/roles'
 import { zmqTransport } from '@dripdrop/zmq'
 
 // Started by role: the topology says where to bind. Otherwise the argv form (examples/control-app/app.ts).
-const me = process.env.DRIPDROP_ROLE ? await (await import('@dripdrop/roles')).role() : undefined
+const me = startedByRole() ? await role() : undefined
 const argv = process.argv.slice(2)
 const collector = me ? (me.addresses.connect.collector?.[0] ?? process.env.DRIPDROP_COLLECTOR) : argv[0]
 const bind = me ? me.bind('in') : (argv[1] ?? 'tcp://127.0.0.1:*')

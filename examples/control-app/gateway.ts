@@ -9,10 +9,11 @@
 import { httpTransport } from '@dripdrop/bridges'
 import { Node } from '@dripdrop/core'
 import { monitor } from '@dripdrop/monitor'
+import { role, startedByRole } from '@dripdrop/roles'
 import { zmqTransport } from '@dripdrop/zmq'
 
 // Started by role: the topology says where to bind. Otherwise the argv form (examples/control-app/app.ts).
-const me = process.env.DRIPDROP_ROLE ? await (await import('@dripdrop/roles')).role() : undefined
+const me = startedByRole() ? await role() : undefined
 const argv = process.argv.slice(2)
 const collector = me ? (me.addresses.connect.collector?.[0] ?? process.env.DRIPDROP_COLLECTOR) : argv[0]
 const httpBind = me ? me.bind('http') : (argv[1] ?? 'http://127.0.0.1:0')

@@ -7,10 +7,11 @@
  */
 import { Node } from '@dripdrop/core'
 import { monitor } from '@dripdrop/monitor'
+import { follow, role, startedByRole } from '@dripdrop/roles'
 import { zmqTransport } from '@dripdrop/zmq'
 
 // Started by role: the topology says where to connect (every gateway, every aggregator). Otherwise argv.
-const me = process.env.DRIPDROP_ROLE ? await (await import('@dripdrop/roles')).role() : undefined
+const me = startedByRole() ? await role() : undefined
 const argv = process.argv.slice(2)
 const collector = me ? (me.addresses.connect.collector?.[0] ?? process.env.DRIPDROP_COLLECTOR) : argv[0]
 const workAt = me ? me.connect('work') : argv[1]
@@ -27,7 +28,6 @@ work.on('order.new', reporter ? reporter.timed(work, 'order.new', price) : price
 await node.start()
 if (me) {
   // Failover moves gateways and aggregators between hosts: keep both routes on their current addresses.
-  const { follow } = await import('@dripdrop/roles')
   follow(work, me, 'work')
   follow(out, me, 'priced')
 }

@@ -45,6 +45,8 @@ export {
   type SupervisorOptions,
   type SupervisorState,
 } from './supervisor/supervisor.js'
+export { inprocInstance, startedByRole } from './inproc/context.js'
+export { inprocTopology, runInProcess } from './inproc/run-inproc.js'
 export { type AddressSource, type FollowOptions, type Following, follow } from './follow.js'
 export { Agent, type AgentEventMap, type AgentOptions, type AgentState } from './agent/agent.js'
 export {

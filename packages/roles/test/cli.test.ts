@@ -112,4 +112,29 @@ describe('dripdrop', () => {
       / sup exited by SIGKILL after \d+ ms\n/,
     )
   }, 120_000)
+
+  it('start --inproc runs the same entries in one process over inproc:// addresses', async () => {
+    const { child, lines, exit, stderr } = spawnNode(BIN, {
+      args: ['start', 'examples/roles/topology.yaml', '--inproc'],
+      cwd: ROOT,
+    })
+    const seen: string[] = []
+    for (let i = 0; i < 50 && !seen.some((l) => / start +shop in one process/.test(l)); i++) {
+      const line = await lines.next(30_000)
+      if (line === undefined) throw new Error(`dripdrop start --inproc ended: ${stderr()}`)
+      seen.push(line)
+    }
+    expect(seen).toContainEqual('{"in":"inproc://shop-aggregator-in","instance":"aggregator-1"}')
+    expect(seen).toContainEqual(
+      '{"http":"http://127.0.0.1:7480","work":"inproc://shop-gateway-work","instance":"gateway-1"}',
+    )
+    expect(seen).toContainEqual('{"instance":"worker-2"}')
+    for (let i = 0; i < 5; i++) expect(await order('http://127.0.0.1:7480', 2)).toBe(200)
+    // The aggregator prints its total on stderr, in this same process.
+    for (let i = 0; i < 100 && !/orders 5 revenue 95\.00/.test(stderr()); i++)
+      await new Promise((r) => setTimeout(r, 200))
+    expect(stderr()).toMatch(/orders 5 revenue 95\.00/)
+    child.kill('SIGINT')
+    expect(await exit).toEqual({ code: 0, signal: null })
+  }, 60_000)
 })

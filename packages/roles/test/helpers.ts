@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { onTestFinished } from 'vitest'
-import type { Supervisor, TypedEvents } from '../src/index.js'
+import type { Supervisor, SupervisorEventMap } from '../src/index.js'
 
 export const FIXTURES = resolve(import.meta.dirname, 'fixtures')
 
@@ -109,18 +109,18 @@ export function tempDir(prefix = 'dd-roles-'): string {
 }
 
 /** The next `event` of `emitter` whose payload passes `test`; rejects after `timeoutMs`. */
-export function nextEvent<M extends object, K extends keyof M & string>(
-  emitter: TypedEvents<M>,
+export function nextEvent<K extends keyof SupervisorEventMap>(
+  emitter: Supervisor,
   event: K,
-  test: (payload: M[K]) => boolean = () => true,
+  test: (payload: SupervisorEventMap[K]) => boolean = () => true,
   timeoutMs = 15_000,
-): Promise<M[K]> {
+): Promise<SupervisorEventMap[K]> {
   return new Promise((res, rej) => {
     const timer = setTimeout(() => {
       emitter.off(event, on)
       rej(new Error(`no ${event} within ${timeoutMs} ms`))
     }, timeoutMs)
-    const on = (payload: M[K]) => {
+    const on = (payload: SupervisorEventMap[K]) => {
       if (!test(payload)) return
       clearTimeout(timer)
       emitter.off(event, on)

@@ -4,7 +4,8 @@ import { remoteStart } from './control.js'
 import { Supervisor } from '../supervisor/supervisor.js'
 import { loadTopology } from '../topology/load.js'
 import { type ResolveOptions, resolveTopology } from '../topology/resolve.js'
-import type { ResolvedInstance } from '../topology/types.js'
+import type { ResolvedInstance, Topology } from '../topology/types.js'
+import { runInProcess } from '../inproc/run-inproc.js'
 
 /** Options of `dripdrop start`. */
 interface StartOptions {
@@ -17,6 +18,7 @@ interface StartOptions {
   logDir: string
   output: boolean
   restart: boolean
+  inproc?: boolean
 }
 
 function positiveInt(value: string): number {
@@ -51,6 +53,7 @@ export function startCommand(program: Command): void {
       '--no-restart',
       'do not restart exited children (for systemd or Kubernetes, who restart the command)',
     )
+    .option('--inproc', 'run every instance in this one process over inproc:// addresses (HTTP binds stay)')
     .option(
       '-s, --server <url>',
       'remote: start the instance or role named by the argument on this control server',
@@ -90,6 +93,7 @@ async function start(file: string, options: StartOptions): Promise<number> {
     }
     throw err
   }
+  if (options.inproc) return inProcess(topology, options)
   if (!options.restart)
     instances = instances.map((i) => ({ ...i, restart: { ...i.restart, policy: 'never' as const } }))
   if (instances.length === 0) {
@@ -167,4 +171,27 @@ async function start(file: string, options: StartOptions): Promise<number> {
   process.off('SIGTERM', onTerm)
   print(`stopped  ${topology.name}`)
   return code
+}
+
+/** `--inproc`: every entry module in this process; no supervision. Ends on Ctrl-C / SIGTERM. */
+async function inProcess(topology: Topology, options: StartOptions): Promise<number> {
+  const print = (line: string) => process.stdout.write(`${time()} ${line}\n`)
+  const select: ResolveOptions = {}
+  if (options.role !== undefined) select.role = options.role
+  if (options.instances !== undefined) select.instances = options.instances
+  const stopped = new Promise<number>((resolve) => {
+    // SIGTERM also reaches the entries' own handlers (they close their nodes and exit); Ctrl-C ends at once.
+    process.once('SIGINT', () => {
+      print('SIGINT: exiting')
+      resolve(0)
+    })
+    process.once('SIGTERM', () => {
+      print('SIGTERM: exiting')
+      setTimeout(() => resolve(0), 2000).unref()
+    })
+  })
+  const instances = await runInProcess(topology, select)
+  print(`start    ${topology.name} in one process: ${instances.map((i) => i.instance).join(', ')}`)
+  const code = await stopped
+  process.exit(code)
 }

@@ -1,4 +1,5 @@
 import { RoleError, TopologyError } from '../errors.js'
+import { inprocInstance } from '../inproc/context.js'
 import { TypedEvents } from '../events.js'
 import { isAddresses, isSupervisorMessage, ROLE_ENV } from '../protocol.js'
 import { loadTopology } from '../topology/load.js'
@@ -122,6 +123,17 @@ const HOW =
  * ```
  */
 export async function role(options: RoleOptions = {}): Promise<RoleContext> {
+  const inproc = inprocInstance.getStore()
+  if (inproc !== undefined)
+    return new RoleContext({
+      app: inproc.app,
+      role: inproc.role,
+      instance: inproc.instance,
+      host: inproc.host,
+      control: inproc.control,
+      addresses: inproc.addresses,
+      ipc: false,
+    })
   const env = process.env
   const name = env[ROLE_ENV.role]
   if (name !== undefined && name !== '') {
