@@ -310,7 +310,10 @@ function drawRoles(roles) {
   if (roles === undefined) return
   $('roles-app').textContent = `${roles.app} · assignment ${roles.generation}`
   $('roles-hosts').innerHTML = roles.hosts
-    .map((h) => `<span class="pill host-${esc(h.state)}">${esc(h.host)} ${esc(h.address)} · ${esc(h.state)} · ${h.instances.length}</span>`)
+    .map(
+      (h) =>
+        `<span class="pill host-${esc(h.state)}">${esc(h.host)} ${esc(h.address)} · ${esc(h.state)} · ${h.instances.length}</span>`,
+    )
     .join(' ')
   $('roles').tBodies[0].innerHTML = roles.instances
     .map(
@@ -338,7 +341,9 @@ async function rolesCall(path, body) {
       body: JSON.stringify(body ?? {}),
     })
     const json = await res.json().catch(() => ({}))
-    out.textContent = res.ok ? `ok ${path.split('/').pop()}` : `${res.status} ${json.error?.code ?? ''} ${json.error?.message ?? ''}`
+    out.textContent = res.ok
+      ? `ok ${path.split('/').pop()}`
+      : `${res.status} ${json.error?.code ?? ''} ${json.error?.message ?? ''}`
   } catch (err) {
     out.textContent = String(err)
   }

@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RoleController } from '../src/controller/controller.js'
 import { loadTopology } from '../src/topology/load.js'
+import type { Topology } from '../src/topology/types.js'
 
 const FIX = resolve(import.meta.dirname, 'fixtures/netns')
 const tag = (process.pid % 10000).toString()
@@ -205,7 +206,7 @@ describe('3 hosts as network namespaces', () => {
         .replaceAll('__B__', IP.b)
         .replaceAll('__C__', IP.c),
     )
-    let topology
+    let topology: Topology
     try {
       topology = await loadTopology(file)
     } finally {
@@ -293,7 +294,9 @@ describe('3 hosts as network namespaces', () => {
       const served = load.ok
       await until('requests served after the move', () => load.ok > served + 100, 30_000)
       const loss = { ok: load.ok - beforeLoss.ok, failed: load.failed - beforeLoss.failed }
-      const servedBy = [...load.byWorker].map(([w, n]) => `${w}:${n - (byWorkerBefore.get(w) ?? 0)}`).join(' ')
+      const servedBy = [...load.byWorker]
+        .map(([w, n]) => `${w}:${n - (byWorkerBefore.get(w) ?? 0)}`)
+        .join(' ')
       expect(inst('gateway-1')!.pid).toBe(gatewayPid) // followed the workers, not restarted
       // After the move the failures stop: the next 50 requests all succeed.
       const settled = load.snapshot()
