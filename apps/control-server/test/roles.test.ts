@@ -8,6 +8,7 @@ import { promisify } from 'node:util'
 import { Agent, type Topology } from '@dripdrop/roles'
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest'
 import { ControlServer } from '../src/index.js'
+import { launchChromium } from './support/chromium.js'
 
 const run = promisify(execFile)
 const REPO = resolve(import.meta.dirname, '../../..')
@@ -108,5 +109,48 @@ describe('control server with --topology', () => {
     expect(bad.status).toBe(409)
     expect(((await bad.json()) as any).error.code).toBe('DD_ERR_CONTROL')
     await expect(dripdrop(base, 'restart', 'nope-9')).rejects.toMatchObject({ code: 1 })
+  }, 60_000)
+
+  it('the dashboard shows the Roles panel; its restart button restarts the instance through its agent', async () => {
+    const server = new ControlServer({
+      collector: 'tcp://127.0.0.1:*',
+      http: 'http://127.0.0.1:0',
+      ws: 'ws://127.0.0.1:0',
+      token: TOKEN,
+      pushIntervalMs: 200,
+      topology,
+      roles: { agents: 'tcp://127.0.0.1:*', heartbeatIntervalMs: 200, heartbeatTimeoutMs: 1000 },
+    })
+    onTestFinished(() => {
+      server.destroy()
+    })
+    await server.start()
+    const agent = new Agent({
+      control: server.roles!.endpoint,
+      host: 'a',
+      heartbeatIntervalMs: 200,
+      supervisor: { logDir },
+    })
+    onTestFinished(() => {
+      agent.destroy()
+    })
+    await agent.start()
+    const running = () =>
+      server.roles!.status().instances.find((i) => i.instance === 'svc-1' && i.state === 'running')
+    const pid = (await until('svc-1 running', running)).pid
+    const browser = await launchChromium()
+    const page = await browser.newPage()
+    const errors: string[] = []
+    page.on('pageerror', (e) => errors.push(String(e)))
+    await page.goto(`${server.urls.dashboard}?token=${TOKEN}`)
+    await page.waitForSelector('#roles-panel:not([hidden]) #roles tbody tr td.state-running')
+    expect(await page.textContent('#roles-hosts')).toContain('a 127.0.0.1 · up')
+    await page.click('#roles button[data-op="restart"][data-instance="svc-1"]')
+    await until('a new pid after the click', () => {
+      const i = running()
+      return i !== undefined && i.pid !== pid
+    })
+    await page.waitForFunction(() => document.querySelector('#roles-result')?.textContent?.startsWith('ok'))
+    expect(errors).toEqual([])
   }, 60_000)
 })
