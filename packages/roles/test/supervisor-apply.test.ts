@@ -119,6 +119,18 @@ describe('Supervisor.apply / scale / updateAddresses', () => {
       'gateway-2 running',
     ])
     await expect(s.scale('nope', 1)).rejects.toMatchObject({ code: 'DD_ERR_SUPERVISOR' })
+    // A supervisor of one role (dripdrop start --role worker) scales that role only.
+    const workers = new Supervisor({
+      topology: shop(),
+      instances: resolveTopology(shop(), { role: 'worker' }),
+      logDir: tempDir(),
+    })
+    onTestFinished(() => {
+      workers.destroy()
+    })
+    await workers.start()
+    expect(await workers.scale('worker', 3)).toMatchObject({ started: ['worker-3'], stopped: [] })
+    expect(workers.status().map((i) => i.instance)).toEqual(['worker-1', 'worker-2', 'worker-3'])
     const bare = new Supervisor({ instances: resolveTopology(shop()), logDir: tempDir() })
     await expect(bare.scale('worker', 3)).rejects.toThrow(/scale\(\) needs the topology/)
   })

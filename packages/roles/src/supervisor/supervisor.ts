@@ -275,12 +275,13 @@ export class Supervisor extends TypedEvents<SupervisorEventMap> {
     if (!(Number.isInteger(n) && n >= 0))
       throw new SupervisorError(`scale: n must be an integer >= 0, got ${n}`)
     this.#scale[role] = n
-    return this.apply(
-      resolveTopology(this.#topology, {
-        ...(this.#host === undefined ? {} : { host: this.#host }),
-        scale: this.#scale,
-      }),
-    )
+    // Only the roles this supervisor runs (it may run a subset of the host's, e.g. `dripdrop start --role`).
+    const here = new Set([...this.#instances.values()].map((m) => m.spec.role).concat(role))
+    const resolved = resolveTopology(this.#topology, {
+      ...(this.#host === undefined ? {} : { host: this.#host }),
+      scale: this.#scale,
+    })
+    return this.apply(resolved.filter((i) => here.has(i.role)))
   }
 
   /**
