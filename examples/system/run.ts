@@ -81,7 +81,11 @@ async function startControl(token: string, topology: Topology): Promise<ControlS
 }
 
 /** Polls `check` every 100 ms until it returns a value, at most `ms`; throws `what` on timeout. */
-async function until<T>(what: string, ms: number, check: () => Promise<T | undefined> | T | undefined): Promise<T> {
+async function until<T>(
+  what: string,
+  ms: number,
+  check: () => Promise<T | undefined> | T | undefined,
+): Promise<T> {
   const deadline = Date.now() + ms
   for (let i = 0; i < Math.ceil(ms / 100) + 1; i++) {
     const v = await check()
@@ -112,7 +116,8 @@ process.once('SIGTERM', () => void stop(0))
 
 try {
   const urls = server.urls
-  for (const [bind, [from, to]] of Object.entries(moved)) console.log(`port:      ${bind} ${from} taken, using ${to}`)
+  for (const [bind, [from, to]] of Object.entries(moved))
+    console.log(`port:      ${bind} ${from} taken, using ${to}`)
   agent = new Agent({
     control: roles.endpoint,
     host: LOCAL_HOST,
@@ -142,12 +147,12 @@ try {
     `gateway:   ${gateway}/orders   (curl -X POST ${gateway}/orders -H 'content-type: application/json' -d '{"qty":2}')`,
   )
   console.log(`metrics:   ${urls.metrics}   (curl -H 'authorization: Bearer ${token}' ${urls.metrics})`)
-  console.log(
-    `agents:    ${roles.endpoint}   (the agent channel; host local's agent runs in this process)`,
-  )
+  console.log(`agents:    ${roles.endpoint}   (the agent channel; host local's agent runs in this process)`)
   console.log(`roles:     ${urls.api}/roles   (curl -H 'authorization: Bearer ${token}' ${urls.api}/roles)`)
   for (const i of [...placed.instances].sort((x, y) => x.instance.localeCompare(y.instance)))
-    console.log(`instance:  ${i.instance} on ${i.host}: ${i.state}, pid ${i.pid}, log .dripdrop/logs/${i.instance}.log`)
+    console.log(
+      `instance:  ${i.instance} on ${i.host}: ${i.state}, pid ${i.pid}, log .dripdrop/logs/${i.instance}.log`,
+    )
   console.log(`load test: POST ${gateway}/orders at ${rate}/s for ${seconds} s ...`)
 
   const engine = new LoadEngine({
