@@ -129,7 +129,7 @@ describe('distributed runs', () => {
     expect(result.startMs).toBe(starts[0])
   })
 
-  it('an agent SIGKILLed mid-run is reported lost with its share, the run still ends', async () => {
+  it("an agent SIGKILLed mid-run is reported lost with its share, the run still ends (onAgentLost: 'report')", async () => {
     const target = await startTarget()
     const c = coordinator({ heartbeatTimeoutMs: 1000 })
     await c.start()
@@ -159,6 +159,7 @@ describe('distributed runs', () => {
       rate: 100,
       durationMs: 3000,
       minAgents: 2,
+      onAgentLost: 'report',
     })
     expect(lost).toEqual(['doomed'])
     const doomed = result.agents.find((a) => a.agentId === 'doomed')
