@@ -1,6 +1,6 @@
 /**
  * The single-process baseline of the distributed benchmark: one LoadEngine, no coordinator, no agent, closed model.
- * `engine.ts <url> <connections> <ms>`; prints `{ responses, perSecond: number[] }` (responses of each interval).
+ * `engine.ts <url> <connections> <ms>`; prints `{ responses, perSecond: number[], cpuUs }` (responses of each interval, its CPU over the run).
  */
 import { LoadEngine } from '@dripdrop/loadtester'
 
@@ -12,5 +12,7 @@ const engine = new LoadEngine({
 })
 const perSecond: number[] = []
 engine.events.on('engine:progress', (p) => perSecond.push(p.responses))
+const cpu0 = process.cpuUsage()
 const r = await engine.run()
-console.log(JSON.stringify({ responses: r.totals.counters.responses, perSecond }))
+const cpu = process.cpuUsage(cpu0)
+console.log(JSON.stringify({ responses: r.totals.counters.responses, perSecond, cpuUs: cpu.user + cpu.system }))

@@ -24,7 +24,8 @@ import { ProgressLine } from '../progress.js'
 
 /** The flags `run` gains for distributed tests. */
 export interface DistributedFlags {
-  threads?: number
+  /** `true`: `--threads` without a number, one per core. */
+  threads?: number | true
   listen?: string
   agents?: number
   token?: string
@@ -41,8 +42,8 @@ const count = (name: string) => (v: string) => {
 export function distributedOptions(command: Command): Command {
   return command
     .option(
-      '--threads <n>',
-      'run on n local agent threads, one engine each (default with --listen and no --agents: one per core)',
+      '--threads [n]',
+      'local agent threads, one engine each (default: one per core; 0: one engine in this process, no agents)',
       count('--threads'),
     )
     .option(
@@ -92,12 +93,13 @@ export async function runOnAgents(
   }
   const agents = f.agents ?? 0
   if (agents > 0 && f.listen === undefined) return fail('--agents needs --listen (where they connect)')
+  if (f.threads === 0 && agents === 0) return fail('--listen with --threads 0 needs --agents (who runs the test?)')
   let result: DistributedResult
   try {
     result = await runDistributed(
       options,
       {
-        threads: f.threads ?? (agents === 0 ? availableParallelism() : 0),
+        threads: f.threads === true ? availableParallelism() : (f.threads ?? (agents === 0 ? availableParallelism() : 0)),
         listen: f.listen ?? 'tcp://127.0.0.1:*',
         agents,
         token: f.token ?? process.env.DRIPDROP_LOAD_TOKEN,
@@ -156,6 +158,19 @@ export async function runOnAgents(
     return 1
   }
   return 0
+}
+
+/**
+ * Whether `run` spreads the test over agents. Asked for with `--threads`, `--listen` or `--agents`; by default
+ * too, one agent thread per core, so one command uses the whole machine, unless the machine has one core or
+ * the run needs what agents cannot do yet (a `--ca`, a TypeScript scenario module, which agents import without
+ * tsx). `--threads 0` runs one engine in this process.
+ */
+export function wantsAgents(f: DistributedFlags, file: string | undefined, options: LoadEngineOptions): boolean {
+  if (f.listen !== undefined || (f.agents ?? 0) > 0) return true
+  if (f.threads !== undefined) return f.threads !== 0
+  const tsModule = file !== undefined && /\.[mc]?ts$/i.test(file)
+  return availableParallelism() > 1 && options.ca === undefined && !tsModule
 }
 
 /** How `run` spreads a test: local agent threads, remote agents, or both. */

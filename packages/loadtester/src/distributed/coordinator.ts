@@ -350,12 +350,22 @@ export class Coordinator {
       )
     await this.start()
     await this.waitForAgents(options.minAgents ?? 1, options.agentsTimeoutMs ?? 10_000)
-    const peers = [...this.#peers.values()].filter((p) => p.status === 'idle')
-    if (peers.length === 0) throw new NoAgentsError('no idle agent to run the test')
+    const idle = [...this.#peers.values()].filter((p) => p.status === 'idle')
+    if (idle.length === 0) throw new NoAgentsError('no idle agent to run the test')
     const open = options.rate !== undefined || options.stages !== undefined
     const durationMs = options.stages?.reduce((s, st) => s + st.durationMs, 0) ?? options.durationMs ?? 10_000
+    const totalConnections = options.connections ?? (open ? 100 * idle.length : 10)
+    // No agent gets an empty share: with fewer connections (closed model) or requests (maxRequests) than
+    // agents, only that many agents take part.
+    const peers = idle.slice(
+      0,
+      Math.max(
+        1,
+        Math.min(idle.length, open ? idle.length : totalConnections, options.maxRequests ?? idle.length),
+      ),
+    )
     const n = peers.length
-    const conns = split(options.connections ?? (open ? 100 * n : 10), n)
+    const conns = split(totalConnections, n)
     const maxReq = options.maxRequests === undefined ? undefined : split(options.maxRequests, n)
     const startAt = Date.now() + this.#o.startDelayMs
     const jobId = randomId(6)
@@ -389,7 +399,6 @@ export class Coordinator {
     this.#job = job
     peers.forEach((p, i) => {
       const connections = conns[i] as number
-      if (!open && connections === 0) return
       const share: JobShare = {
         jobId,
         auth: proof(this.#o.token, `job:${p.nonce}:${jobId}`),
