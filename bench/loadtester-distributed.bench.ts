@@ -96,7 +96,14 @@ interface Measured {
 }
 
 async function baseline(url: string, targetPid: number): Promise<Measured> {
-  const child = pinned(CORE_A, ['--import', 'tsx', join(dir, 'engine.ts'), url, String(CONNECTIONS), String(MS)])
+  const child = pinned(CORE_A, [
+    '--import',
+    'tsx',
+    join(dir, 'engine.ts'),
+    url,
+    String(CONNECTIONS),
+    String(MS),
+  ])
   let out = ''
   child.stdout?.on('data', (d: Buffer) => (out += d))
   const t0 = cpuSeconds(targetPid)
@@ -120,7 +127,13 @@ async function distributed(url: string, targetPid: number, agents: number): Prom
   const c = new Coordinator({ startDelayMs: 1000 })
   await c.start()
   const children = Array.from({ length: agents }, (_x, i) =>
-    pinned(i === 0 ? CORE_A : CORE_B, ['--import', 'tsx', join(dir, 'agent.ts'), c.endpoint, `agent-${'AB'[i]}`]),
+    pinned(i === 0 ? CORE_A : CORE_B, [
+      '--import',
+      'tsx',
+      join(dir, 'agent.ts'),
+      c.endpoint,
+      `agent-${'AB'[i]}`,
+    ]),
   )
   try {
     await Promise.all(children.map(firstLine))
@@ -214,16 +227,24 @@ try {
     better: 'lower',
   })
   const us = (m: Measured): string => m.usPerResponse.map((x) => `${x.toFixed(0)} µs`).join(' / ')
-  console.log(`  bare engine: ${engine.rate.toFixed(0)} req/s; CPU (% of a core): ${cpuText(engine.cpu)}; CPU per response ${us(engine)}`)
-  console.log(`  1 agent:     ${one.rate.toFixed(0)} req/s; CPU (% of a core): ${cpuText(one.cpu)}; CPU per response ${us(one)}`)
-  console.log(`  2 agents:    ${two.rate.toFixed(0)} req/s; CPU (% of a core): ${cpuText(two.cpu)}; CPU per response ${us(two)}`)
+  console.log(
+    `  bare engine: ${engine.rate.toFixed(0)} req/s; CPU (% of a core): ${cpuText(engine.cpu)}; CPU per response ${us(engine)}`,
+  )
+  console.log(
+    `  1 agent:     ${one.rate.toFixed(0)} req/s; CPU (% of a core): ${cpuText(one.cpu)}; CPU per response ${us(one)}`,
+  )
+  console.log(
+    `  2 agents:    ${two.rate.toFixed(0)} req/s; CPU (% of a core): ${cpuText(two.cpu)}; CPU per response ${us(two)}`,
+  )
   console.log(
     `  (a generator near 100% of its core is what bounded its rate; the target's CPU shows it was not the bottleneck)`,
   )
   console.log(
     `  rounds (req/s): engine ${runs.engine.map((x) => x.rate.toFixed(0)).join(' ')}; 1 agent ${runs.one.map((x) => x.rate.toFixed(0)).join(' ')}; 2 agents ${runs.two.map((x) => x.rate.toFixed(0)).join(' ')}`,
   )
-  console.log(`  load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`)
+  console.log(
+    `  load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
+  )
 } finally {
   await stop(target)
 }

@@ -93,7 +93,12 @@ try {
         `  heap used: first quarter avg ${mib(heap.base)} MiB, last ${mib(heap.last)} MiB, growth ${heap.pct.toFixed(1)}%` +
         `  (${s.rss.length} samples, ${s.responses} responses)`,
     )
-    console.log(`    rss MiB each 10 s: ${s.rss.filter((_x, i) => i % 10 === 0).map(mib).join(' ')}`)
+    console.log(
+      `    rss MiB each 10 s: ${s.rss
+        .filter((_x, i) => i % 10 === 0)
+        .map(mib)
+        .join(' ')}`,
+    )
     console.log(
       `  ${tool} rss flat within 10% (the issue's target; growth and peak growth <= 10%): ${rss.pct <= 10 && rss.peakPct <= 10 ? 'met' : 'MISSED'}`,
     )

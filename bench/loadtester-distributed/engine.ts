@@ -15,4 +15,6 @@ engine.events.on('engine:progress', (p) => perSecond.push(p.responses))
 const cpu0 = process.cpuUsage()
 const r = await engine.run()
 const cpu = process.cpuUsage(cpu0)
-console.log(JSON.stringify({ responses: r.totals.counters.responses, perSecond, cpuUs: cpu.user + cpu.system }))
+console.log(
+  JSON.stringify({ responses: r.totals.counters.responses, perSecond, cpuUs: cpu.user + cpu.system }),
+)

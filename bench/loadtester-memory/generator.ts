@@ -7,7 +7,13 @@
 import { LoadEngine } from '@dripdrop/loadtester'
 import autocannon from 'autocannon'
 
-const [tool, url, rateText, msText, connText] = process.argv.slice(2) as [string, string, string, string, string]
+const [tool, url, rateText, msText, connText] = process.argv.slice(2) as [
+  string,
+  string,
+  string,
+  string,
+  string,
+]
 const rate = Number(rateText)
 const ms = Number(msText)
 const connections = Number(connText)

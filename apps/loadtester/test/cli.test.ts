@@ -208,10 +208,23 @@ describe('dripdrop-load run', () => {
     )
     expect(r.stdout).toMatch(/responses\.+: 40 /)
     if (cores > 1) expect(r.stdout).toContain(`agents ${cores}\n`)
-    const bare = JSON.parse((await cli(['run', '--url', `${url}/`, '--rate', '20', '-d', '1s', '--json', '--threads'])).stdout)
+    const bare = JSON.parse(
+      (await cli(['run', '--url', `${url}/`, '--rate', '20', '-d', '1s', '--json', '--threads'])).stdout,
+    )
     expect(bare.settings.agents).toBe(cores)
     expect(bare.agents.map((a: { kind: string }) => a.kind)).toEqual(Array(cores).fill('thread'))
-    const inProcess = await cli(['run', '--url', `${url}/`, '--rate', '20', '-d', '1s', '--threads', '0', '--json'])
+    const inProcess = await cli([
+      'run',
+      '--url',
+      `${url}/`,
+      '--rate',
+      '20',
+      '-d',
+      '1s',
+      '--threads',
+      '0',
+      '--json',
+    ])
     const report = JSON.parse(inProcess.stdout)
     expect(report.settings.agents).toBe(1)
     expect(report.agents).toBeUndefined()
@@ -231,7 +244,13 @@ describe('dripdrop-load run', () => {
     const bad = await cli(['run', '--url', 'http://127.0.0.1:1/', '--threshold', 'p99<fast'])
     expect(bad.code).toBe(2)
     expect(bad.stderr).toContain('threshold "p99<fast"')
-    for (const args of [['--help'], ['run', '--help'], ['help', 'run'], ['agent', '--help'], ['ui', '--help']]) {
+    for (const args of [
+      ['--help'],
+      ['run', '--help'],
+      ['help', 'run'],
+      ['agent', '--help'],
+      ['ui', '--help'],
+    ]) {
       const r = await cli(args)
       expect(r.code).toBe(0)
       expect(r.stdout).toContain('Usage: dripdrop-load')

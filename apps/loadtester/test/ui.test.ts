@@ -137,7 +137,13 @@ describe('dripdrop-load ui', () => {
 
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        '--disable-background-networking',
+      ],
     })
     onTestFinished(() => browser.close())
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } })
@@ -162,7 +168,10 @@ describe('dripdrop-load ui', () => {
     expect(await page.textContent('#agents tr.lost')).toContain('LOST')
     await page.waitForFunction("document.body.dataset.ended === '1'", null, { timeout: 20_000 })
     expect(await page.textContent('#message')).toMatch(/shares of lost agents redistributed/)
-    await page.screenshot({ path: fileURLToPath(new URL('../docs/ui-lost-agent.png', import.meta.url)), fullPage: true })
+    await page.screenshot({
+      path: fileURLToPath(new URL('../docs/ui-lost-agent.png', import.meta.url)),
+      fullPage: true,
+    })
     expect(pageErrors).toEqual([])
     const state = (await (await fetch(new URL('/api/state', pageUrl))).json()) as {
       losses: { agentId: string; redistributed: boolean }[]

@@ -3,13 +3,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { Coordinator, type DistributedResult, type JobScenario } from '../src/index.js'
-import {
-  arrivalsBetween,
-  planFrom,
-  rateAt,
-  ratePlan,
-  scalePlan,
-} from '../src/distributed/share-plan.js'
+import { arrivalsBetween, planFrom, rateAt, ratePlan, scalePlan } from '../src/distributed/share-plan.js'
 import { startTarget } from './target.js'
 
 const DIST = new URL('../dist/index.js', import.meta.url).href
@@ -164,11 +158,23 @@ describe('an agent lost mid-run', () => {
 
 describe('share plans', () => {
   it('cuts, scales and integrates a ramp exactly', () => {
-    const p = ratePlan({ stages: [{ rate: 100, durationMs: 1000 }, { rate: 100, durationMs: 2000 }], durationMs: 0 })
+    const p = ratePlan({
+      stages: [
+        { rate: 100, durationMs: 1000 },
+        { rate: 100, durationMs: 2000 },
+      ],
+      durationMs: 0,
+    })
     expect(rateAt(p, 500)).toBe(50)
     expect(arrivalsBetween(p, 0, 3000)).toBe(250)
     const rest = planFrom(p, 500)
-    expect(rest).toEqual({ startRate: 50, stages: [{ rate: 100, durationMs: 500 }, { rate: 100, durationMs: 2000 }] })
+    expect(rest).toEqual({
+      startRate: 50,
+      stages: [
+        { rate: 100, durationMs: 500 },
+        { rate: 100, durationMs: 2000 },
+      ],
+    })
     expect(arrivalsBetween(rest, 0, 2500)).toBe(arrivalsBetween(p, 500, 3000))
     expect(scalePlan(rest, 0.5).stages[1]).toEqual({ rate: 50, durationMs: 2000 })
     const constant = ratePlan({ rate: 300, durationMs: 7000 })

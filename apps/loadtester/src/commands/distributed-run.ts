@@ -93,13 +93,17 @@ export async function runOnAgents(
   }
   const agents = f.agents ?? 0
   if (agents > 0 && f.listen === undefined) return fail('--agents needs --listen (where they connect)')
-  if (f.threads === 0 && agents === 0) return fail('--listen with --threads 0 needs --agents (who runs the test?)')
+  if (f.threads === 0 && agents === 0)
+    return fail('--listen with --threads 0 needs --agents (who runs the test?)')
   let result: DistributedResult
   try {
     result = await runDistributed(
       options,
       {
-        threads: f.threads === true ? availableParallelism() : (f.threads ?? (agents === 0 ? availableParallelism() : 0)),
+        threads:
+          f.threads === true
+            ? availableParallelism()
+            : (f.threads ?? (agents === 0 ? availableParallelism() : 0)),
         listen: f.listen ?? 'tcp://127.0.0.1:*',
         agents,
         token: f.token ?? process.env.DRIPDROP_LOAD_TOKEN,
@@ -150,7 +154,8 @@ export async function runOnAgents(
   if (f.json) io.stdout.write(`${JSON.stringify(json)}\n`)
   else
     io.stdout.write(
-      summaryText(report, verdicts) + agentsText(result.agents, result.lostRate, result.losses, result.startMs),
+      summaryText(report, verdicts) +
+        agentsText(result.agents, result.lostRate, result.losses, result.startMs),
     )
   const broken = verdicts.filter((v) => !v.ok)
   if (broken.length > 0) {
@@ -166,7 +171,11 @@ export async function runOnAgents(
  * the run needs what agents cannot do yet (a `--ca`, a TypeScript scenario module, which agents import without
  * tsx). `--threads 0` runs one engine in this process.
  */
-export function wantsAgents(f: DistributedFlags, file: string | undefined, options: LoadEngineOptions): boolean {
+export function wantsAgents(
+  f: DistributedFlags,
+  file: string | undefined,
+  options: LoadEngineOptions,
+): boolean {
   if (f.listen !== undefined || (f.agents ?? 0) > 0) return true
   if (f.threads !== undefined) return f.threads !== 0
   const tsModule = file !== undefined && /\.[mc]?ts$/i.test(file)

@@ -267,10 +267,15 @@ export class Agent {
     const bad = invalidReason('job.add', body)
     if (bad !== undefined) return this.#invalid(`job.add: ${bad}`)
     const share = body as JobShare & { part: number; firstIndex: number }
-    if (!this.#welcomed || !verify(this.#o.token, `job:${this.#nonce}:${share.jobId}:${share.part}`, share.auth)) {
+    if (
+      !this.#welcomed ||
+      !verify(this.#o.token, `job:${this.#nonce}:${share.jobId}:${share.part}`, share.auth)
+    ) {
       this.stats.refused++
       return this.#error(
-        new AgentAuthError(`job ${share.jobId} part ${share.part}: not from a coordinator holding the token; refused`),
+        new AgentAuthError(
+          `job ${share.jobId} part ${share.part}: not from a coordinator holding the token; refused`,
+        ),
       )
     }
     const job = this.#job

@@ -452,9 +452,7 @@ export class Coordinator {
       const slot = job.byIndex.get(index)
       series.push(
         seriesPoint(
-          slot === undefined
-            ? emptyInterval(index, startAt + index * 1000, 0)
-            : slot.acc.toInterval(index),
+          slot === undefined ? emptyInterval(index, startAt + index * 1000, 0) : slot.acc.toInterval(index),
         ),
       )
     }
@@ -592,7 +590,7 @@ export class Coordinator {
     if (p.status === 'lost') {
       // Lost, yet talking (it was paused or cut off, not dead): its share may run elsewhere now, so it stops.
       const job = this.#job
-      if (job !== undefined && job.shares.has(agentId) && Date.now() - p.lastStopMs > 1000) {
+      if (job?.shares.has(agentId) && Date.now() - p.lastStopMs > 1000) {
         p.lastStopMs = Date.now()
         this.#sendTo(p, 'job.stop', { jobId: job.id })
       }
@@ -657,8 +655,7 @@ export class Coordinator {
   #emitIfComplete(job: Job, index: number): void {
     const slot = job.byIndex.get(index)
     if (slot === undefined || job.emitted.has(index)) return
-    for (const [reporter, first] of job.reporters)
-      if (first <= index && !slot.from.has(reporter)) return
+    for (const [reporter, first] of job.reporters) if (first <= index && !slot.from.has(reporter)) return
     this.#emitIndex(job, index)
   }
 
@@ -758,7 +755,10 @@ export class Coordinator {
       const maxLeft =
         job.maxRequests.get(p.agentId) === undefined
           ? undefined
-          : split(Math.max(0, (job.maxRequests.get(p.agentId) ?? 0) - (job.sent.get(p.agentId) ?? 0)), survivors.length)
+          : split(
+              Math.max(0, (job.maxRequests.get(p.agentId) ?? 0) - (job.sent.get(p.agentId) ?? 0)),
+              survivors.length,
+            )
       survivors.forEach((q, i) => {
         const partConnections = conns[i] as number
         if (job.plan === undefined && partConnections === 0) return

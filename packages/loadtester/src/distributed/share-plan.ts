@@ -15,8 +15,7 @@ export function ratePlan(o: {
   startRate?: number
   durationMs: number
 }): RatePlan {
-  if (o.stages !== undefined)
-    return { startRate: o.startRate ?? 0, stages: o.stages.map((s) => ({ ...s })) }
+  if (o.stages !== undefined) return { startRate: o.startRate ?? 0, stages: o.stages.map((s) => ({ ...s })) }
   const rate = o.rate ?? 0
   return { startRate: rate, stages: [{ rate, durationMs: o.durationMs }] }
 }
@@ -55,7 +54,10 @@ export function planFrom(p: RatePlan, fromMs: number): RatePlan {
 
 /** A plan with every rate multiplied by `k`. */
 export function scalePlan(p: RatePlan, k: number): RatePlan {
-  return { startRate: p.startRate * k, stages: p.stages.map((s) => ({ rate: s.rate * k, durationMs: s.durationMs })) }
+  return {
+    startRate: p.startRate * k,
+    stages: p.stages.map((s) => ({ rate: s.rate * k, durationMs: s.durationMs })),
+  }
 }
 
 /** Arrivals a plan calls for between `t0` and `t1` ms (the integral of its rate). */
