@@ -2,7 +2,7 @@
 // real agent processes, one of them SIGKILLed. Assertions are on counts from the result, never on speed.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { Coordinator, type DistributedResult, type JobScenario } from '../src/index.js'
+import { Coordinator, type JobScenario } from '../src/index.js'
 import { arrivalsBetween, planFrom, rateAt, ratePlan, scalePlan } from '../src/distributed/share-plan.js'
 import { startTarget } from './target.js'
 
@@ -39,16 +39,14 @@ function coordinator(heartbeatTimeoutMs: number): Coordinator {
 }
 
 const RATE = 300
-const DURATION = 10_000
+const DURATION = 12_000
 const scenario = (url: string): JobScenario => ({ kind: 'requests', requests: [{ url }] })
-/** Requests the schedule called for in a point: sent, or due and never sent. */
-const scheduled = (r: DistributedResult, index: number): number =>
-  (r.series[index]?.sent ?? 0) + (r.series[index]?.notSent ?? 0)
 
 describe('an agent lost mid-run', () => {
   it('SIGKILL one agent of 3: the survivors take its share from the next second and the rate is back', async () => {
     const target = await startTarget()
-    const c = coordinator(1000)
+    // The default 3 s: on a loaded shared machine an agent's loop can stall past 1 s without being gone.
+    const c = coordinator(3000)
     await c.start()
     const doomed = agentProcess(c.endpoint, 'doomed')
     agentProcess(c.endpoint, 'keep-1')
@@ -64,6 +62,9 @@ describe('an agent lost mid-run', () => {
       scenario: scenario(`${target.url}/`),
       rate: RATE,
       durationMs: DURATION,
+      // A cap no slow second can reach: a request is then counted sent in the second it was due (a request
+      // waiting for a free connection would be counted in a later second, when it goes out).
+      connections: 3000,
       minAgents: 3,
       agentsTimeoutMs: 20_000,
     })
@@ -74,7 +75,7 @@ describe('an agent lost mid-run', () => {
     const loss = result.losses[0]!
     expect(loss).toMatchObject({ agentId: 'doomed', redistributed: true, rate: 100 })
     expect([...loss.to].sort()).toEqual(['keep-1', 'keep-2'])
-    expect(loss.detectedMs).toBeGreaterThanOrEqual(loss.lastSeenMs + 1000)
+    expect(loss.detectedMs).toBeGreaterThanOrEqual(loss.lastSeenMs + 3000)
     const at = (loss.redistributedAtMs as number) - result.startMs
     expect(at % 1000).toBe(0)
     expect(at).toBeGreaterThanOrEqual(1000)
@@ -94,29 +95,31 @@ describe('an agent lost mid-run', () => {
     // One point per second of the run, none skipped, indexed on the common clock.
     expect(result.series.map((p) => p.index)).toEqual(result.series.map((_p, i) => i))
     // After the redistribution the requests scheduled per second are back to the requested rate: counts from
-    // the report. A second's edges move with timer jitter on a busy shared machine (a late flush shifts requests
-    // into the next second), so the seconds from the redistribution to the end are summed (only the first
-    // edge can shift, by at most the jitter), and the median second is checked.
+    // the report, never wall-clock speed. An agent whose loop stalls (a loaded shared machine) counts the
+    // requests due meanwhile in the second still open, so requests move between neighbouring seconds but
+    // none is lost: the whole run is checked exactly, the seconds after the redistribution on average.
     const first = at / 1000
-    const seconds = result.series.filter((p) => p.index >= first).map((p) => p.index)
+    const seen = JSON.stringify({
+      first,
+      loss,
+      series: result.series.map((p) => [p.index, p.sent, p.notSent, Math.round(p.startMs - result.startMs)]),
+    })
+    // 1. Everything the schedule called for was scheduled by someone, except the lost agent's gap (and what
+    //    it had due but unsent when it died, at most its last second): without the redistribution, its
+    //    100 req/s from the gap's end to the run's end would be missing too.
+    const total = result.totals.counters.sent + result.totals.counters.notSent
+    const expected = (RATE * DURATION) / 1000 - (loss.gapScheduled as number)
+    // (+1%: the gap starts after the lost agent's last report, which may hold a few requests due just after it)
+    expect(total, seen).toBeLessThanOrEqual(expected + (RATE * DURATION) / 100_000)
+    expect(total, seen).toBeGreaterThanOrEqual(expected - 100)
+    // (the bound can fail: without the parts the survivors ran, the total would be below it)
+    expect(total - (100 * (DURATION - at)) / 1000).toBeLessThan(expected - 100)
+    // 2. Per second after the redistribution, on average: the requested rate.
     const whole = DURATION / 1000 - first
     expect(whole).toBeGreaterThanOrEqual(2)
-    const sum = seconds.reduce((s, i) => s + scheduled(result, i), 0)
-    expect(sum / whole).toBeGreaterThanOrEqual(RATE * 0.9)
-    expect(sum / whole).toBeLessThanOrEqual(RATE * 1.1)
-    const perSecond = seconds
-      .filter((i) => i < DURATION / 1000)
-      .map((i) => scheduled(result, i))
-      .sort((a, b) => a - b)
-    const median = perSecond[Math.floor(perSecond.length / 2)] as number
-    expect(median).toBeGreaterThanOrEqual(RATE * 0.85)
-    expect(median).toBeLessThanOrEqual(RATE * 1.15)
-    // Before the loss the 3 agents had scheduled about the same (the first seconds, before any kill).
-    expect(scheduled(result, 0)).toBeGreaterThan(0)
-    // Over the whole run: everything scheduled minus the gap (and the lost agent's unreported last second).
-    const total = result.totals.counters.sent + result.totals.counters.notSent
-    expect(total).toBeLessThanOrEqual((RATE * DURATION) / 1000)
-    expect(total).toBeGreaterThanOrEqual((RATE * DURATION) / 1000 - (loss.gapScheduled as number) - 100)
+    const after = result.series.filter((p) => p.index >= first).reduce((n, p) => n + p.sent + p.notSent, 0)
+    expect(after / whole, seen).toBeGreaterThanOrEqual(RATE * 0.85)
+    expect(after / whole, seen).toBeLessThanOrEqual(RATE * 1.15)
     // The target saw at least every response counted (the lost agent's unreported ones too).
     expect(target.count()).toBeGreaterThanOrEqual(result.totals.counters.responses)
   }, 40_000)

@@ -4,7 +4,7 @@ import { type CurveOptions, zmqTransport } from '@dripdrop/zmq'
 import type { EngineState } from '../engine/load-engine.js'
 import { AgentAuthError, AgentProtocolError, NoAgentsError } from '../errors.js'
 import { emptyInterval, StatsAccumulator } from '../stats/interval.js'
-import { type SeriesPoint, seriesPoint } from '../stats/series.js'
+import { pointOf, type SeriesPoint, seriesPoint } from '../stats/series.js'
 import { proof, randomId, verify } from './auth.js'
 import { curveOption } from './curve.js'
 import {
@@ -451,9 +451,9 @@ export class Coordinator {
     for (let index = 0; index <= last; index++) {
       const slot = job.byIndex.get(index)
       series.push(
-        seriesPoint(
-          slot === undefined ? emptyInterval(index, startAt + index * 1000, 0) : slot.acc.toInterval(index),
-        ),
+        slot === undefined
+          ? seriesPoint(emptyInterval(index, startAt + index * 1000, 0))
+          : accPoint(slot.acc, index),
       )
     }
     let lostRate = 0
@@ -638,7 +638,15 @@ export class Coordinator {
     this.#cpu(p, m.cpu)
     // Decoded on its own first, so a bad histogram is refused whole, never half added.
     const checked = new StatsAccumulator().add(m.delta)
-    job.totals.add(checked.toInterval(m.delta.index))
+    // Added as live histograms: decoded once per message, never re-encoded.
+    const live = {
+      counters: checked.counters,
+      latency: checked.latency,
+      service: checked.service,
+      lag: checked.lag,
+      names: checked.names,
+    }
+    job.totals.addLive(live, m.delta.startMs, m.delta.durationMs)
     const share = job.shares.get(m.agentId)
     if (share !== undefined) share.responses += m.delta.counters.responses
     job.sent.set(m.agentId, (job.sent.get(m.agentId) ?? 0) + m.delta.counters.sent)
@@ -646,7 +654,7 @@ export class Coordinator {
     let slot = job.byIndex.get(m.delta.index)
     if (slot === undefined)
       job.byIndex.set(m.delta.index, (slot = { acc: new StatsAccumulator(), from: new Set() }))
-    slot.acc.add(checked.toInterval(m.delta.index))
+    slot.acc.addLive(live, m.delta.startMs, m.delta.durationMs)
     slot.from.add(reporter)
     this.#emitIfComplete(job, m.delta.index)
   }
@@ -664,7 +672,7 @@ export class Coordinator {
     const slot = job.byIndex.get(index)
     if (slot === undefined) return
     job.emitted.add(index)
-    const point = seriesPoint(slot.acc.toInterval(index))
+    const point = accPoint(slot.acc, index)
     this.#emit('coordinator:progress', { point, agents: this.agents })
   }
 
@@ -825,6 +833,20 @@ const REDISTRIBUTE_LEAD_MS = 300
 function rateNow(job: Job, at: number): number {
   if (job.plan === undefined) return 0
   return rateAtPlan(job.plan, Math.min(Math.max(0, at - job.startAt), job.durationMs - 1))
+}
+
+/** One merged second as a series point, from its live histograms (no encode/decode round trip). */
+function accPoint(acc: StatsAccumulator, index: number): SeriesPoint {
+  const startMs = Number.isFinite(acc.startMs) ? acc.startMs : 0
+  return pointOf(
+    index,
+    startMs,
+    Math.max(0, acc.endMs - startMs),
+    acc.counters,
+    acc.latency,
+    acc.service,
+    acc.lag,
+  )
 }
 
 /** Agents known at once (lost ones are forgotten first when full). */
