@@ -1,6 +1,7 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
+import { tokenEquals } from '@dripdrop/bridges'
 
 /** A new random bearer token: 32 bytes, base64url (43 characters). */
 export function newToken(): string {
@@ -25,14 +26,13 @@ export function loadOrCreateToken(file: string): { token: string; created: boole
 }
 
 /**
- * Compares a presented token with the expected one in constant time: both are hashed first (SHA-256), so
- * neither the content nor the length of the secret leaks through timing.
+ * Compares a presented token with the expected one in constant time: `tokenEquals` of @dripdrop/bridges (both
+ * hashed to 32-byte SHA-256 digests, then `crypto.timingSafeEqual`), so neither the content nor the length of
+ * the secret leaks through timing. One implementation for every dripdrop HTTP surface.
  */
 export function tokenMatches(expected: string, presented: string | undefined): boolean {
   if (presented === undefined || presented === '') return false
-  const a = createHash('sha256').update(expected).digest()
-  const b = createHash('sha256').update(presented).digest()
-  return timingSafeEqual(a, b)
+  return tokenEquals(presented, expected)
 }
 
 /** The token a request carries: `Authorization: Bearer …`, else the `dd_token` cookie, else `?token=`. */

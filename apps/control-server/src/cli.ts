@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
+import { curveFromFlags } from '@dripdrop/zmq'
 import { Command, Option } from 'commander'
 import { loadOrCreateToken } from './auth.js'
 import { ControlServer } from './server.js'
@@ -62,8 +63,30 @@ program
     ),
   )
   .addOption(new Option('--json', 'one JSON object per log line'))
+  .addOption(
+    new Option(
+      '--curve-keys <dir[/name]>',
+      'CURVE on the collector: its key pair from `dripdrop keys generate` (DIR, or DIR/NAME for NAME.key + NAME.pub); else DRIPDROP_CURVE_SECRET_KEY',
+    ).env('DRIPDROP_CONTROL_CURVE_KEYS'),
+  )
+  .addOption(
+    new Option(
+      '--curve-allow <keys>',
+      'CURVE: the reporters allowed in: a directory of .pub files, a file of keys, or Z85 keys separated by commas (repeatable)',
+    )
+      .env('DRIPDROP_CONTROL_CURVE_ALLOW')
+      .argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]),
+  )
   .action(async (opts) => {
     const config = readConfig(opts.config)
+    // CURVE on the collector: flags, then the config file, then DRIPDROP_CURVE_* (one reader for every CLI).
+    const curve = curveFromFlags(
+      {
+        keys: pick<string | undefined>(opts.curveKeys, config.curveKeys, undefined),
+        allow: pick<string | string[] | undefined>(opts.curveAllow, config.curveAllow, undefined),
+      },
+      { role: 'server' },
+    )
     const json = pick<boolean>(opts.json, config.json, false)
     const log = (msg: string, fields: Record<string, unknown> = {}) =>
       json
@@ -92,6 +115,7 @@ program
       token: auth ? token : undefined,
       insecure: pick(opts.insecure, config.insecure, false),
       windowSeconds: pick(opts.windowSeconds, config.windowSeconds, 300),
+      ...(curve === undefined ? {} : { curve }),
     })
     for (const type of [
       'instance:down',
@@ -102,17 +126,33 @@ program
     ] as const) {
       server.collector.events.on(type, (e) => log(type, { instance: e.instance, role: e.role }))
     }
+    logRefusals(server, log)
     await server.start()
     const urls = server.urls
     const dashboard =
       auth && token !== undefined ? `${urls.dashboard}?token=${encodeURIComponent(token)}` : urls.dashboard
     if (created) log('a token was generated (shown once; kept in the token file)', { token })
+    const collectorHost = /^[a-z]+:\/\/(\[[^\]]+\]|[^:/]+)/.exec(urls.collector)?.[1] ?? ''
+    if (curve === undefined && !['127.0.0.1', 'localhost', '::1', '[::1]'].includes(collectorHost))
+      log(
+        'warning: the collector takes plain-text reports from any host that reaches it (give --curve-keys)',
+        {
+          collector: urls.collector,
+        },
+      )
     log('dripdrop-control listening', {
       dashboard,
       api: urls.api,
       ws: urls.ws,
       metrics: urls.metrics,
       collector: urls.collector,
+      ...(curve === undefined
+        ? {}
+        : {
+            curve: 'on',
+            curvePublicKey: curve.publicKey,
+            curveAllow: curve.allow === undefined ? 'any' : (curve.allow as string[]).length,
+          }),
     })
     const stop = () => {
       server.close().then(
@@ -123,6 +163,31 @@ program
     process.once('SIGINT', stop)
     process.once('SIGTERM', stop)
   })
+
+/**
+ * Logs a reporter refused at the CURVE handshake, once per (reason, cause, client key): a refused peer retries every
+ * reconnect interval, each attempt still counted in `collector.stats.refused` (API, /metrics).
+ */
+function logRefusals(
+  server: ControlServer,
+  log: (msg: string, fields?: Record<string, unknown>) => void,
+): void {
+  const seen = new Set<string>()
+  server.collector.events.on('report:error', ({ error }) => {
+    if ((error as { code?: string }).code !== 'DD_ERR_HANDSHAKE') return
+    const e = error as Error & { reason?: string; clientKey?: string; endpoint?: string }
+    const cause = (e.cause as { code?: string } | undefined)?.code ?? ''
+    const key = `${e.reason}:${cause}:${e.clientKey ?? ''}`
+    if (seen.has(key) || seen.size >= 1000) return
+    seen.add(key)
+    log('reporter refused at the CURVE handshake (further attempts counted, not logged)', {
+      reason: e.reason,
+      ...(cause === '' ? {} : { cause }),
+      clientKey: e.clientKey ?? 'none',
+      from: e.endpoint,
+    })
+  })
+}
 
 program
   .command('top')

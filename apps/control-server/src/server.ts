@@ -12,6 +12,7 @@ import {
 } from '@dripdrop/bridges'
 import { Node, type Route } from '@dripdrop/core'
 import { Collector, type DetectorOptions, MemoryStore, RedisStore } from '@dripdrop/monitor'
+import type { CurveOptions } from '@dripdrop/zmq'
 import { presentedToken, tokenMatches } from './auth.js'
 import { ControlHttpError, ControlOptionsError } from './errors.js'
 import { instanceRows, int, type LoggedEvent, pageRows, roleLinks, str } from './views.js'
@@ -43,6 +44,13 @@ export interface ControlServerOptions {
   maxMessageBytes?: number
   /** Failure detector parameters of the collector. */
   detector?: DetectorOptions
+  /**
+   * CURVE on the collector's backchannel (`CurveOptions` of @dripdrop/zmq): the collector's key pair and, with
+   * `allow`, the reporters' public keys. A reporter without a listed key is refused at the handshake, counted
+   * in `collector.stats.refused.DD_ERR_HANDSHAKE` (`/api/overview`, `dripdrop_collector_refused_total` in
+   * `/metrics`); none of its reports is read. @default undefined (plain text: bind the collector to a trusted network)
+   */
+  curve?: CurveOptions
 }
 
 type State = 'idle' | 'starting' | 'open' | 'closing' | 'closed'
@@ -114,6 +122,7 @@ export class ControlServer {
           ? new MemoryStore({ windowSeconds })
           : new RedisStore({ url: options.redis, windowSeconds }),
       ...(options.detector === undefined ? {} : { detector: options.detector }),
+      ...(options.curve === undefined ? {} : { curve: options.curve }),
     })
     for (const type of [
       'instance:up',

@@ -7,7 +7,14 @@ export function bearerOf(req: IncomingMessage): string {
   return m?.[1] ?? ''
 }
 
-const digest = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest()
+/**
+ * The SHA-256 digest of a token: 32 bytes whatever the token's length or content. Tokens are compared as
+ * digests, so `crypto.timingSafeEqual` always compares 32 bytes with 32 bytes.
+ */
+export function tokenDigest(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest()
+}
+const digest = tokenDigest
 
 /**
  * Compares a token with an expected one in constant time: both are hashed (SHA-256) first, so the time

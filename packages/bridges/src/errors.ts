@@ -115,6 +115,17 @@ export class DisconnectedError extends DripdropError {
   }
 }
 
+/**
+ * The HTTP server went away in the middle of a request (`DD_ERR_HTTP_DISCONNECTED`): the connection was reset
+ * or closed before the whole reply arrived. The request may or may not have run; it is not re-sent. Counted in
+ * the client route's `stats.aborted` (a peer that went away), not in `errors`; `cause` is the socket error.
+ */
+export class HttpDisconnectedError extends DripdropError {
+  constructor(message: string, cause?: unknown) {
+    super(message, 'DD_ERR_HTTP_DISCONNECTED', { cause })
+  }
+}
+
 /** `sendTo` named a connection id the server does not have (`DD_ERR_WS_NO_CONNECTION`). */
 export class NoConnectionError extends DripdropError {
   readonly connection: string

@@ -1,8 +1,9 @@
-export { bearerAuth, tokenEquals } from './auth.js'
+export { bearerAuth, tokenDigest, tokenEquals } from './auth.js'
 export type { TlsClientOptions, TlsServerOptions } from './tls.js'
 export {
   DisconnectedError,
   HTTP_STATUS_CODES,
+  HttpDisconnectedError,
   HttpStatusError,
   NoConnectionError,
   QueueFullError,

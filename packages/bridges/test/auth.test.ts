@@ -1,6 +1,6 @@
 // Authentication on the HTTP bridge: a per-route authorize hook and bearer tokens compared in constant time.
 import { describe, expect, it } from 'vitest'
-import { bearerAuth, HttpStatusError, tokenEquals } from '../src/index.js'
+import { bearerAuth, HttpStatusError, tokenDigest, tokenEquals } from '../src/index.js'
 import { httpServer } from './support/http-server.js'
 
 const TOKEN = 'tok-0123456789abcdef'
@@ -84,5 +84,31 @@ describe('tokenEquals / bearerAuth', () => {
     expect(hook({ token: '' })).toBe(false)
     expect(() => bearerAuth([])).toThrow(TypeError)
     expect(() => bearerAuth('')).toThrow(TypeError)
+  })
+})
+
+describe('constant-time token comparison, by construction', () => {
+  it('a token differing in its first byte and one differing in its last take the same path: two 32-byte digests into timingSafeEqual', () => {
+    const expected = 'k'.repeat(40)
+    const first = `x${expected.slice(1)}`
+    const last = `${expected.slice(0, -1)}x`
+    const short = 'k'
+    // Every candidate becomes 32 bytes, whatever its length or where it differs…
+    for (const t of [expected, first, last, short, 'k'.repeat(10_000)])
+      expect(tokenDigest(t)).toHaveLength(32)
+    // …and differing digests (no shared prefix to leak: SHA-256 scatters a one-byte change).
+    expect(tokenDigest(first).equals(tokenDigest(expected))).toBe(false)
+    expect(tokenDigest(last).equals(tokenDigest(expected))).toBe(false)
+    expect(tokenEquals(first, expected)).toBe(false)
+    expect(tokenEquals(last, expected)).toBe(false)
+    expect(tokenEquals(expected, expected)).toBe(true)
+    // The comparison is timingSafeEqual over the two digests, with no branch on the tokens' content before
+    // it (the only other test is the type and the emptiness of the presented token, after the comparison).
+    const body = tokenEquals.toString()
+    expect(body).toMatch(/timingSafeEqual\)?\(digest\(given\), digest\(expected\)\)/)
+    expect(body).not.toMatch(
+      /given\s*===\s*expected|expected\s*===\s*given|startsWith|indexOf|charCodeAt|\bfor\b/,
+    )
+    expect(bearerAuth.toString()).toMatch(/timingSafeEqual\)?\(given, d\)/)
   })
 })

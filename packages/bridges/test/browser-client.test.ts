@@ -108,6 +108,49 @@ describe('browser client in headless Chromium', () => {
     expect(news).toEqual([{ bytes: [7] }, 'second'])
   })
 
+  it('send waits for room when the server stops reading: the queue and bufferedAmount stay within maxQueueBytes', async () => {
+    const { route, url, http } = await server({ concurrency: 1, maxMessageBytes: 1024 * 1024 })
+    let release!: () => void
+    const gate = new Promise<void>((r) => (release = r))
+    const got: number[] = []
+    route.on('n', async ({ body }) => {
+      got.push(body.i)
+      await gate // the first message holds the only slot: the server stops reading (TCP pushes back)
+    })
+    const browser = await launchChromium()
+    const page = await browser.newPage()
+    await page.goto(`${http}/`)
+    await page.waitForFunction('window.ddReady === true')
+    const maxQueueBytes = 256 * 1024
+    const result = await page.evaluate(
+      async ({ wsUrl, maxQueueBytes }) => {
+        const w = globalThis as any
+        w.client = w.dd.connect(wsUrl, { maxQueueBytes, highWaterMark: 10_000 })
+        await w.client.ready()
+        const pad = 'x'.repeat(64 * 1024)
+        let sent = 0
+        let most = 0
+        // Bounded: 1,000 frames of 64 KiB (64 MiB) is far past what loopback socket buffers hold.
+        while (w.waiting === undefined && sent < 1000) {
+          w.waiting = w.client.send('n', { i: sent, pad }) ?? undefined
+          sent++
+          most = Math.max(most, w.client.bufferedBytes)
+          // Let the browser's network thread drain what it can, as an application would between sends.
+          if (sent % 16 === 0) await new Promise((r) => setTimeout(r, 0))
+        }
+        return { sent, most, waiting: w.waiting instanceof Promise }
+      },
+      { wsUrl: url, maxQueueBytes },
+    )
+    expect(result.waiting).toBe(true)
+    // The bound, never two of it (one 64 KiB frame may overshoot an almost full socket by its own size).
+    expect(result.most).toBeLessThanOrEqual(maxQueueBytes + 70 * 1024)
+    release()
+    await page.evaluate(() => (globalThis as any).waiting)
+    await expect.poll(() => got.length, { timeout: 15_000 }).toBe(result.sent)
+    expect(got).toEqual([...Array(result.sent).keys()])
+  }, 40_000)
+
   it('reconnects after the connection drops and sends queued messages once', async () => {
     const { route, url, http } = await server()
     const got: unknown[] = []

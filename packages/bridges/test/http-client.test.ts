@@ -1,6 +1,13 @@
+import net, { type AddressInfo } from 'node:net'
 import { Node } from '@dripdrop/core'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { type HttpHead, HttpStatusError, httpReply, httpTransport } from '../src/index.js'
+import {
+  HttpDisconnectedError,
+  type HttpHead,
+  HttpStatusError,
+  httpReply,
+  httpTransport,
+} from '../src/index.js'
 
 const ROUTES = {
   'POST /jobs': 'job.create',
@@ -150,5 +157,36 @@ describe('http-client route', () => {
     const dead = client.route('dead', { type: 'http-client', connect: 'http://127.0.0.1:1' })
     await client.start()
     await expect(dead.request('x', {})).rejects.toMatchObject({ code: 'DD_ERR_TRANSPORT' })
+  })
+
+  it('a server that resets the connection mid-request: DD_ERR_HTTP_DISCONNECTED, counted in stats.aborted, not errors', async () => {
+    // A raw TCP server: half a reply, then a reset (RST) — or a plain close — in the middle of the body.
+    let mode: 'reset' | 'close' = 'reset'
+    const server = net.createServer((socket) => {
+      socket.once('data', () => {
+        socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"par')
+        setTimeout(() => (mode === 'reset' ? socket.resetAndDestroy() : socket.destroy()), 20)
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())))
+    const client = new Node({ name: 'client', transports: [httpTransport()] })
+    onTestFinished(() => {
+      client.destroy()
+    })
+    const http = client.route('http', {
+      type: 'http-client',
+      connect: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    })
+    await client.start()
+    const reset = await http.request('x', {}).catch((e: unknown) => e)
+    expect(reset).toBeInstanceOf(HttpDisconnectedError)
+    expect(reset).toMatchObject({ code: 'DD_ERR_HTTP_DISCONNECTED' })
+    expect(http.stats.aborted).toBe(1)
+    mode = 'close'
+    const closed = await http.request('x', {}).catch((e: unknown) => e)
+    expect(closed).toMatchObject({ code: 'DD_ERR_HTTP_DISCONNECTED' })
+    expect(http.stats.aborted).toBe(2)
+    expect(http.stats.errors).toBe(0)
   })
 })

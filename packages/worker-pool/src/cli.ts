@@ -2,9 +2,7 @@
 // `dripdrop-worker --connect tcp://host:port --tasks ./tasks.js [--threads N] [--concurrency N] [--heartbeat-ms MS]`
 import { availableParallelism } from 'node:os'
 import { parseArgs } from 'node:util'
-import { existsSync, readFileSync, statSync } from 'node:fs'
-import { basename, dirname } from 'node:path'
-import { type CurveOptions, keysFromEnv, loadKeyPair } from '@dripdrop/zmq'
+import { type CurveOptions, curveFromFlags } from '@dripdrop/zmq'
 import { DripdropError } from './errors.js'
 import { RemoteWorker } from './remote-worker.js'
 
@@ -53,20 +51,16 @@ if (values.slots !== undefined) {
 
 const num = (v: string | boolean | undefined): number | undefined => (v === undefined ? undefined : Number(v))
 
-// --curve-keys DIR (DIR/dripdrop.*) or DIR/NAME (DIR/NAME.*); --curve-server-key is Z85 or a .pub file.
-function curveOptions(): CurveOptions | undefined {
-  const keys = values['curve-keys']
-  const server = values['curve-server-key']
-  if (keys === undefined && server === undefined) return keysFromEnv()
-  if (typeof keys !== 'string' || typeof server !== 'string')
-    throw new TypeError('--curve-keys and --curve-server-key go together')
-  const pair =
-    existsSync(keys) && statSync(keys).isDirectory()
-      ? loadKeyPair(keys)
-      : loadKeyPair(dirname(keys), basename(keys).replace(/\.(key|pub)$/, ''))
-  const serverKey = server.length !== 40 && existsSync(server) ? readFileSync(server, 'utf8').trim() : server
-  return { ...pair, serverKey }
-}
+// --curve-keys DIR (DIR/dripdrop.*) or DIR/NAME (DIR/NAME.*); --curve-server-key is Z85 or a .pub file;
+// without them, DRIPDROP_CURVE_* (the one implementation shared by every dripdrop CLI).
+const curveOptions = (): CurveOptions | undefined =>
+  curveFromFlags(
+    {
+      keys: values['curve-keys'] as string | undefined,
+      serverKey: values['curve-server-key'] as string | undefined,
+    },
+    { role: 'client' },
+  )
 
 let worker: RemoteWorker
 try {

@@ -68,11 +68,13 @@ describe('worker pool over CURVE', () => {
     )
   })
 
-  it('dripdrop-worker --curve-keys/--curve-server-key: a listed worker joins, an unlisted one is refused', async () => {
+  it('dripdrop-worker --curve-keys/--curve-server-key: no keys, a wrong pool key and an unlisted key are refused and counted; a listed worker joins', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dd-pool-keys-'))
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
     const server = generateKeyPair()
+    const other = generateKeyPair()
     writeKeyPair(dir, 'pool', server)
+    writeKeyPair(dir, 'other', other)
     writeKeyPair(dir, 'member', generateKeyPair())
     writeKeyPair(dir, 'outsider', generateKeyPair())
     const { loadKeyPair } = await import('@dripdrop/zmq')
@@ -83,34 +85,39 @@ describe('worker pool over CURVE', () => {
     })
     const refused: HandshakeError[] = []
     p.on('worker:refused', (err) => void refused.push(err))
-    const worker = (name: string): ChildProcess => {
+    const worker = (curve: string[]): ChildProcess => {
       const child = spawn(
         process.execPath,
-        [
-          CLI,
-          '--connect',
-          p.endpoint!,
-          '--tasks',
-          fileURLToPath(TASKS),
-          '--threads',
-          '1',
-          '--curve-keys',
-          join(dir, name),
-          '--curve-server-key',
-          join(dir, 'pool.pub'),
-        ],
-        { stdio: 'ignore' },
+        [CLI, '--connect', p.endpoint!, '--tasks', fileURLToPath(TASKS), '--threads', '1', ...curve],
+        // No CURVE from the test's own environment.
+        { stdio: 'ignore', env: { ...process.env, DRIPDROP_CURVE_SECRET_KEY: '' } },
       )
       onTestFinished(() => {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
       })
       return child
     }
-    worker('outsider')
-    await until(() => refused.some((e) => e.clientKey === loadKeyPair(dir, 'outsider').publicKey), 15_000)
-    worker('member')
+    const keys = (name: string, serverKey = join(dir, 'pool.pub')) => [
+      '--curve-keys',
+      join(dir, name),
+      '--curve-server-key',
+      serverKey,
+    ]
+    // One intruder process at a time, killed once refused, so each count is its own.
+    for (const args of [[], keys('member', join(dir, 'other.pub')), keys('outsider')]) {
+      const before = p.stats.workersRefused
+      const child = worker(args)
+      await until(() => p.stats.workersRefused > before, 15_000)
+      child.kill('SIGKILL')
+    }
+    expect(
+      refused.some((e) => e.reason === 'auth' && e.clientKey === loadKeyPair(dir, 'outsider').publicKey),
+    ).toBe(true)
+    expect(p.stats.workers).toBe(0)
+    worker(keys('member'))
     await until(() => p.stats.workers === 1, 15_000)
     expect(await p.defer('add', { a: 2, b: 3 })).toBe(5)
     expect(p.stats.workers).toBe(1)
+    expect(p.stats.workersRefused).toBe(refused.length)
   })
 })

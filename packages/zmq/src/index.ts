@@ -20,3 +20,4 @@ export { CurveKeyError, HandshakeError, PeerQueueFullError, UnroutableError } fr
 export { type FilledZmqOptions, ZMQ_DEFAULTS, type ZmqOptions } from './options.js'
 export { LAYOUTS, type WireLayout } from './wire.js'
 export { zmqTransport } from './zmq-transport.js'
+export { type CurveFlags, type CurveFlagsOptions, curveFromFlags } from './curve/flags.js'

@@ -113,6 +113,67 @@ describe('CURVE over tcp://', () => {
     })
   }
 
+  it('sub -> pub: a NULL, a wrong-server-key and an unlisted subscriber are refused, counted and get nothing; the listed one gets the events', async () => {
+    const server = generateKeyPair()
+    const good = generateKeyPair()
+    const unlisted = generateKeyPair()
+    const node = zmqNode('publisher')
+    const failures: HandshakeError[] = []
+    node.events.on('route:error', ({ error }) => {
+      if (error instanceof HandshakeError) failures.push(error)
+    })
+    const pub = node.route('events', {
+      type: 'pub',
+      bind: 'tcp://127.0.0.1:*',
+      curve: { ...server, allow: [good.publicKey] },
+    })
+    await node.start()
+    const endpoint = pub.endpoints[0]
+    const received: Record<string, unknown[]> = { wrong: [], outsider: [], member: [] }
+    const subscriber = async (name: string, curve: CurveOptions) => {
+      const n = zmqNode(name)
+      onTestFinished(() => {
+        n.destroy()
+      })
+      n.route('events', { type: 'sub', connect: endpoint, subscribe: '', curve }).on('*', ({ body }) => {
+        received[name]!.push(body)
+      })
+      await n.start()
+    }
+    const nullSub = raw(new zmq.Subscriber())
+    nullSub.subscribe()
+    nullSub.connect(endpoint)
+    let nullGot = 0
+    void (async () => {
+      for await (const _ of nullSub) nullGot++
+    })().catch(() => {})
+    await until(() => failures.length >= 1, 10_000, 'the NULL subscriber refused')
+    await subscriber('wrong', { ...good, serverKey: unlisted.publicKey })
+    await until(
+      () => failures.some((f) => (f.cause as { code?: string }).code === 'ERR_ZMTP_CRYPTOGRAPHIC'),
+      10_000,
+      'the wrong-server-key subscriber refused',
+    )
+    await subscriber('outsider', { ...unlisted, serverKey: server.publicKey })
+    await until(
+      () => failures.some((f) => f.reason === 'auth' && f.clientKey === unlisted.publicKey),
+      10_000,
+      'the unlisted subscriber refused',
+    )
+    await subscriber('member', { ...good, serverKey: server.publicKey })
+    // Publish until the member has events (a subscription takes a moment to reach the publisher).
+    for (let i = 0; i < 200 && received.member!.length < 5; i++) {
+      await pub.send('tick', i)
+      await new Promise((r) => setTimeout(r, 10))
+    }
+    expect(received.member!.length).toBeGreaterThanOrEqual(5)
+    expect(received.wrong).toEqual([])
+    expect(received.outsider).toEqual([])
+    expect(nullGot).toBe(0)
+    expect(pub.stats.errors).toBe(failures.length)
+    expect(failures.length).toBeGreaterThanOrEqual(3)
+  })
+
   it('a raw NULL REQ-style client gets no reply from a CURVE rep route, and the route keeps serving', async () => {
     const server = generateKeyPair()
     const node = zmqNode('server')

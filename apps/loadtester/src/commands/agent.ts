@@ -1,9 +1,12 @@
 import { Agent } from '@dripdrop/loadtester'
-import { Command } from 'commander'
+import { curveFromFlags } from '@dripdrop/zmq'
+import { Command, Option } from 'commander'
 
 interface AgentFlags {
   connect: string
   token?: string
+  curveKeys?: string
+  curveServerKey?: string
 }
 
 /** The `agent` command: runs jobs from a coordinator until SIGINT/SIGTERM. */
@@ -19,12 +22,30 @@ export function agentCommand(io: {
     )
     .requiredOption('--connect <endpoint>', 'the coordinator, e.g. tcp://coordinator:5600')
     .option('--token <secret>', 'shared secret (or env DRIPDROP_LOAD_TOKEN): run only jobs proven with it')
+    .addOption(
+      new Option(
+        '--curve-keys <dir[/name]>',
+        "CURVE: this agent's key pair (`dripdrop keys generate`: DIR, or DIR/NAME for NAME.key + NAME.pub)",
+      ).env('DRIPDROP_LOAD_CURVE_KEYS'),
+    )
+    .addOption(
+      new Option(
+        '--curve-server-key <key>',
+        'CURVE: the public key of the only coordinator whose jobs this agent runs (Z85 text or a .pub file)',
+      ).env('DRIPDROP_LOAD_CURVE_SERVER_KEY'),
+    )
     .showHelpAfterError()
     .action(async (f: AgentFlags) => {
       const token = f.token ?? process.env.DRIPDROP_LOAD_TOKEN
       let agent: Agent
       try {
-        agent = new Agent({ connect: f.connect, ...(token === undefined ? {} : { token }) })
+        // --curve-keys / --curve-server-key, else DRIPDROP_CURVE_* (one reader for every dripdrop CLI).
+        const curve = curveFromFlags({ keys: f.curveKeys, serverKey: f.curveServerKey }, { role: 'client' })
+        agent = new Agent({
+          connect: f.connect,
+          ...(token === undefined ? {} : { token }),
+          ...(curve === undefined ? {} : { curve }),
+        })
       } catch (err) {
         io.stderr.write(`dripdrop-load: ${(err as Error).message}\n`)
         io.setExitCode(2)

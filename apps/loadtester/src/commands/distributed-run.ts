@@ -19,6 +19,7 @@ import {
   type LocalAgents,
   startLocalAgents,
 } from '@dripdrop/loadtester'
+import { type CurveOptions, curveFromFlags, generateKeyPair } from '@dripdrop/zmq'
 import { type Command, InvalidArgumentError, Option } from 'commander'
 import { ProgressLine } from '../progress.js'
 
@@ -30,6 +31,8 @@ export interface DistributedFlags {
   agents?: number
   token?: string
   onAgentLost?: 'redistribute' | 'report'
+  curveKeys?: string
+  curveAllow?: string[]
 }
 
 const count = (name: string) => (v: string) => {
@@ -59,6 +62,20 @@ export function distributedOptions(command: Command): Command {
       )
         .choices(['redistribute', 'report'])
         .default('redistribute'),
+    )
+    .addOption(
+      new Option(
+        '--curve-keys <dir[/name]>',
+        "CURVE between coordinator and agents: the coordinator's key pair (`dripdrop keys generate`: DIR, or DIR/NAME for NAME.key + NAME.pub)",
+      ).env('DRIPDROP_LOAD_CURVE_KEYS'),
+    )
+    .addOption(
+      new Option(
+        '--curve-allow <keys>',
+        'CURVE: the agents allowed in: a directory of .pub files, a file of keys, or Z85 keys separated by commas (repeatable)',
+      )
+        .env('DRIPDROP_LOAD_CURVE_ALLOW')
+        .argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]),
     )
 }
 
@@ -97,6 +114,8 @@ export async function runOnAgents(
     return fail('--listen with --threads 0 needs --agents (who runs the test?)')
   let result: DistributedResult
   try {
+    // --curve-keys / --curve-allow, else DRIPDROP_CURVE_* (one reader for every dripdrop CLI).
+    const curve = curveFromFlags({ keys: f.curveKeys, allow: f.curveAllow }, { role: 'server' })
     result = await runDistributed(
       options,
       {
@@ -107,6 +126,7 @@ export async function runOnAgents(
         listen: f.listen ?? 'tcp://127.0.0.1:*',
         agents,
         token: f.token ?? process.env.DRIPDROP_LOAD_TOKEN,
+        ...(curve === undefined ? {} : { curve }),
         file,
         quiet: f.quiet === true,
         onAgentLost: f.onAgentLost ?? 'redistribute',
@@ -191,6 +211,8 @@ interface Spread {
   /** Remote agents to wait for before starting. */
   agents: number
   token: string | undefined
+  /** CURVE of the coordinator (its key pair, the agents' allow-list); local threads get a key pair of their own. */
+  curve?: CurveOptions
   /** The scenario file, for module scenarios (each agent imports it). */
   file: string | undefined
   quiet: boolean
@@ -221,20 +243,53 @@ export async function runDistributed(
 ): Promise<DistributedResult> {
   if (options.ca !== undefined)
     throw new TypeError('--ca is not supported with agents yet (agents use their own CA list)')
+  // Local agent threads over CURVE: a key pair made here for them (it never leaves the process), added to
+  // the allow-list.
+  const localKeys = d.curve === undefined || d.threads === 0 ? undefined : generateKeyPair()
+  const allow = d.curve?.allow
   const coordinator = new Coordinator({
     listen: d.listen,
     ...(d.token === undefined ? {} : { token: d.token }),
+    ...(d.curve === undefined
+      ? {}
+      : {
+          curve: {
+            ...d.curve,
+            ...(allow === undefined || localKeys === undefined
+              ? {}
+              : {
+                  allow:
+                    typeof allow === 'function'
+                      ? (key: string) => key === localKeys.publicKey || allow(key)
+                      : [...allow, localKeys.publicKey],
+                }),
+          },
+        }),
+  })
+  // A refused agent (no key, an unlisted key, the wrong coordinator key) is said, not hidden; the 1st, 10th,
+  // 100th… refusal of each kind (a refused agent retries every reconnect interval).
+  coordinator.events.on('coordinator:error', ({ error }) => {
+    if ((error as { code?: string }).code !== 'DD_ERR_HANDSHAKE') return
+    const cause = ((error as { cause?: { code?: string } }).cause?.code ?? '').replace(/^ERR_ZMTP_/, '')
+    stderr.write(
+      `agent refused at the CURVE handshake${cause === '' ? '' : ` [${cause}]`}: ${error.message}\n`,
+    )
   })
   let local: LocalAgents | undefined
   try {
     await coordinator.start()
     if (d.agents > 0)
-      stderr.write(`coordinator listening on ${coordinator.endpoint}: waiting for ${d.agents} agent(s)…\n`)
+      stderr.write(
+        `coordinator listening on ${coordinator.endpoint}${d.curve === undefined ? '' : ` (CURVE, public key ${d.curve.publicKey})`}: waiting for ${d.agents} agent(s)…\n`,
+      )
     if (d.threads > 0)
       local = await startLocalAgents({
         connect: coordinator.endpoint.replace('://0.0.0.0:', '://127.0.0.1:'),
         count: d.threads,
         ...(d.token === undefined ? {} : { token: d.token }),
+        ...(d.curve === undefined || localKeys === undefined
+          ? {}
+          : { curve: { ...localKeys, serverKey: d.curve.publicKey } }),
       })
     const durationMs = options.stages?.reduce((s, st) => s + st.durationMs, 0) ?? options.durationMs ?? 10_000
     const progress = d.quiet ? undefined : new ProgressLine(stderr, durationMs)

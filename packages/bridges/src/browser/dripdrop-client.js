@@ -37,13 +37,16 @@ export class DripdropClientError extends Error {
 /**
  * @typedef {{ name: string, head: Record<string, unknown>, body: unknown }} Envelope
  * @typedef {{ token?: string, reconnect?: boolean, reconnectMinMs?: number, reconnectMaxMs?: number,
- *   timeoutMs?: number, highWaterMark?: number }} ClientOptions
+ *   timeoutMs?: number, highWaterMark?: number, maxQueueBytes?: number }} ClientOptions
+ * @typedef {{ frame: string, size: number, done: ((err?: Error) => void) | undefined }} Outgoing
  */
 
 /**
  * Opens a client. Options: `token` (sent as `?token=`), `reconnect` (default true), `reconnectMinMs`
- * (100), `reconnectMaxMs` (10000), `timeoutMs` for requests (10000), `highWaterMark` sends kept while
- * disconnected (1000; past it `send` throws `DD_ERR_QUEUE_FULL`).
+ * (100), `reconnectMaxMs` (10000), `timeoutMs` for requests (10000), `highWaterMark` frames queued here
+ * (1000) and `maxQueueBytes` bytes queued here plus what the socket has not sent (`bufferedAmount`, 4 MiB):
+ * past either, `send` returns a promise that resolves once its frame is handed to the socket (as the Node
+ * `ws-client` does).
  *
  * @param {string} url
  * @param {ClientOptions} [options]
@@ -67,6 +70,7 @@ export class DripdropClient {
       reconnectMaxMs: options.reconnectMaxMs ?? 10000,
       timeoutMs: options.timeoutMs ?? 10000,
       highWaterMark: options.highWaterMark ?? 1000,
+      maxQueueBytes: options.maxQueueBytes ?? 4 * 1024 * 1024,
     }
     /** The connection id the server gave (`head.$conn` of its messages), or null while not connected. */
     this.id = null
@@ -78,8 +82,11 @@ export class DripdropClient {
     this._handlers = new Map()
     /** @type {Map<string, Set<(info?: unknown) => void>>} */
     this._events = new Map()
-    /** @type {string[]} frames waiting for the connection */
+    /** @type {Outgoing[]} frames waiting for the connection or for room on the socket */
     this._queue = []
+    this._queuedBytes = 0
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this._roomTimer = undefined
     /** @type {Map<number, { resolve: (e: Envelope) => void, reject: (e: Error) => void, timer: ReturnType<typeof setTimeout> }>} */
     this._pending = new Map()
     this._seq = 0
@@ -147,14 +154,27 @@ export class DripdropClient {
   }
 
   /**
-   * Sends one message. While disconnected it waits in a queue and is sent once after reconnecting.
+   * Bytes waiting to be sent: frames queued here plus what the socket has not sent yet (`bufferedAmount`).
+   * Sends wait for room once this passes `maxQueueBytes`.
+   */
+  get bufferedBytes() {
+    const ws = this._ws
+    return this._queuedBytes + (ws && ws.readyState === 1 ? ws.bufferedAmount : 0)
+  }
+
+  /**
+   * Sends one message. Written at once while connected with room on the socket; otherwise queued (while
+   * disconnected it is sent once after reconnecting). Past `highWaterMark` frames or `maxQueueBytes` bytes
+   * waiting, returns a promise that resolves once the frame is handed to the socket, or rejects with
+   * `DD_ERR_CLOSED` / `DD_ERR_WS_UNAUTHORIZED` if it never will be: `await` it to slow down with the network.
    * @param {string} name
    * @param {unknown} [body]
    * @param {Record<string, unknown>} [head]
+   * @returns {void | Promise<void>}
    */
   send(name, body = null, head = {}) {
     if (this.state === 'closed') throw this._closedError()
-    this._write(JSON.stringify([1, name, head, body === undefined ? null : body]))
+    return this._write(JSON.stringify([1, name, head, body === undefined ? null : body]))
   }
 
   /**
@@ -176,33 +196,101 @@ export class DripdropClient {
         reject(new DripdropClientError(`request "${name}" timed out after ${timeoutMs} ms`, 'DD_ERR_TIMEOUT'))
       }, timeoutMs)
       this._pending.set(id, { resolve, reject, timer })
-      try {
-        this.send(name, body, { ...(options.head ?? {}), $id: id })
-      } catch (err) {
+      const fail = (/** @type {Error} */ err) => {
+        if (!this._pending.has(id)) return
         clearTimeout(timer)
         this._pending.delete(id)
         reject(err)
       }
+      try {
+        const admitted = this.send(name, body, { ...(options.head ?? {}), $id: id })
+        if (admitted) admitted.catch(fail)
+      } catch (err) {
+        fail(/** @type {Error} */ (err))
+      }
     })
   }
 
-  /** Closes for good: no reconnect; pending requests fail with `DD_ERR_CLOSED`. */
+  /** Closes for good: no reconnect; pending requests and waiting sends fail with `DD_ERR_CLOSED`. */
   close() {
     this.state = 'closed'
     clearTimeout(this._timer)
     this._failPending('DD_ERR_CLOSED', 'client closed')
+    this._failQueue(new DripdropClientError('client closed', 'DD_ERR_CLOSED'))
     this._ws?.close(1000)
   }
 
-  /** @param {string} frame */
+  /**
+   * @param {string} frame
+   * @returns {void | Promise<void>}
+   */
   _write(frame) {
-    if (this._ws && this._ws.readyState === 1 && this._queue.length === 0) this._ws.send(frame)
-    else if (this._queue.length >= this.options.highWaterMark) {
-      throw new DripdropClientError(
-        `${this._queue.length} messages already wait for the connection`,
-        'DD_ERR_QUEUE_FULL',
-      )
-    } else this._queue.push(frame)
+    const size = utf8Length(frame)
+    const ws = this._ws
+    if (ws && ws.readyState === 1 && this._queue.length === 0 && this._hasRoom(ws, size)) {
+      ws.send(frame)
+      return
+    }
+    if (
+      this._queue.length < this.options.highWaterMark &&
+      this.bufferedBytes + size <= this.options.maxQueueBytes
+    ) {
+      this._enqueue({ frame, size, done: undefined })
+      return
+    }
+    return new Promise((resolve, reject) =>
+      this._enqueue({ frame, size, done: (err) => (err ? reject(err) : resolve()) }),
+    )
+  }
+
+  /**
+   * Room on the socket for `size` more bytes; one frame always fits an empty socket.
+   * @param {WebSocket} ws
+   * @param {number} size
+   */
+  _hasRoom(ws, size) {
+    const buffered = ws.bufferedAmount
+    return buffered === 0 || buffered + size <= this.options.maxQueueBytes
+  }
+
+  /** @param {Outgoing} item */
+  _enqueue(item) {
+    this._queue.push(item)
+    this._queuedBytes += item.size
+    if (this._ws && this._ws.readyState === 1) this._waitForRoom()
+  }
+
+  /** Hands queued frames to the open socket while it has room; each frame once, then forgotten. */
+  _flush() {
+    const ws = this._ws
+    while (this._queue.length > 0 && ws && ws.readyState === 1) {
+      const item = this._queue[0]
+      if (!this._hasRoom(ws, item.size)) {
+        this._waitForRoom()
+        return
+      }
+      this._queue.shift()
+      this._queuedBytes -= item.size
+      ws.send(item.frame)
+      item.done?.()
+    }
+  }
+
+  /** Browsers have no drain event: look at `bufferedAmount` again shortly, while frames wait. */
+  _waitForRoom() {
+    if (this._roomTimer !== undefined) return
+    this._roomTimer = setTimeout(() => {
+      this._roomTimer = undefined
+      this._flush()
+    }, 10)
+  }
+
+  /** @param {Error} err */
+  _failQueue(err) {
+    const queued = this._queue
+    this._queue = []
+    this._queuedBytes = 0
+    for (const item of queued) item.done?.(err)
   }
 
   _open() {
@@ -210,9 +298,7 @@ export class DripdropClient {
     this._ws = ws
     ws.onopen = () => {
       // Each queued frame is handed to the socket once, then forgotten: nothing is sent twice.
-      const queued = this._queue
-      this._queue = []
-      for (const frame of queued) ws.send(frame)
+      this._flush()
     }
     ws.onmessage = (event) => {
       if (typeof event.data !== 'string') return // binary frames are msgpack: this client speaks JSON only
@@ -241,7 +327,7 @@ export class DripdropClient {
           { status },
         )
         this.state = 'closed'
-        this._queue = []
+        this._failQueue(this._refusal)
         this._failPending('DD_ERR_WS_UNAUTHORIZED', this._refusal.message, { status })
         this._emit('error', this._refusal)
         this._emit('close', { code: event.code, reason: event.reason })
@@ -251,6 +337,7 @@ export class DripdropClient {
       if (wasOpen || this.state === 'closed') this._emit('close', { code: event.code, reason: event.reason })
       if (this.state === 'closed' || !this.options.reconnect) {
         this.state = 'closed'
+        this._failQueue(new DripdropClientError('connection closed, no reconnect', 'DD_ERR_CLOSED'))
         return
       }
       this.state = 'connecting'
@@ -321,6 +408,24 @@ export class DripdropClient {
       p.reject(new DripdropClientError(message, code, data))
     }
   }
+}
+
+/**
+ * The UTF-8 length of a string (what `bufferedAmount` counts), without encoding it.
+ * @param {string} text
+ */
+function utf8Length(text) {
+  let n = text.length
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c < 0x80) continue
+    if (c < 0x800) n += 1
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      n += 2 // a surrogate pair: 4 bytes for 2 UTF-16 units
+      i++
+    } else n += 2
+  }
+  return n
 }
 
 // Byte arrays travel as { "$bin": "<base64>" } and look-alike objects as { "$esc": {…} } (the JSON codec's rules).

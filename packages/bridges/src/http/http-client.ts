@@ -15,7 +15,7 @@ import { Queue } from '@dripdrop/core/internal'
 import { Pool } from 'undici'
 import { positiveInt } from '../address.js'
 import { clientTls, type TlsClientOptions } from '../tls.js'
-import { HttpStatusError, QueueFullError } from '../errors.js'
+import { HttpDisconnectedError, HttpStatusError, QueueFullError } from '../errors.js'
 import { type BodyCodecs, bodyCodecs, decodeBody } from './body.js'
 import { fillPath, parseRouteTable, type RouteEntry, type RouteTable } from './route-table.js'
 
@@ -196,6 +196,14 @@ export class HttpClientSocket implements RouteSocket {
         throw ac.signal.reason
       }
       if (err instanceof DripdropError) throw err
+      if (isReset(err)) {
+        // The server went away mid-request: a peer gone, counted as aborted (CONTRIBUTING), not an error of ours.
+        this.#host.stats.aborted++
+        throw new HttpDisconnectedError(
+          `${method} ${this.#origin}${path}: the server closed the connection before the whole reply (${(err as Error).message})`,
+          err,
+        )
+      }
       throw new TransportError(`${method} ${this.#origin}${path} failed: ${(err as Error).message}`, err)
     } finally {
       clearTimeout(timer)
@@ -310,6 +318,17 @@ export class HttpClientSocket implements RouteSocket {
     this.#pool?.destroy(err).catch(() => {})
     return dropped
   }
+}
+
+// A connection reset or closed by the server once the request was under way (undici `SocketError`, or the
+// socket's own ECONNRESET/EPIPE), as opposed to one that never opened (ECONNREFUSED, DNS: TransportError).
+const RESET_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE'])
+function isReset(err: unknown): boolean {
+  for (let e = err, depth = 0; e !== null && typeof e === 'object' && depth < 4; depth++) {
+    if (RESET_CODES.has((e as { code?: string }).code ?? '')) return true
+    e = (e as { cause?: unknown }).cause
+  }
+  return false
 }
 
 /** undici's response headers as plain, null-free data (undefined values dropped, lists joined but cookies). */

@@ -10,7 +10,7 @@ import type { EngineState } from '../engine/load-engine.js'
 import { AgentAuthError, AgentProtocolError } from '../errors.js'
 import type { RequestFactory, Scenario } from '../scenario/types.js'
 import { proof, randomId, verify } from './auth.js'
-import { curveOption } from './curve.js'
+import { curveOption, watchHandshakes } from './curve.js'
 import { CpuMeter } from './cpu.js'
 import { invalidReason, JOB_ENGINE_KEYS, type JobShare, PROTOCOL_VERSION } from './messages.js'
 
@@ -54,7 +54,7 @@ export interface AgentEventMap {
 export class Agent {
   /** Typed events; a listener that throws is reported, never thrown into the network path. */
   readonly events = new EventEmitter<{ [K in keyof AgentEventMap]: [AgentEventMap[K]] }>()
-  /** Bad messages (`invalid`), failed token checks (`refused`), jobs run. */
+  /** Bad messages (`invalid`), failed token checks and CURVE handshakes (`refused`), jobs run. */
   readonly stats = { invalid: 0, refused: 0, jobs: 0 }
   readonly agentId: string
   readonly #o: Required<Omit<AgentOptions, 'token' | 'curve' | 'agentId'>> & AgentOptions
@@ -88,6 +88,19 @@ export class Agent {
       connect: options.connect,
       ...curveOption(options.curve),
     } as never)
+    // CURVE: a coordinator that does not hold the key this agent trusts fails the handshake: nothing from it
+    // reaches a handler, so nothing runs; counted and reported (the 1st, 10th, 100th… time).
+    watchHandshakes(
+      this.#node,
+      'loadtest',
+      () => void this.stats.refused++,
+      (error, n) =>
+        this.#error(
+          new AgentAuthError(
+            `CURVE handshake with the coordinator failed${n > 1 ? ` (${n} times)` : ''}: it does not hold the key this agent trusts, or does not speak CURVE; nothing from it runs (${error.message})`,
+          ),
+        ),
+    )
     this.#route.on('agent.welcome', ({ body }) => this.#onWelcome(body))
     this.#route.on('agent.refused', ({ body }) => {
       this.stats.refused++

@@ -6,7 +6,7 @@ import { AgentAuthError, AgentProtocolError, NoAgentsError } from '../errors.js'
 import { emptyInterval, StatsAccumulator } from '../stats/interval.js'
 import { pointOf, type SeriesPoint, seriesPoint } from '../stats/series.js'
 import { proof, randomId, verify } from './auth.js'
-import { curveOption } from './curve.js'
+import { curveOption, watchHandshakes } from './curve.js'
 import {
   arrivalsBetween,
   planFrom,
@@ -240,7 +240,7 @@ interface Job {
  */
 export class Coordinator {
   readonly events = new EventEmitter<{ [K in keyof CoordinatorEventMap]: [CoordinatorEventMap[K]] }>()
-  /** Bad messages (`invalid`), agents refused by the token check (`refused`). */
+  /** Bad messages (`invalid`), agents refused by the token check or the CURVE handshake (`refused`). */
   readonly stats = { invalid: 0, refused: 0 }
   readonly #o: Required<Omit<CoordinatorOptions, 'token' | 'curve'>> & CoordinatorOptions
   readonly #node: Node
@@ -275,6 +275,13 @@ export class Coordinator {
       bind: o.listen,
       ...curveOption(o.curve),
     } as never)
+    // CURVE: an agent without a listed key (or without CURVE) is refused at the handshake; counted, reported.
+    watchHandshakes(
+      this.#node,
+      'loadtest',
+      () => void this.stats.refused++,
+      (error) => this.#emit('coordinator:error', { error }),
+    )
     this.#route.on('agent.hello', ({ body }, { from }) =>
       this.#guard('agent.hello', body, () => this.#hello(body as HelloMessage, from)),
     )

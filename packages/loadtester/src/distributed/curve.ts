@@ -17,3 +17,35 @@ export function curveOption(curve: CurveOptions | undefined): { curve?: CurveOpt
     )
   return { curve }
 }
+
+/** The part of a core `Node` {@link watchHandshakes} listens on. */
+interface NodeEvents {
+  events: { on(type: 'route:error', fn: (e: { route: string; error: Error }) => void): unknown }
+}
+
+/**
+ * Counts the CURVE handshake failures of `route` (a `DD_ERR_HANDSHAKE` route error: a peer without a listed
+ * key, with a wrong server key, or without CURVE, and on the connecting side a server that does not hold the
+ * key it trusts) and reports them without flooding: `count()` on every failure, `report(error, n)` on the
+ * 1st, 10th, 100th… failure of one kind (reason, libzmq's cause, client key) — a refused peer retries every reconnect
+ * interval. Both callbacks are shielded: a throw never reaches the socket.
+ */
+export function watchHandshakes(
+  node: NodeEvents,
+  route: string,
+  count: () => void,
+  report: (error: Error & { reason?: string; clientKey?: string }, n: number) => void,
+): void {
+  const seen = new Map<string, number>()
+  node.events.on('route:error', ({ route: r, error }) => {
+    if (r !== route || (error as { code?: string })?.code !== 'DD_ERR_HANDSHAKE') return
+    const e = error as Error & { reason?: string; clientKey?: string }
+    const kind = `${e.reason}:${(e.cause as { code?: string } | undefined)?.code ?? ''}:${e.clientKey ?? ''}`
+    const n = (seen.get(kind) ?? 0) + 1
+    if (seen.has(kind) || seen.size < 1000) seen.set(kind, n)
+    try {
+      count()
+      if (/^10*$/.test(String(n))) report(e, n)
+    } catch {}
+  })
+}

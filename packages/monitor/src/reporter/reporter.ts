@@ -227,15 +227,17 @@ export class Reporter {
   }
 
   /**
-   * Reports the stats of something that is not a route, e.g. a worker pool or a bridge: `stats()` is called at
-   * every report and its numeric fields are sent under `name`. Returns a function that stops tracking.
+   * Reports the stats of something that is not a route, e.g. a worker pool: `stats()` is called at every
+   * report and its numeric fields are sent under `name`, one level of nested objects flattened with a dot
+   * (`waitMs.p99`). Returns a function that stops tracking. (Bridges routes need nothing: they are routes of
+   * the node, reported like every route.)
    *
    * @example
    * ```ts
-   * reporter.track('pool:resize', () => ({ queued: pool.stats.queued, inflight: pool.stats.inflight }))
+   * reporter.track('pool', () => pool.stats) // queued, inFlight, completed, workers, waitMs.p99, runMs.p50…
    * ```
    */
-  track(name: string, stats: () => Record<string, unknown>): () => void {
+  track(name: string, stats: () => object): () => void {
     if (typeof name !== 'string' || name === '')
       throw new TypeError('track(name): name must be a non-empty string')
     if (typeof stats !== 'function') throw new TypeError('track(name, stats): stats must be a function')
@@ -411,8 +413,13 @@ export class Reporter {
     for (const [name, fn] of this.#tracked) {
       try {
         const values: Record<string, number> = {}
-        for (const [k, v] of Object.entries(fn() ?? {}))
+        for (const [k, v] of Object.entries(fn() ?? {})) {
           if (typeof v === 'number' && Number.isFinite(v)) values[k] = v
+          // One level of nesting, e.g. a pool's `waitMs: { p50, p99 }` → `waitMs.p50`, `waitMs.p99`.
+          else if (v !== null && typeof v === 'object' && !Array.isArray(v))
+            for (const [k2, v2] of Object.entries(v as Record<string, unknown>))
+              if (typeof v2 === 'number' && Number.isFinite(v2)) values[`${k}.${k2}`] = v2
+        }
         tracked.push({ name, values })
       } catch {
         // A broken stats callback must not stop the report.

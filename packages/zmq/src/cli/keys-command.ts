@@ -3,20 +3,20 @@ import { parseArgs } from 'node:util'
 import { generateKeyPair, writeKeyPair } from '../curve/keys.js'
 import { DripdropError } from '../errors.js'
 
-const usage = 'usage: dripdrop keys generate [--out dir] [--name name] [--force]'
-
 /**
- * `dripdrop keys generate [--out dir] [--name name] [--force]`: writes a new CURVE key pair as
+ * `dripdrop keys generate [--out dir] [--name name] [--force]` (or `dripdrop-keys generate …`): writes a new CURVE key pair as
  * `<dir>/<name>.key` (secret, mode 0600) and `<dir>/<name>.pub`, and prints the file names and the public key
  * (never the secret). `--out` defaults to the current directory, `--name` to `dripdrop`. Refuses to overwrite
- * either file without `--force`. Exit codes: 0 written, 1 refused or failed, 2 bad usage.
+ * either file without `--force`. Exit codes: 0 written, 1 refused or failed, 2 bad usage. `prog` is how the
+ * messages name the command.
  */
-export function keysCommand(args: string[]): number {
+export function keysCommand(args: string[], prog = 'dripdrop keys'): number {
+  const usage = `usage: ${prog} generate [--out dir] [--name name] [--force]`
   let parsed: ReturnType<typeof parse>
   try {
     parsed = parse(args)
   } catch (err) {
-    console.error(`dripdrop keys: ${(err as Error).message}\n${usage}`)
+    console.error(`${prog}: ${(err as Error).message}\n${usage}`)
     return 2
   }
   const { values, positionals } = parsed
@@ -25,13 +25,13 @@ export function keysCommand(args: string[]): number {
     return 0
   }
   if (positionals.length !== 1 || positionals[0] !== 'generate') {
-    console.error(`dripdrop keys: expected "generate"\n${usage}`)
+    console.error(`${prog}: expected "generate"\n${usage}`)
     return 2
   }
   const dir = values.out ?? '.'
   const name = values.name ?? 'dripdrop'
   if (!/^[\w.-]+$/.test(name) || name.startsWith('.')) {
-    console.error(`dripdrop keys: --name must be a plain file name (letters, digits, ._-), got "${name}"`)
+    console.error(`${prog}: --name must be a plain file name (letters, digits, ._-), got "${name}"`)
     return 2
   }
   try {
@@ -44,7 +44,7 @@ export function keysCommand(args: string[]): number {
     return 0
   } catch (err) {
     const code = err instanceof DripdropError ? `${err.code}: ` : ''
-    console.error(`dripdrop keys: ${code}${(err as Error).message}`)
+    console.error(`${prog}: ${code}${(err as Error).message}`)
     return 1
   }
 }
