@@ -11,7 +11,7 @@ const root = resolve(import.meta.dirname, '..')
 const work = mkdtempSync(join(tmpdir(), 'dripdrop-pack-'))
 afterAll(() => rmSync(work, { recursive: true, force: true }))
 
-const PACKAGES = ['codec', 'core', 'zmq', 'bridges', 'worker-pool']
+const PACKAGES = ['codec', 'core', 'zmq', 'bridges', 'worker-pool', 'monitor', 'roles', 'loadtester']
 const REPO_URL = 'https://github.com/dripdrop/dripdrop'
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
 const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8'))
@@ -96,6 +96,10 @@ console.log(JSON.stringify([zmqTransport().schemes, httpTransport().schemes, wsT
     ])
     // The worker CLI is installed as a bin.
     expect(readdirSync(join(app, 'node_modules/.bin'))).toContain('dripdrop-worker')
+    // And so are the roles CLI (`dripdrop start|agent|export|keys…`) and zmq's own key command.
+    expect(readdirSync(join(app, 'node_modules/.bin'))).toEqual(expect.arrayContaining(['dripdrop', 'dripdrop-keys']))
+    const help = execFileSync(join(app, 'node_modules/.bin/dripdrop'), ['--help'], { encoding: 'utf8', timeout: 30_000 })
+    expect(help).toMatch(/start/)
 
     // The published types typecheck in a consumer's strict project without skipLibCheck: every type a .d.ts
     // imports must come with the packages' own dependencies (plus @types/node, which any Node project has).

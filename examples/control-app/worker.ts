@@ -7,7 +7,7 @@
  */
 import { Node } from '@dripdrop/core'
 import { monitor } from '@dripdrop/monitor'
-import { role, startedByRole } from '@dripdrop/roles'
+import { follow, role, startedByRole } from '@dripdrop/roles'
 import { zmqTransport } from '@dripdrop/zmq'
 
 // Started by role: the topology says where to connect (every gateway, every aggregator). Otherwise argv.
@@ -26,6 +26,11 @@ const price = async ({ body }: { body: any }) => {
 const work = node.route('work', { type: 'pull', connect: workAt })
 work.on('order.new', reporter ? reporter.timed(work, 'order.new', price) : price)
 await node.start()
+if (me) {
+  // Failover moves gateways and aggregators between hosts: keep both routes on their current addresses.
+  follow(work, me, 'work')
+  follow(out, me, 'priced')
+}
 console.log(JSON.stringify({ instance: name }))
 process.on('SIGTERM', () =>
   Promise.resolve(reporter?.close())

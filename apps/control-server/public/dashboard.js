@@ -304,8 +304,61 @@ function addEvent(ev) {
   }
 }
 
+// ---- roles (a control server started with --topology) ----
+function drawRoles(roles) {
+  $('roles-panel').hidden = roles === undefined
+  if (roles === undefined) return
+  $('roles-app').textContent = `${roles.app} · assignment ${roles.generation}`
+  $('roles-hosts').innerHTML = roles.hosts
+    .map(
+      (h) =>
+        `<span class="pill host-${esc(h.state)}">${esc(h.host)} ${esc(h.address)} · ${esc(h.state)} · ${h.instances.length}</span>`,
+    )
+    .join(' ')
+  $('roles').tBodies[0].innerHTML = roles.instances
+    .map(
+      (i) =>
+        `<tr><td>${esc(i.instance)}</td><td>${esc(i.role)}</td><td>${esc(i.host)}${i.host === i.home ? '' : ` <small>(home ${esc(i.home)})</small>`}</td><td class="state-${esc(i.state)}">${esc(i.state)}</td><td class="num">${i.pid ?? '-'}</td><td class="num">${i.restarts}</td><td><button type="button" data-op="restart" data-instance="${esc(i.instance)}">restart</button> <button type="button" data-op="${i.state === 'stopped' || i.state === 'failed' ? 'start' : 'stop'}" data-instance="${esc(i.instance)}">${i.state === 'stopped' || i.state === 'failed' ? 'start' : 'stop'}</button></td></tr>`,
+    )
+    .join('')
+  const names = [...new Set(roles.instances.map((i) => i.role))].sort()
+  const sel = $('scale-role')
+  if (sel.options.length !== names.length) {
+    const was = sel.value
+    sel.innerHTML = names.map((r) => `<option>${esc(r)}</option>`).join('')
+    if (names.includes(was)) sel.value = was
+  }
+}
+
+// Commands go to the API with the page's cookie (set from ?token=…); the result shows beside the buttons.
+async function rolesCall(path, body) {
+  const out = $('roles-result')
+  try {
+    const res = await fetch(path, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body ?? {}),
+    })
+    const json = await res.json().catch(() => ({}))
+    out.textContent = res.ok
+      ? `ok ${path.split('/').pop()}`
+      : `${res.status} ${json.error?.code ?? ''} ${json.error?.message ?? ''}`
+  } catch (err) {
+    out.textContent = String(err)
+  }
+}
+$('roles').addEventListener('click', (e) => {
+  const b = e.target.closest('button[data-op]')
+  if (b) rolesCall('/api/roles/command', { op: b.dataset.op, instance: b.dataset.instance })
+})
+$('scale').onclick = () =>
+  rolesCall('/api/roles/scale', { role: $('scale-role').value, instances: Number($('scale-n').value) })
+$('rebalance').onclick = () => rolesCall('/api/roles/rebalance')
+
 function redraw() {
   if (!state.live) return
+  drawRoles(state.live.roles)
   const c = state.live.counts
   $('counts').textContent = `up ${c.up} · suspect ${c.suspect} · down ${c.down} · left ${c.left}`
   drawTopology(state.live)

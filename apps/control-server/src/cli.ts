@@ -62,6 +62,24 @@ program
       'DRIPDROP_CONTROL_CONFIG',
     ),
   )
+  .addOption(
+    new Option(
+      '--topology <file>',
+      'run the role controller for this topology file: agents connect to --agents',
+    ).env('DRIPDROP_CONTROL_TOPOLOGY'),
+  )
+  .addOption(
+    new Option(
+      '--agents <addr>',
+      "the agents' channel (ROUTER), with --topology (default tcp://0.0.0.0:7200)",
+    ).env('DRIPDROP_CONTROL_AGENTS'),
+  )
+  .addOption(
+    new Option('--agents-curve-keys <dir[/name]>', "CURVE on the agents' channel: this server's key pair"),
+  )
+  .addOption(
+    new Option('--agents-curve-allow <dir>', "CURVE: a directory of the agents' .pub files (the allow-list)"),
+  )
   .addOption(new Option('--json', 'one JSON object per log line'))
   .addOption(
     new Option(
@@ -116,6 +134,7 @@ program
       insecure: pick(opts.insecure, config.insecure, false),
       windowSeconds: pick(opts.windowSeconds, config.windowSeconds, 300),
       ...(curve === undefined ? {} : { curve }),
+      ...rolesOptions(opts, config),
     })
     for (const type of [
       'instance:down',
@@ -127,6 +146,22 @@ program
       server.collector.events.on(type, (e) => log(type, { instance: e.instance, role: e.role }))
     }
     logRefusals(server, log)
+    if (server.roles !== undefined) {
+      const r = server.roles
+      r.on('host:up', (e) => log('host:up', { host: e.host, address: e.address, pid: e.pid, back: e.back }))
+      r.on('host:lost', (e) => log('host:lost', { host: e.host, silentMs: e.silentMs }))
+      r.on('failover', (e) =>
+        log('failover', {
+          host: e.host,
+          moved: e.moved.map((m) => `${m.instance}:${m.from}->${m.to}`).join(','),
+          unplaced: e.unplaced.join(','),
+        }),
+      )
+      for (const type of ['instance:down', 'instance:failed'] as const)
+        r.on(type, (e) =>
+          log(`roles ${type}`, { instance: e.instance, host: e.host, code: e.code, signal: e.signal }),
+        )
+    }
     await server.start()
     const urls = server.urls
     const dashboard =
@@ -153,6 +188,7 @@ program
             curvePublicKey: curve.publicKey,
             curveAllow: curve.allow === undefined ? 'any' : (curve.allow as string[]).length,
           }),
+      ...(server.roles === undefined ? {} : { agents: server.roles.endpoint }),
     })
     const stop = () => {
       server.close().then(
@@ -187,6 +223,32 @@ function logRefusals(
       from: e.endpoint,
     })
   })
+}
+
+// --topology turns the role controller on; --agents-curve-* protect its channel (CURVE server side).
+function rolesOptions(opts: Record<string, unknown>, config: Record<string, unknown>) {
+  const topology = pick<string | undefined>(opts.topology as string | undefined, config.topology, undefined)
+  if (topology === undefined) return {}
+  const keys = pick<string | undefined>(
+    opts.agentsCurveKeys as string | undefined,
+    config.agentsCurveKeys,
+    undefined,
+  )
+  const allow = pick<string | undefined>(
+    opts.agentsCurveAllow as string | undefined,
+    config.agentsCurveAllow,
+    undefined,
+  )
+  // The same reader as --curve-keys/--curve-allow, without the DRIPDROP_CURVE_* fallback: those belong to the
+  // collector, and the agents' channel is keyed only when its own flags say so.
+  const curve = curveFromFlags({ keys, allow }, { role: 'server', env: false })
+  return {
+    topology,
+    roles: {
+      agents: pick(opts.agents as string | undefined, config.agents, 'tcp://0.0.0.0:7200'),
+      ...(curve === undefined ? {} : { curve }),
+    },
+  }
 }
 
 program

@@ -8,6 +8,10 @@ export type ControlErrorCode =
   | 'DD_ERR_CONTROL_BAD_QUERY'
   | 'DD_ERR_CONTROL_NOT_FOUND'
   | 'DD_ERR_CONTROL_INSECURE'
+  /** `/api/roles…` on a server started without a topology. */
+  | 'DD_ERR_CONTROL_NO_ROLES'
+  /** A role command the controller refused (unknown instance or role, no live agent, an agent's failure). */
+  | 'DD_ERR_CONTROL'
 
 /**
  * An API request the control server refuses: an `HttpStatusError` (so the http-server route answers with its

@@ -13,6 +13,7 @@ import {
 import { Node, type Route } from '@dripdrop/core'
 import { Collector, type DetectorOptions, MemoryStore, RedisStore } from '@dripdrop/monitor'
 import type { CurveOptions } from '@dripdrop/zmq'
+import { RoleController, type RoleControllerOptions, type Topology } from '@dripdrop/roles'
 import { presentedToken, tokenMatches } from './auth.js'
 import { ControlHttpError, ControlOptionsError } from './errors.js'
 import { instanceRows, int, type LoggedEvent, pageRows, roleLinks, str } from './views.js'
@@ -51,6 +52,14 @@ export interface ControlServerOptions {
    * `/metrics`); none of its reports is read. @default undefined (plain text: bind the collector to a trusted network)
    */
   curve?: CurveOptions
+  /**
+   * Role-based deployment: a topology file (or object). With it the server runs a {@link RoleController}:
+   * hosts' agents connect to `roles.agents` (default `tcp://0.0.0.0:7200`), the API gets `/api/roles…` and
+   * the dashboard a Roles panel. @default undefined (no agents)
+   */
+  topology?: string | Topology
+  /** Options of the {@link RoleController} (agent channel address, CURVE, heartbeats). */
+  roles?: Omit<RoleControllerOptions, 'topology'>
 }
 
 type State = 'idle' | 'starting' | 'open' | 'closing' | 'closed'
@@ -80,6 +89,8 @@ const STATIC: Record<string, { file: string; type: string }> = {
  */
 export class ControlServer {
   readonly collector: Collector
+  /** The role controller, when the server was given a `topology`. */
+  readonly roles: RoleController | undefined
   readonly #node: Node
   readonly #http: Route
   readonly #ws: Route
@@ -133,6 +144,27 @@ export class ControlServer {
     ] as const) {
       this.collector.events.on(type, (e) => this.#onEvent(type, e))
     }
+    if (options.topology !== undefined) {
+      this.roles = new RoleController({ ...options.roles, topology: options.topology })
+      for (const type of [
+        'instance:down',
+        'instance:up',
+        'instance:restart',
+        'instance:failed',
+        'instance:stopped',
+      ] as const)
+        this.roles.on(type, (e) => this.#logEvent(`roles:${type}`, e.instance, e.role, e.host))
+      this.roles.on('host:lost', (e) => this.#logEvent('roles:host:lost', e.host, 'host', undefined))
+      this.roles.on('host:up', (e) => this.#logEvent('roles:host:up', e.host, 'host', undefined))
+      this.roles.on('failover', (e) =>
+        this.#logEvent(
+          'roles:failover',
+          e.moved.map((m) => `${m.instance} ${m.from}→${m.to}`).join(', ') || e.host,
+          'failover',
+          undefined,
+        ),
+      )
+    }
     this.#node = new Node({ name: 'dd.control', transports: [httpTransport(), wsTransport()] })
     this.#http = this.#node.route('control-http', {
       type: 'http-server',
@@ -148,6 +180,12 @@ export class ControlServer {
         'GET /api/events': 'api.events',
         'GET /api/topology': 'api.topology',
         'GET /api/latency': 'api.latency',
+        'GET /api/roles': 'api.roles',
+        'POST /api/roles/command': 'api.roles.command',
+        'POST /api/roles/scale': 'api.roles.scale',
+        'POST /api/roles/reload': 'api.roles.reload',
+        'POST /api/roles/rebalance': 'api.roles.rebalance',
+        'GET /api/roles/logs/:instance': 'api.roles.logs',
       },
       fallback: (req: IncomingMessage, res: ServerResponse) => this.#fallback(req, res),
     })
@@ -190,6 +228,7 @@ export class ControlServer {
     this.#started ??= (async () => {
       this.#state = 'starting'
       await this.collector.start()
+      await this.roles?.start()
       await this.#node.start()
       this.#pushTimer = setInterval(() => this.#push(), this.#pushIntervalMs)
       this.#state = 'open'
@@ -204,6 +243,7 @@ export class ControlServer {
       clearInterval(this.#pushTimer)
       await this.#node.close({ timeoutMs: options.timeoutMs ?? 1000 })
       await this.collector.close({ timeoutMs: options.timeoutMs ?? 1000 })
+      await this.roles?.close()
       this.#state = 'closed'
     })()
     return this.#closed
@@ -213,7 +253,7 @@ export class ControlServer {
   destroy(): number {
     clearInterval(this.#pushTimer)
     this.#state = 'closed'
-    return this.#node.destroy() + this.collector.destroy()
+    return this.#node.destroy() + this.collector.destroy() + (this.roles?.destroy() ?? 0)
   }
 
   /** The live view pushed to dashboards: every instance row, role links, top-level counts, latency. */
@@ -232,7 +272,15 @@ export class ControlServer {
       roleLinks: roleLinks(links, roleOf),
       latency: this.collector.latency().slice(0, 200),
       store: this.collector.storeHealth(),
+      ...(this.roles?.state === 'open' ? { roles: this.roles.status() } : {}),
     }
+  }
+
+  #logEvent(type: string, instance: string, role: string, previous: string | undefined): void {
+    const event: LoggedEvent = { at: Date.now(), type, instance, role, previous }
+    this.#events.push(event)
+    if (this.#events.length > this.#maxEvents) this.#events.splice(0, this.#events.length - this.#maxEvents)
+    if (this.#state === 'open') this.#send(() => this.#ws.send('event', event))
   }
 
   #onEvent(
@@ -353,6 +401,85 @@ export class ControlServer {
       }
     })
     on('api.latency', () => this.collector.latency())
+    const roles = (): RoleController => {
+      if (this.roles === undefined)
+        throw new ControlHttpError(
+          404,
+          'DD_ERR_CONTROL_NO_ROLES',
+          'this control server runs no topology (--topology)',
+        )
+      return this.roles
+    }
+    const bodyOf = (b: unknown): Record<string, unknown> =>
+      b !== null && typeof b === 'object' && !Array.isArray(b) ? (b as Record<string, unknown>) : {}
+    const name = (v: unknown, what: string): string | undefined => {
+      if (v === undefined) return undefined
+      if (typeof v !== 'string' || v.length === 0 || v.length > 256)
+        throw new ControlHttpError(400, 'DD_ERR_CONTROL_BAD_QUERY', `${what} must be a name`)
+      return v
+    }
+    const controlled = async (fn: () => Promise<unknown> | unknown) => {
+      try {
+        return await fn()
+      } catch (err) {
+        const code = (err as { code?: string }).code
+        if (code === 'DD_ERR_CONTROL') throw new ControlHttpError(409, code, (err as Error).message)
+        throw err
+      }
+    }
+    http.on('api.roles', ({ head }) => {
+      this.#check(head as HttpHead)
+      return roles().status()
+    })
+    http.on('api.roles.command', ({ head, body }) => {
+      this.#check(head as HttpHead)
+      const b = bodyOf(body)
+      const op = b.op
+      if (op !== 'start' && op !== 'stop' && op !== 'restart' && op !== 'kill')
+        throw new ControlHttpError(400, 'DD_ERR_CONTROL_BAD_QUERY', 'op must be start, stop, restart or kill')
+      const instance = name(b.instance, 'instance')
+      const role = name(b.role, 'role')
+      if ((instance === undefined) === (role === undefined))
+        throw new ControlHttpError(400, 'DD_ERR_CONTROL_BAD_QUERY', 'give an instance or a role')
+      return controlled(async () => {
+        await roles().command(op, instance === undefined ? { role } : { instance })
+        return { ok: true }
+      })
+    })
+    http.on('api.roles.scale', ({ head, body }) => {
+      this.#check(head as HttpHead)
+      const b = bodyOf(body)
+      const role = name(b.role, 'role')
+      const n = b.instances
+      if (role === undefined || !Number.isInteger(n) || (n as number) < 0 || (n as number) > 10_000)
+        throw new ControlHttpError(
+          400,
+          'DD_ERR_CONTROL_BAD_QUERY',
+          'role and instances (0..10000) are required',
+        )
+      return controlled(() => roles().scale(role, n as number))
+    })
+    http.on('api.roles.reload', ({ head }) => {
+      this.#check(head as HttpHead)
+      return controlled(async () => {
+        await roles().reload()
+        return { ok: true, generation: roles().status().generation }
+      })
+    })
+    http.on('api.roles.rebalance', ({ head }) => {
+      this.#check(head as HttpHead)
+      return controlled(() => ({ moved: roles().rebalance() }))
+    })
+    http.on('api.roles.logs', async ({ head }) => {
+      const h = head as HttpHead
+      this.#check(h)
+      const lines = int(h.query, 'lines', 100, 1, 10_000)
+      return controlled(async () => {
+        const out: unknown[] = []
+        for await (const l of roles().logs(h.params.instance, { lines })) out.push(l)
+        return out
+      })
+    })
   }
 
   #wireWs(): void {
@@ -385,6 +512,38 @@ export class ControlServer {
     })
   }
 
+  // `GET /api/roles/logs/:instance/follow?lines=N`: the tail, then every new line, one JSON object per line
+  // (NDJSON), until the client hangs up.
+  #followLogs(instance: string, query: URLSearchParams, req: IncomingMessage, res: ServerResponse): void {
+    const roles = this.roles
+    if (roles === undefined) {
+      json(res, 404, 'DD_ERR_CONTROL_NO_ROLES', 'this control server runs no topology (--topology)')
+      return
+    }
+    const lines = Math.min(10_000, Math.max(1, Number(query.get('lines') ?? 100) || 100))
+    const abort = new AbortController()
+    req.once('close', () => abort.abort())
+    res.once('close', () => abort.abort())
+    const stream = roles.logs(instance, { lines, follow: true, signal: abort.signal })
+    ;(async () => {
+      let started = false
+      try {
+        for await (const l of stream) {
+          if (!started) {
+            started = true
+            res.writeHead(200, { 'content-type': 'application/x-ndjson' })
+          }
+          res.write(`${JSON.stringify(l)}\n`)
+        }
+        if (!started) res.writeHead(200, { 'content-type': 'application/x-ndjson' })
+        res.end()
+      } catch (err) {
+        if (!started) json(res, 409, 'DD_ERR_CONTROL', (err as Error).message)
+        else res.end()
+      }
+    })().catch(() => {})
+  }
+
   #fallback(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://x')
     const path = url.pathname
@@ -410,6 +569,15 @@ export class ControlServer {
       return
     }
     const authorized = this.#authorized(req.headers, url.searchParams)
+    const follow = /^\/api\/roles\/logs\/([^/]+)\/follow$/.exec(path)
+    if (follow !== null) {
+      if (!authorized) {
+        json(res, 401, 'DD_ERR_CONTROL_UNAUTHORIZED', 'a bearer token is required')
+        return
+      }
+      this.#followLogs(decodeURIComponent(follow[1]), url.searchParams, req, res)
+      return
+    }
     if (path === '/' || path === '/index.html') {
       if (!authorized) {
         res.writeHead(401, { 'content-type': 'text/html; charset=utf-8' })

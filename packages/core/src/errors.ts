@@ -48,6 +48,16 @@ export class NoTransportError extends DripdropError {
   }
 }
 
+/**
+ * The route's transport cannot do what was asked at run time, e.g. `route.connect()` on a transport whose
+ * sockets have fixed peers (`DD_ERR_UNSUPPORTED`).
+ */
+export class UnsupportedError extends DripdropError {
+  constructor(message: string) {
+    super(message, 'DD_ERR_UNSUPPORTED')
+  }
+}
+
 /** Another socket already binds this address (`DD_ERR_ADDRESS_IN_USE`). */
 export class AddressInUseError extends DripdropError {
   constructor(message: string, cause?: unknown) {

@@ -17,6 +17,7 @@ export {
   TransportError,
   toErrorBody,
   UnroutableError,
+  UnsupportedError,
 } from './errors.js'
 export { type NodeEventMap, NodeEvents } from './events.js'
 export { inprocTransport } from './inproc/inproc-transport.js'

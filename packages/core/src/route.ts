@@ -14,10 +14,18 @@ import {
   TimeoutError,
   TransportError,
   toErrorBody,
+  UnsupportedError,
 } from './errors.js'
 import type { NodeEventMap } from './events.js'
 import { RouteStats } from './stats.js'
-import type { RouteHost, RouteSocket, RouteSpec, RouteType, TransportEvent } from './transport.js'
+import {
+  type RouteHost,
+  type RouteSocket,
+  type RouteSpec,
+  type RouteType,
+  schemeOf,
+  type TransportEvent,
+} from './transport.js'
 
 /**
  * Lifecycle of a route (and of a node): `idle` until `start()`, `starting` while it binds and connects,
@@ -107,6 +115,10 @@ export class Route {
   #closed: Promise<void> | undefined
   #destroyed = false
   #seq = 0
+  // The addresses this route connects to now: the spec's, then whatever connect()/disconnect() changed.
+  readonly #connects: string[]
+  // Runtime connect()/disconnect() calls run one after another, in call order.
+  #peerChange: Promise<void> = RESOLVED
   readonly #pending = new Map<number, Pending>()
   readonly #deadlines = new Deadlines<Pending>(
     (p) => !p.settled,
@@ -135,6 +147,7 @@ export class Route {
     this.#exposeStacks = spec.options.exposeErrorStacks === true
     this.#replies = REPLIES.has(spec.type)
     this.#correlates = CORRELATES.has(spec.type)
+    this.#connects = [...new Set(spec.connect)]
     const host: RouteHost = {
       route: this,
       stats: this.stats,
@@ -323,6 +336,68 @@ export class Route {
     if (!this.#socket.connected)
       throw new TypeError(`route "${this.name}" (${this.type}): its transport does not report connections`)
     await Promise.race([this.#socket.connected(peers, signal), timedOut])
+  }
+
+  /** The addresses this route connects to now (its `connect` option, changed by `connect()`/`disconnect()`). */
+  get connects(): readonly string[] {
+    return this.#connects
+  }
+
+  /**
+   * Connects the started route to one more address, at run time: its transport socket connects there as it
+   * does for the `connect` option (the peer is used once its connection is up). The address must use the
+   * route's scheme. Connecting an address already connected does nothing. Calls run in order.
+   * Rejects with `DD_ERR_CLOSED` when the route is not open and `DD_ERR_UNSUPPORTED` when its transport has
+   * fixed peers (e.g. the HTTP and WebSocket bridges).
+   *
+   * @example
+   * ```ts
+   * const work = node.route('work', { type: 'pull', connect: 'tcp://10.0.0.1:7301' })
+   * await node.start()
+   * await work.connect('tcp://10.0.0.2:7301') // a second gateway
+   * await work.disconnect('tcp://10.0.0.1:7301') // the first one moved away
+   * ```
+   */
+  connect(address: string): Promise<void> {
+    return this.#changePeers('connect', address)
+  }
+
+  /**
+   * Disconnects the started route from an address it connects to, at run time. What the transport had queued
+   * for that peer only is dropped (counted in `stats.dropped`); requests in flight there end by their
+   * timeout; the route serves on with its other peers. Disconnecting an address not connected does nothing.
+   * Rejects like {@link Route.connect}.
+   */
+  disconnect(address: string): Promise<void> {
+    return this.#changePeers('disconnect', address)
+  }
+
+  #changePeers(op: 'connect' | 'disconnect', address: string): Promise<void> {
+    const run = async (): Promise<void> => {
+      if (typeof address !== 'string')
+        throw new TypeError(`route "${this.name}": ${op}() needs an address string`)
+      const scheme = schemeOf(address)
+      const schemes = new Set([...this.spec.bind, ...this.spec.connect].map(schemeOf))
+      if (schemes.size > 0 && !schemes.has(scheme))
+        throw new TypeError(
+          `route "${this.name}": ${op}(${address}): the route's addresses use ${[...schemes].join(', ')}://, not ${scheme}://`,
+        )
+      if (this.#state === 'idle' || this.#state === 'starting') await this.#whenOpen()
+      if (this.#state !== 'open') throw this.#notOpen()
+      const method = this.#socket[op]
+      if (method === undefined)
+        throw new UnsupportedError(
+          `route "${this.name}" (${this.type}): its transport cannot ${op} at run time`,
+        )
+      const at = this.#connects.indexOf(address)
+      if (op === 'connect' ? at >= 0 : at < 0) return
+      await method.call(this.#socket, address)
+      if (op === 'connect') this.#connects.push(address)
+      else this.#connects.splice(this.#connects.indexOf(address), 1)
+    }
+    const next = this.#peerChange.then(run, run)
+    this.#peerChange = next.catch(() => {})
+    return next
   }
 
   /** `sub` routes: also receive names starting with `prefix`. */

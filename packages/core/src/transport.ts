@@ -95,6 +95,18 @@ export interface RouteSocket {
    * aborts. Transports that know their connections implement it (`route.connected()` delegates here).
    */
   connected?(peers: number, signal: AbortSignal): Promise<void>
+  /**
+   * Connects a started socket to one more address (`route.connect()`). Transports that can change their
+   * peers at run time implement it; the others leave it out and `route.connect()` refuses with
+   * `DD_ERR_UNSUPPORTED`. Connecting an address already connected does nothing.
+   */
+  connect?(address: string): void | Promise<void>
+  /**
+   * Disconnects a started socket from an address it connected to (`route.disconnect()`): what was queued for
+   * that peer only is dropped by the transport (counted), the other peers are served on. Disconnecting an
+   * address not connected does nothing.
+   */
+  disconnect?(address: string): void | Promise<void>
   /** `sub` routes: starts receiving names with this prefix. */
   subscribe?(prefix: string): void
   /** `sub` routes: stops receiving names with this prefix. */

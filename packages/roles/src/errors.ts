@@ -52,3 +52,14 @@ export class ExportError extends DripdropError {
     super(message, 'DD_ERR_EXPORT', { cause })
   }
 }
+
+/**
+ * The agent channel failed (codes: `DD_ERR_AGENT_PROTOCOL` a malformed message, `DD_ERR_AGENT_REFUSED` a
+ * registration or an assignment refused, `DD_ERR_AGENT_VERSION` another protocol version, `DD_ERR_CONTROL` a
+ * command the controller cannot run).
+ */
+export class AgentError extends DripdropError {
+  constructor(message: string, code: string, cause?: unknown) {
+    super(message, code, { cause })
+  }
+}

@@ -49,3 +49,22 @@ export {
 } from './supervisor/supervisor.js'
 export { inprocInstance, startedByRole } from './inproc/context.js'
 export { inprocTopology, runInProcess } from './inproc/run-inproc.js'
+export { type AddressSource, type FollowOptions, type Following, follow } from './follow.js'
+export { Agent, type AgentEventMap, type AgentOptions, type AgentState } from './agent/agent.js'
+export {
+  AGENT_PROTOCOL_VERSION,
+  type AgentMessage,
+  type ControlMessage,
+  DEFAULT_AGENTS_ADDRESS,
+  type InstanceReport,
+} from './agent/messages.js'
+export {
+  type ControllerEventMap,
+  type ControllerStatus,
+  type HostState,
+  type InstanceEvent,
+  RoleController,
+  type RoleControllerOptions,
+} from './controller/controller.js'
+export { InstancePlacement, type Move, type Placed } from './controller/placement.js'
+export { AgentError } from './errors.js'

@@ -58,7 +58,8 @@ export class Spreader {
   pick(envelope: Envelope): Lane {
     const lanes = this.lanes
     const n = lanes.length
-    const start = this.#next
+    // Lanes come and go at run time (route.connect/disconnect): the cursor may point past the end.
+    const start = this.#next % n
     this.#next = (start + 1) % n
     const id = envelope.head.$id
     let best: Lane | undefined

@@ -180,17 +180,7 @@ export class ZmqRouteSocket implements RouteSocket {
     if (this.#layout.socket === 'SUB') for (const p of this.#spec.subscribe) this.subscribe(p)
     this.#state = 'open'
     if (RECEIVES.has(this.#spec.type)) {
-      const readers = this.#sockets.map((sock) =>
-        readLoop(sock as zmq.Pull, {
-          host: this.#spreader === undefined ? this.#host : this.#replyWatcher,
-          codec: this.#codec,
-          route: this.#spec.name,
-          routed: this.#layout.socket === 'ROUTER',
-          isOpen: () => this.#state === 'open',
-          ledger: this.#ledger,
-          refuse: (envelope, from, bytes) => this.#refuse(envelope, from, bytes),
-        }),
-      )
+      const readers = this.#sockets.map((sock) => this.#read(sock))
       this.#readerDone = readers.length === 1 ? readers[0] : Promise.all(readers).then(() => {})
     }
   }
@@ -228,6 +218,78 @@ export class ZmqRouteSocket implements RouteSocket {
       })
     }
     return socket
+  }
+
+  /**
+   * Connects to one more address at run time (`route.connect()`). A route that spreads (a `req`, `dealer` or
+   * `push` started with several connect addresses) gets a new lane, a socket of its own; any other route's
+   * socket connects there too (libzmq then round-robins over its peers).
+   */
+  connect(address: string): void {
+    if (this.#state !== 'open')
+      throw new ClosedError(`zmq socket of route "${this.#spec.name}" is ${this.#state}`)
+    if (this.#spreader === undefined) {
+      this.#socket!.connect(address)
+    } else {
+      const socket = this.#open(address)
+      socket.connect(address)
+      if (RECEIVES.has(this.#spec.type)) {
+        const reader = this.#read(socket)
+        const before = this.#readerDone
+        this.#readerDone = Promise.all([before, reader]).then(() => {})
+      }
+    }
+    this.endpoints.push(address)
+  }
+
+  /**
+   * Disconnects from an address at run time (`route.disconnect()`). On a spreading route its lane is
+   * removed and its socket closed: envelopes in that lane's pipe are lost with the peer; requests in flight
+   * there end by their timeout.
+   */
+  disconnect(address: string): void {
+    if (this.#state !== 'open')
+      throw new ClosedError(`zmq socket of route "${this.#spec.name}" is ${this.#state}`)
+    const at = this.endpoints.indexOf(address)
+    if (at < 0 || this.#bound.includes(address)) return
+    this.endpoints.splice(at, 1)
+    const spreader = this.#spreader
+    const lane = spreader?.lanes.find((l) => l.address === address)
+    if (spreader === undefined || lane === undefined) {
+      try {
+        this.#socket!.disconnect(address)
+      } catch {} // ENOENT: never connected (the endpoint string differs); nothing to undo
+      return
+    }
+    spreader.lanes.splice(spreader.lanes.indexOf(lane), 1)
+    spreader.down(lane)
+    if (lane.socket === this.#socket) {
+      // The lane shares the route's first socket: disconnect it, keep the socket.
+      try {
+        this.#socket!.disconnect(address)
+      } catch {}
+    } else {
+      this.#sockets.splice(this.#sockets.indexOf(lane.socket), 1)
+      lane.socket.linger = 0
+      lane.socket.close()
+    }
+    // The writer may have stopped on the closed lane with envelopes still queued: start it again.
+    if (!this.#writing && this.#outbox.envelopes.length > 0) {
+      this.#writing = true
+      void this.#write(undefined)
+    }
+  }
+
+  #read(sock: ZmqSocket): Promise<void> {
+    return readLoop(sock as zmq.Pull, {
+      host: this.#spreader === undefined ? this.#host : this.#replyWatcher,
+      codec: this.#codec,
+      route: this.#spec.name,
+      routed: this.#layout.socket === 'ROUTER',
+      isOpen: () => this.#state === 'open',
+      ledger: this.#ledger,
+      refuse: (envelope, from, bytes) => this.#refuse(envelope, from, bytes),
+    })
   }
 
   /** Live connections to peers now (accepted and connected; a spreading route sums its lanes). */
@@ -433,17 +495,11 @@ export class ZmqRouteSocket implements RouteSocket {
     if ((err as { code?: string }).code !== 'EAGAIN' || !BLOCKS_WHEN_FULL.has(this.#layout.socket))
       return false
     if (socket.closed) return false
-    // A spreading route first tries the other connected lanes (libzmq's own PUSH/DEALER skips a full pipe
-    // the same way); only when every lane is full does it wait on this one.
-    if (this.#spreader !== undefined) {
-      for (const lane of this.#spreader.lanes) {
-        if (lane.socket === socket || lane.peers === 0) continue
-        try {
-          await (lane.socket as zmq.Push).send(parts)
-          return true
-        } catch {}
-      }
-    }
+    // A spreading route tries the other connected lanes (libzmq's own PUSH/DEALER skips a full pipe the same
+    // way). When every lane is full it waits for room on any of them, never on one alone: a lane whose peer
+    // vanished without a reset (a host unplugged) has a pipe that never drains, and a writer blocked on it
+    // would stall every lane until the connection times out or the lane is removed (route.disconnect()).
+    if (this.#spreader !== undefined) return this.#sendOnAnyLane(err, parts, socket)
     socket.sendTimeout = -1
     try {
       await socket.send(parts)
@@ -453,6 +509,28 @@ export class ZmqRouteSocket implements RouteSocket {
       return true
     } finally {
       if (!socket.closed) socket.sendTimeout = 0
+    }
+  }
+
+  async #sendOnAnyLane(err: unknown, parts: Uint8Array[], first: zmq.Push): Promise<boolean> {
+    const spreader = this.#spreader!
+    let waitMs = 1
+    for (;;) {
+      for (const lane of spreader.lanes) {
+        const socket = lane.socket as zmq.Push
+        if ((socket === first && waitMs === 1) || lane.peers === 0 || socket.closed) continue
+        try {
+          await socket.send(parts)
+          return true
+        } catch {}
+      }
+      if (this.#state !== 'open') {
+        this.#sendFailed(err, parts)
+        return true
+      }
+      // Every lane full (or none up): wait a little for room anywhere, up to 50 ms between tries.
+      await new Promise((resolve) => setTimeout(resolve, waitMs))
+      waitMs = Math.min(50, waitMs * 2)
     }
   }
 

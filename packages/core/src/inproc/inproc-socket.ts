@@ -32,12 +32,13 @@ interface Blocked {
  * receiver has room. `pub` never parks: when a matching subscriber has no room, the message goes to none (counted).
  */
 export class InprocSocket implements RouteSocket {
-  readonly endpoints: readonly string[]
+  readonly endpoints: string[]
   readonly #spec: RouteSpec
   readonly #host: RouteHost
   readonly #role: Role
   readonly #capacity: number
   #channels: InprocChannel[] = []
+  #nextChannel = 0
   // Inbound: envelopes and, for responders, who sent them.
   readonly #inbox = new Queue<Envelope>()
   readonly #from = new Queue<unknown>()
@@ -69,6 +70,31 @@ export class InprocSocket implements RouteSocket {
     for (const channel of this.#channels) channel.join(this, this.#list(channel))
     this.#open = true
     for (const address of this.#spec.bind) this.#host.emit({ type: 'listening', endpoint: address })
+  }
+
+  connect(address: string): void {
+    if (!this.#open) throw new ClosedError(`inproc socket of route "${this.#spec.name}" is closed`)
+    const channel = channelOf(address)
+    if (this.#channels.includes(channel)) return
+    this.#channels.push(channel)
+    channel.join(this, this.#list(channel))
+    this.endpoints.push(address)
+    // Parked sends may find room with the new peer.
+    if (this.#blocked.length > 0) channel.blocked.add(this)
+    channel.wake()
+    this.#host.emit({ type: 'connect', endpoint: address })
+  }
+
+  disconnect(address: string): void {
+    if (!this.#open) throw new ClosedError(`inproc socket of route "${this.#spec.name}" is closed`)
+    if (this.#spec.bind.includes(address)) return // a bound address is not a connection
+    const at = this.#channels.findIndex((c) => c.address === address)
+    if (at < 0) return
+    const [channel] = this.#channels.splice(at, 1)
+    channel.leave(this, this.#list(channel))
+    const e = this.endpoints.indexOf(address)
+    if (e >= 0) this.endpoints.splice(e, 1)
+    this.#host.emit({ type: 'disconnect', endpoint: address })
   }
 
   // ---- sending ----
@@ -160,11 +186,17 @@ export class InprocSocket implements RouteSocket {
     }
   }
 
+  // Round robin over the channels too (a push connected to several addresses), as a zmq PUSH does over its
+  // pipes: each channel's receivers in turn, starting after the channel used last.
   #deliverOne(envelope: Envelope, list: (c: InprocChannel) => InprocSocket[]): boolean {
-    for (let i = 0; i < this.#channels.length; i++) {
-      const channel = this.#channels[i]
+    const channels = this.#channels
+    const n = channels.length
+    for (let i = 0; i < n; i++) {
+      const at = (this.#nextChannel + i) % n
+      const channel = channels[at]
       const target = channel.pick(list(channel))
       if (target !== undefined) {
+        if (n > 1) this.#nextChannel = (at + 1) % n
         target.#enqueue(envelope, this)
         return true
       }

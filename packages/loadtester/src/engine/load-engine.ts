@@ -1,15 +1,22 @@
 import { EventEmitter } from 'node:events'
-import { type Dispatcher, Pool } from 'undici'
+import type { Dispatcher } from 'undici'
 import {
   type RequestSource,
   type PreparedRequest,
   requestSource,
   seededRandom,
 } from '../scenario/request-source.js'
-import { errorKindOf } from '../stats/counters.js'
+import { type ErrorKind, errorKindOf } from '../stats/counters.js'
 import { type IntervalStats, StatsAccumulator } from '../stats/interval.js'
 import type { SeriesPoint } from '../stats/series.js'
+import {
+  FastPool,
+  type FastPoolSink,
+  type InFlight,
+  type SerializedRequest,
+} from './fast-client/fast-pool.js'
 import { IntervalRecorder } from './interval-recorder.js'
+import { UndiciClients } from './undici-clients.js'
 import { ArrivalSchedule, type Stage } from './schedule.js'
 import { type FilledEngineOptions, type LoadEngineOptions, validateEngineOptions } from './options.js'
 
@@ -95,6 +102,9 @@ class Exchange implements Dispatcher.DispatchHandler {
     /** performance.now() of the intended send. */
     readonly intended: number,
     dispatchedAt: number,
+    /** The clients of its origin and the index of the one carrying it (its slot is given back at the end). */
+    readonly clients: UndiciClients,
+    readonly slot: number,
   ) {
     this.sentAt = dispatchedAt
   }
@@ -119,7 +129,8 @@ const US = 1000
 
 /**
  * Runs one load test, or one **share** of a distributed test (a rate or a number of connections, from a common
- * start time), against HTTP/1.1 targets through undici.
+ * start time), against HTTP/1.1 targets: through the engine's fast client (static requests on plain http) or
+ * undici (HTTPS, scenario functions), see `options.client`.
  *
  * - **Open model** (`rate` or `stages`): requests are due at intended times computed from the schedule alone, so
  *   a slow server does not slow the test. Latency is measured from the intended time (coordinated-omission
@@ -145,7 +156,12 @@ export class LoadEngine implements Sink {
   readonly #recorder = new IntervalRecorder()
   readonly #totals = new StatsAccumulator()
   readonly #series: SeriesPoint[] = []
-  readonly #pools = new Map<string, Pool>()
+  readonly #undici = new Map<string, UndiciClients>()
+  readonly #fastPools = new Map<string, FastPool<PreparedRequest>>()
+  /** The fast client carries every request (static, plain-http scenario), else undici. */
+  readonly #fast: boolean
+  readonly #fastSink: FastPoolSink<PreparedRequest>
+  #sweepTimer: NodeJS.Timeout | undefined
   readonly #maxInFlight: number
   readonly #schedule: ArrivalSchedule | undefined
   #state: EngineState = 'idle'
@@ -180,6 +196,11 @@ export class LoadEngine implements Sink {
     // Static requests are built (and their URLs checked) here, so a bad scenario fails before the run.
     this.#source = requestSource(this.#o.scenario, this.#o.target, random)
     this.#maxInFlight = this.#o.connections * this.#o.pipelining
+    this.#fast = this.#chooseClient()
+    this.#fastSink = {
+      onResponse: (x, status, bodyBytes, now) => this.#fastResponse(x, status, bodyBytes, now),
+      onError: (x, kind) => this.#fastError(x, kind),
+    }
     if (this.#o.model === 'open') {
       const stages: readonly Stage[] = this.#o.stages ?? [
         { rate: this.#o.rate as number, durationMs: this.#o.durationMs },
@@ -190,6 +211,28 @@ export class LoadEngine implements Sink {
     this.#finished = new Promise((resolve) => {
       this.#resolveFinished = resolve
     })
+  }
+
+  /** The fast client when it covers the scenario (`client: 'auto'`) or is forced; throws when forced and it cannot. */
+  #chooseClient(): boolean {
+    const choice = this.#o.client
+    if (choice === 'undici') return false
+    const requests = this.#source.requests
+    const reason =
+      requests === undefined
+        ? 'a scenario function builds the requests'
+        : requests.map((r) => r.fast).find((f): f is string => typeof f === 'string')
+    if (reason === undefined) return true
+    if (choice === 'fast')
+      throw new TypeError(
+        `options.client is 'fast' but the fast client does not cover this scenario: ${reason}`,
+      )
+    return false
+  }
+
+  /** The HTTP client carrying the requests: `fast` (the engine's own HTTP/1.1 client) or `undici`. */
+  get client(): 'fast' | 'undici' {
+    return this.#fast ? 'fast' : 'undici'
   }
 
   /** `idle`, `starting` (waiting for `startAt`), `open` (running), `closing` (draining), `closed`. */
@@ -294,6 +337,14 @@ export class LoadEngine implements Sink {
     this.#scheduling = true
     this.#emit('engine:start', { startMs: this.#startMs })
     this.#armInterval()
+    if (this.#fast) {
+      // The fast client's timeouts: one sweep over the connections, not a timer per request.
+      const every = Math.max(5, Math.min(1000, Math.floor(this.#o.timeoutMs / 10)))
+      this.#sweepTimer = setInterval(() => {
+        const now = this.#now()
+        for (const pool of this.#fastPools.values()) pool.sweep(now)
+      }, every)
+    }
     if (this.#schedule !== undefined) {
       this.#next = this.#schedule.next()
       this.#tick()
@@ -335,13 +386,14 @@ export class LoadEngine implements Sink {
     this.#timer = undefined
     if (!this.#scheduling) return
     const schedule = this.#schedule as ArrivalSchedule
-    const now = this.#now() - this.#t0
+    let now = this.#now() - this.#t0
     // Bounded per wake-up so a long stall (a GC pause, a blocked loop) cannot monopolise the loop.
-    for (
-      let i = 0;
-      i < 100_000 && this.#next >= 0 && this.#next <= now && this.#iteration < this.#o.maxRequests;
-      i++
-    ) {
+    for (let i = 0; i < 100_000 && this.#next >= 0 && this.#iteration < this.#o.maxRequests; i++) {
+      if (this.#next > now) {
+        // Sending takes time: what fell due meanwhile goes now, not a timer tick (>= 1 ms) later.
+        now = this.#now() - this.#t0
+        if (this.#next > now) break
+      }
       this.#arrive(this.#t0 + this.#next)
       this.#next = schedule.next()
     }
@@ -392,35 +444,76 @@ export class LoadEngine implements Sink {
 
   #send(req: PreparedRequest, intended: number): void {
     const now = this.#now()
-    const x = new Exchange(this, req.name, intended, now)
     this.#inFlight++
     this.#recorder.sent(req.name)
+    if (this.#fast) {
+      if (this.#schedule !== undefined) this.#recorder.lag(Math.round((now - intended) * US))
+      this.#fastPool(req.origin).send(req, req.fast as SerializedRequest, intended, now)
+      return
+    }
+    const clients = this.#clients(req.origin)
+    const slot = clients.acquire()
+    const x = new Exchange(this, req.name, intended, now, clients, slot)
     try {
-      this.#pool(req.origin).dispatch(req.options, x)
+      clients.client(slot).dispatch(req.options, x)
     } catch (err) {
       // undici refuses some requests synchronously (an invalid header value from a scenario function).
       this.fail(x, err as Error)
     }
   }
 
-  #pool(origin: string): Pool {
-    let pool = this.#pools.get(origin)
-    if (pool === undefined) {
+  #clients(origin: string): UndiciClients {
+    let clients = this.#undici.get(origin)
+    if (clients === undefined) {
       const o = this.#o
-      pool = new Pool(origin, {
+      clients = new UndiciClients(origin, {
         connections: o.connections,
         pipelining: o.pipelining,
-        headersTimeout: o.timeoutMs,
-        bodyTimeout: o.timeoutMs,
-        connect: {
-          timeout: o.timeoutMs,
-          ...(o.ca === undefined ? {} : { ca: o.ca }),
-          rejectUnauthorized: o.rejectUnauthorized,
-        },
+        timeoutMs: o.timeoutMs,
+        ca: o.ca,
+        rejectUnauthorized: o.rejectUnauthorized,
       })
-      this.#pools.set(origin, pool)
+      this.#undici.set(origin, clients)
+    }
+    return clients
+  }
+
+  #fastPool(origin: string): FastPool<PreparedRequest> {
+    let pool = this.#fastPools.get(origin)
+    if (pool === undefined) {
+      const url = new URL(origin)
+      pool = new FastPool<PreparedRequest>(
+        {
+          // URL keeps an IPv6 literal in brackets; net.connect wants it bare.
+          host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+          port: url.port === '' ? 80 : Number(url.port),
+          connections: this.#o.connections,
+          pipelining: this.#o.pipelining,
+          timeoutMs: this.#o.timeoutMs,
+        },
+        this.#fastSink,
+      )
+      this.#fastPools.set(origin, pool)
     }
     return pool
+  }
+
+  #fastResponse(x: InFlight<PreparedRequest>, status: number, bodyBytes: number, now: number): void {
+    if (this.#state === 'closed') return
+    this.#recorder.response(
+      x.tag.name,
+      status,
+      Math.round((now - x.intended) * US),
+      Math.round((now - x.sentAt) * US),
+      bodyBytes,
+    )
+    this.#slotFree()
+  }
+
+  #fastError(x: InFlight<PreparedRequest>, kind: ErrorKind): void {
+    if (this.#state === 'closed') return
+    this.#recorder.error(x.tag.name, kind)
+    this.#slotFree()
   }
 
   started(x: Exchange): void {
@@ -430,6 +523,7 @@ export class LoadEngine implements Sink {
   }
 
   complete(x: Exchange): void {
+    x.clients.release(x.slot)
     if (this.#state === 'closed') return
     const now = this.#now()
     this.#recorder.response(
@@ -443,9 +537,17 @@ export class LoadEngine implements Sink {
   }
 
   fail(x: Exchange, err: Error): void {
-    if (this.#state === 'closed') return
+    if (this.#state === 'closed') {
+      x.clients.release(x.slot)
+      return
+    }
     this.#recorder.error(x.name, errorKindOf(err))
-    this.#slotFree()
+    // undici fails a client's queued requests in a loop that asserts the queue ends empty: the next request
+    // must not be dispatched to that client from inside it.
+    queueMicrotask(() => {
+      x.clients.release(x.slot)
+      if (this.#state !== 'closed') this.#slotFree()
+    })
   }
 
   #slotFree(): void {
@@ -503,12 +605,15 @@ export class LoadEngine implements Sink {
     clearTimeout(this.#endTimer)
     clearTimeout(this.#drainTimer)
     clearTimeout(this.#intervalTimer)
+    clearInterval(this.#sweepTimer)
     this.#resolveStart?.() // close() or destroy() before startAt: start() resolves, the run never begins
     this.#dropBacklog()
     const end = this.#now()
     if (wasRunning) this.#flushInterval(end)
-    for (const pool of this.#pools.values()) pool.destroy().catch(() => {})
-    this.#pools.clear()
+    for (const clients of this.#undici.values()) clients.destroy()
+    this.#undici.clear()
+    for (const pool of this.#fastPools.values()) pool.destroy()
+    this.#fastPools.clear()
     const result: RunResult = {
       model: this.#o.model,
       startMs: this.#startMs,

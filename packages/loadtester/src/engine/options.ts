@@ -52,6 +52,13 @@ export interface LoadEngineOptions {
   rejectUnauthorized?: boolean
   /** Seed of the generator behind weighted picks, Poisson gaps and `ctx.random()`. @default random */
   seed?: number
+  /**
+   * The HTTP client. `undici`: every request through undici (HTTPS, scenario functions, any header).
+   * `fast`: the engine's own HTTP/1.1 client on `net.Socket`, several times cheaper per request: plain-http targets
+   * and static scenario requests only, each serialized once (a scenario it does not cover is refused with the
+   * reason). `auto` picks `fast` whenever it covers the scenario, else `undici`. @default 'auto'
+   */
+  client?: 'auto' | 'undici' | 'fast'
 }
 
 /** The options with every default filled in. */
@@ -75,6 +82,7 @@ export interface FilledEngineOptions {
   ca: string | Buffer | Array<string | Buffer> | undefined
   rejectUnauthorized: boolean
   seed: number
+  client: 'auto' | 'undici' | 'fast'
 }
 
 const KNOWN = new Set([
@@ -96,6 +104,7 @@ const KNOWN = new Set([
   'ca',
   'rejectUnauthorized',
   'seed',
+  'client',
 ])
 
 function positiveInt(name: string, v: unknown, unit: string): number {
@@ -156,6 +165,8 @@ export function validateEngineOptions(o: LoadEngineOptions): FilledEngineOptions
     )
   if (o.maxRequests !== undefined && o.maxRequests !== Number.POSITIVE_INFINITY)
     positiveInt('maxRequests', o.maxRequests, 'requests')
+  if (o.client !== undefined && o.client !== 'auto' && o.client !== 'undici' && o.client !== 'fast')
+    throw new TypeError(`options.client must be 'auto', 'undici' or 'fast', got ${String(o.client)}`)
   if (o.rejectUnauthorized !== undefined && typeof o.rejectUnauthorized !== 'boolean')
     throw new TypeError('options.rejectUnauthorized must be a boolean')
   return {
@@ -188,6 +199,7 @@ export function validateEngineOptions(o: LoadEngineOptions): FilledEngineOptions
     ca: o.ca,
     rejectUnauthorized: o.rejectUnauthorized ?? true,
     seed: o.seed === undefined ? (Math.random() * 2 ** 32) >>> 0 : positiveIntOrZero('seed', o.seed),
+    client: o.client ?? 'auto',
   }
 }
 

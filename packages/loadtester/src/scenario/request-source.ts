@@ -1,4 +1,6 @@
 import type { Dispatcher } from 'undici'
+import type { SerializedRequest } from '../engine/fast-client/fast-pool.js'
+import { serializeRequest } from '../engine/fast-client/serialize.js'
 import { ScenarioError } from '../errors.js'
 import type { DynamicRequest, RequestContext, RequestSpec, Scenario } from './types.js'
 
@@ -9,11 +11,18 @@ export interface PreparedRequest {
   options: Dispatcher.DispatchOptions
   /** Bytes it holds (path, headers, body), what it costs to keep waiting in the backlog. */
   bytes: number
+  /**
+   * Static requests only: the bytes the fast client writes for it, or why the fast client does not cover it
+   * (a string). Undefined for requests a scenario function builds (they always go through undici).
+   */
+  fast?: SerializedRequest | string
 }
 
 /** Picks or builds the next request of a run. */
 export interface RequestSource {
   next(iteration: number): PreparedRequest
+  /** The static requests (built once), or undefined when a scenario function builds each request. */
+  readonly requests: readonly PreparedRequest[] | undefined
 }
 
 function encodeBody(body: unknown, headers: Record<string, string>): string | Buffer | undefined {
@@ -28,6 +37,7 @@ function encodeBody(body: unknown, headers: Record<string, string>): string | Bu
 function prepare(
   req: { name?: string; method?: string; url: string; headers?: Record<string, string>; body?: unknown },
   target: string | undefined,
+  serialize = false,
 ): PreparedRequest {
   let url: URL
   try {
@@ -51,7 +61,7 @@ function prepare(
   let bytes =
     path.length + (body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length)
   for (const [k, v] of Object.entries(headers)) bytes += k.length + String(v).length
-  return {
+  const prepared: PreparedRequest = {
     name: req.name ?? `${method} ${url.pathname}`,
     origin: url.origin,
     bytes,
@@ -63,6 +73,8 @@ function prepare(
       body: body ?? null,
     },
   }
+  if (serialize) prepared.fast = serializeRequest(url, method, path, headers, body)
+  return prepared
 }
 
 /** Weighted choice among static requests (cumulative weights, binary search). */
@@ -72,10 +84,14 @@ class WeightedSource implements RequestSource {
   readonly #random: () => number
 
   constructor(specs: readonly RequestSpec[], target: string | undefined, random: () => number) {
-    this.#requests = specs.map((s) => prepare(s, target))
+    this.#requests = specs.map((s) => prepare(s, target, true))
     let sum = 0
     this.#cumulative = specs.map((s) => (sum += s.weight ?? 1))
     this.#random = random
+  }
+
+  get requests(): readonly PreparedRequest[] {
+    return this.#requests
   }
 
   next(): PreparedRequest {
@@ -94,6 +110,7 @@ class WeightedSource implements RequestSource {
 }
 
 class FactorySource implements RequestSource {
+  readonly requests = undefined
   readonly #factory: (ctx: RequestContext) => DynamicRequest
   readonly #target: string | undefined
   readonly #random: () => number

@@ -2,12 +2,20 @@
 // `dripdrop <command> …`: one binary, one module per command, parsed with commander. Each module adds its
 // command to the program; add a line to COMMANDS for a new one.
 import { Command } from 'commander'
+import { agentCommand } from './agent.js'
+import { controlCommands } from './control.js'
 import { exportCommand } from './export-command.js'
 import { keysCommand } from './keys.js'
 import { startCommand } from './start.js'
 
 /** Every command of the `dripdrop` binary: each registers itself on the program. */
-const COMMANDS: ((program: Command) => void)[] = [startCommand, keysCommand, exportCommand]
+const COMMANDS: ((program: Command) => void)[] = [
+  startCommand,
+  keysCommand,
+  exportCommand,
+  (program) => program.addCommand(agentCommand()),
+  controlCommands,
+]
 
 const program = new Command('dripdrop')
   .description('Run a dripdrop app by role: one topology file says which role runs where.')

@@ -1,5 +1,6 @@
 import { type Command, InvalidArgumentError } from 'commander'
 import { TopologyError } from '../errors.js'
+import { remoteStart } from './control.js'
 import { Supervisor } from '../supervisor/supervisor.js'
 import { loadTopology } from '../topology/load.js'
 import { type ResolveOptions, resolveTopology } from '../topology/resolve.js'
@@ -8,6 +9,9 @@ import { runInProcess } from '../inproc/run-inproc.js'
 
 /** Options of `dripdrop start`. */
 interface StartOptions {
+  /** Remote: start an instance or a role on the control server at this URL (see control.ts). */
+  server?: string
+  token?: string
   role?: string
   instances?: number
   host?: string
@@ -50,7 +54,22 @@ export function startCommand(program: Command): void {
       'do not restart exited children (for systemd or Kubernetes, who restart the command)',
     )
     .option('--inproc', 'run every instance in this one process over inproc:// addresses (HTTP binds stay)')
+    .option(
+      '-s, --server <url>',
+      'remote: start the instance or role named by the argument on this control server',
+    )
+    .option('-t, --token <token>', "remote: the control server's bearer token (or DRIPDROP_CONTROL_TOKEN)")
     .action(async (file: string, options: StartOptions) => {
+      if (options.server !== undefined) {
+        await remoteStart(file, {
+          server: options.server,
+          token: options.token ?? process.env.DRIPDROP_CONTROL_TOKEN,
+        }).catch((err: Error & { code?: string }) => {
+          console.error(`dripdrop start: ${err.code ?? 'error'}: ${err.message}`)
+          process.exitCode = 1
+        })
+        return
+      }
       process.exitCode = await start(file, options)
     })
 }
