@@ -190,15 +190,16 @@ describe('distributed runs', () => {
     expect(result.agents[0]?.maxCpu).toBeGreaterThan(0)
   })
 
-  it('flags an agent really above 90% CPU with the default cpuLimit (a scenario that keeps its loop busy)', async () => {
+  it('flags an agent really above 90% CPU with the default cpuLimit (a scenario module that keeps its loop busy)', async () => {
     const target = await startTarget()
     const dir = mkdtempSync(join(tmpdir(), 'dd-load-cpu-'))
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
     const file = join(dir, 'burn.mjs')
-    // 20 ms of busy work per request at 100 req/s: two seconds of work per second, the loop never idles.
+    // Imported by the agent's thread: 95 ms of busy work every 100 ms beside the engine, so the loop is busy
+    // well over 90% of the time yet still turns (its reports get out).
     writeFileSync(
       file,
-      "export default () => { const end = performance.now() + 20; while (performance.now() < end); return { path: '/' } }\n",
+      "setInterval(() => { const end = performance.now() + 95; while (performance.now() < end); }, 100).unref()\nexport default () => ({ path: '/' })\n",
     )
     const c = coordinator()
     await c.start()
