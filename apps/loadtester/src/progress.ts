@@ -11,11 +11,17 @@ export class ProgressLine {
   #errors = 0
   #responses = 0
   #notSent = 0
+  readonly #lost: string[] = []
 
   constructor(out: NodeJS.WriteStream, totalMs: number) {
     this.#out = out
     this.#tty = out.isTTY === true
     this.#totalMs = totalMs
+  }
+
+  /** An agent was lost: the live line names it from now on. */
+  lost(agentId: string): void {
+    if (!this.#lost.includes(agentId)) this.#lost.push(agentId)
   }
 
   update(p: SeriesPoint, elapsedMs: number): void {
@@ -28,7 +34,7 @@ export class ProgressLine {
     const bar = `[${'='.repeat(Math.max(0, done - 1))}${done > 0 ? '>' : ''}${' '.repeat(width - done)}]`
     const pctErr =
       this.#errors + this.#responses === 0 ? 0 : (100 * this.#errors) / (this.#errors + this.#responses)
-    const line = `${bar} ${(elapsedMs / 1000).toFixed(0)}s/${(this.#totalMs / 1000).toFixed(0)}s  ${p.rate.toFixed(0)} req/s  p50 ${formatMs(p.latency.p50)}  p99 ${formatMs(p.latency.p99)}  errors ${this.#errors} (${pctErr.toFixed(2)}%)${this.#notSent > 0 ? `  not sent ${this.#notSent}` : ''}`
+    const line = `${bar} ${(elapsedMs / 1000).toFixed(0)}s/${(this.#totalMs / 1000).toFixed(0)}s  ${p.rate.toFixed(0)} req/s  p50 ${formatMs(p.latency.p50)}  p99 ${formatMs(p.latency.p99)}  errors ${this.#errors} (${pctErr.toFixed(2)}%)${this.#notSent > 0 ? `  not sent ${this.#notSent}` : ''}${this.#lost.length > 0 ? `  LOST ${this.#lost.join(',')}` : ''}`
     this.#out.write(this.#tty ? `\r\x1b[2K${line}` : `${line}\n`)
   }
 

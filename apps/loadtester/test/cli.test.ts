@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it, onTestFinished } from 'vitest'
@@ -197,6 +197,40 @@ describe('dripdrop-load run', () => {
     expect(seen).toEqual(['DELETE /t/0', 'DELETE /t/1'])
   })
 
+  it('runs on one agent thread per core by default, with the live line on stderr; --threads 0 runs in-process', async () => {
+    const url = await target()
+    const cores = availableParallelism()
+    const r = await cli(['run', '--url', `${url}/`, '--rate', '20', '-d', '2s'])
+    expect(r.code).toBe(0)
+    // Not a terminal: one live line per second (a terminal redraws it in place).
+    expect(r.stderr).toMatch(
+      /\[[=> ]{20}\] \ds\/2s {2}\d+ req\/s {2}p50 [\d.]+ms {2}p99 [\d.]+ms {2}errors 0 \(0\.00%\)/,
+    )
+    expect(r.stdout).toMatch(/responses\.+: 40 /)
+    if (cores > 1) expect(r.stdout).toContain(`agents ${cores}\n`)
+    const bare = JSON.parse(
+      (await cli(['run', '--url', `${url}/`, '--rate', '20', '-d', '1s', '--json', '--threads'])).stdout,
+    )
+    expect(bare.settings.agents).toBe(cores)
+    expect(bare.agents.map((a: { kind: string }) => a.kind)).toEqual(Array(cores).fill('thread'))
+    const inProcess = await cli([
+      'run',
+      '--url',
+      `${url}/`,
+      '--rate',
+      '20',
+      '-d',
+      '1s',
+      '--threads',
+      '0',
+      '--json',
+    ])
+    const report = JSON.parse(inProcess.stdout)
+    expect(report.settings.agents).toBe(1)
+    expect(report.agents).toBeUndefined()
+    expect(report.counters.sent).toBe(20)
+  })
+
   it('a bad scenario exits 2 with the path and the reason', async () => {
     const dir = tmp()
     const file = join(dir, 'bad.yaml')
@@ -210,7 +244,13 @@ describe('dripdrop-load run', () => {
     const bad = await cli(['run', '--url', 'http://127.0.0.1:1/', '--threshold', 'p99<fast'])
     expect(bad.code).toBe(2)
     expect(bad.stderr).toContain('threshold "p99<fast"')
-    for (const args of [['--help'], ['run', '--help'], ['help', 'run']]) {
+    for (const args of [
+      ['--help'],
+      ['run', '--help'],
+      ['help', 'run'],
+      ['agent', '--help'],
+      ['ui', '--help'],
+    ]) {
       const r = await cli(args)
       expect(r.code).toBe(0)
       expect(r.stdout).toContain('Usage: dripdrop-load')

@@ -88,12 +88,12 @@ describe('dripdrop-load distributed', () => {
     expect(t.count()).toBe(100)
   })
 
-  it('run --listen waits for remote agents (token checked), and a SIGKILLed agent is reported lost', async () => {
+  it('run --listen waits for remote agents (token checked); a SIGKILLed agent is reported lost and its share moved', async () => {
     const t = await target()
     const port = await freePort()
     const endpoint = `tcp://127.0.0.1:${port}`
     const run = start(
-      ['run', '--url', t.url, '--rate', '60', '-d', '2s', '--listen', endpoint, '--agents', '2', '-q'],
+      ['run', '--url', t.url, '--rate', '60', '-d', '6s', '--listen', endpoint, '--agents', '2', '-q'],
       {
         DRIPDROP_LOAD_TOKEN: 'sesame',
       },
@@ -104,15 +104,67 @@ describe('dripdrop-load distributed', () => {
     const intruder = start(['agent', '--connect', endpoint, '--token', 'guess'])
     await intruder.line(/refused/)
     await doomed.line(/job \w+ started/)
+    const doomedId = /agent (\w+):/.exec(doomed.stdout())?.[1] as string
     doomed.child.kill('SIGKILL')
     expect(await run.exit).toBe(0)
     const out = run.stdout()
     expect(out).toMatch(/agents 2/)
     expect(out).toMatch(/LOST at/)
-    expect(out).toMatch(/WARNING: 30\.0 req\/s of the schedule was lost/)
+    // Said live on stderr and again under the summary: who, that its share moved, and the gap.
+    const said = new RegExp(
+      `agent ${doomedId} \\(.*\\) LOST \\(last heard [^)]*\\): its share \\(30\\.0 req/s\\) redistributed to 1 agent\\(s\\) from \\+[1-5]\\.0s; \\d+ scheduled requests unaccounted for`,
+      'g',
+    )
+    expect(out.match(said)?.length).toBe(2)
+    expect(out).toMatch(new RegExp(`\\+30\\.0 req/s of ${doomedId} from \\+[1-5]s`))
+    expect(out).not.toMatch(/WARNING/)
     await keep.line(/job \w+ done/)
     expect(keep.stdout()).not.toMatch(/refused/)
     keep.child.kill('SIGINT')
     expect(await keep.exit).toBe(0)
+  })
+
+  it("--on-agent-lost report leaves the lost share missing, with a warning and the JSON's losses", async () => {
+    const t = await target()
+    const port = await freePort()
+    const endpoint = `tcp://127.0.0.1:${port}`
+    const run = start([
+      'run',
+      '--url',
+      t.url,
+      '--rate',
+      '60',
+      '-d',
+      '2s',
+      '--listen',
+      endpoint,
+      '--agents',
+      '2',
+      '--on-agent-lost',
+      'report',
+      '--json',
+      '-q',
+    ])
+    await run.line(/waiting for 2 agent/)
+    start(['agent', '--connect', endpoint])
+    const doomed = start(['agent', '--connect', endpoint])
+    await doomed.line(/job \w+ started/)
+    doomed.child.kill('SIGKILL')
+    expect(await run.exit).toBe(0)
+    const report = JSON.parse(
+      run
+        .stdout()
+        .split('\n')
+        .find((l) => l.startsWith('{')) as string,
+    )
+    expect(report.lostRate).toBe(30)
+    expect(report.losses).toMatchObject([{ redistributed: false, rate: 30, to: [] }])
+    expect(run.stdout()).toMatch(/is missing from the results/)
+  })
+
+  it('refuses a bad --on-agent-lost', async () => {
+    const run = start(['run', '--url', 'http://127.0.0.1:1/', '--threads', '1', '--on-agent-lost', 'ignore'])
+    expect(await run.exit).toBe(2)
+    expect(run.stdout()).toMatch(/--on-agent-lost.*ignore.*redistribute, report/s)
   })
 })

@@ -57,7 +57,9 @@ export {
 export { AgentAuthError, AgentProtocolError, NoAgentsError } from './errors.js'
 export { Agent, type AgentEventMap, type AgentOptions } from './distributed/agent.js'
 export {
+  type AddedPart,
   type AgentInfo,
+  type AgentLoss,
   type AgentShare,
   Coordinator,
   type CoordinatorEventMap,

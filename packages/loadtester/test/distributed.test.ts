@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Node } from '@dripdrop/core'
 import { generateKeyPair, zmqTransport } from '@dripdrop/zmq'
 import { describe, expect, it, onTestFinished } from 'vitest'
@@ -120,6 +123,8 @@ describe('distributed runs', () => {
       expect(a.rate).toBe(100)
       expect(a.responses).toBeGreaterThan(0)
       expect(a.lost).toBe(false)
+      // 100 req/s keeps a thread's event loop mostly idle: not flagged.
+      expect(a.overloaded).toBe(false)
     }
     // The target saw exactly what the merged totals say: nothing lost, nothing counted twice.
     expect(result.totals.counters.responses).toBe(target.count())
@@ -129,7 +134,7 @@ describe('distributed runs', () => {
     expect(result.startMs).toBe(starts[0])
   })
 
-  it('an agent SIGKILLed mid-run is reported lost with its share, the run still ends', async () => {
+  it("an agent SIGKILLed mid-run is reported lost with its share, the run still ends (onAgentLost: 'report')", async () => {
     const target = await startTarget()
     const c = coordinator({ heartbeatTimeoutMs: 1000 })
     await c.start()
@@ -159,6 +164,7 @@ describe('distributed runs', () => {
       rate: 100,
       durationMs: 3000,
       minAgents: 2,
+      onAgentLost: 'report',
     })
     expect(lost).toEqual(['doomed'])
     const doomed = result.agents.find((a) => a.agentId === 'doomed')
@@ -182,6 +188,33 @@ describe('distributed runs', () => {
     expect(flagged).toEqual([a.agentId])
     expect(result.agents[0]?.overloaded).toBe(true)
     expect(result.agents[0]?.maxCpu).toBeGreaterThan(0)
+  })
+
+  it('flags an agent really above 90% CPU with the default cpuLimit (a scenario module that keeps its loop busy)', async () => {
+    const target = await startTarget()
+    const dir = mkdtempSync(join(tmpdir(), 'dd-load-cpu-'))
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
+    const file = join(dir, 'burn.mjs')
+    // Imported by the agent's thread: 95 ms of busy work every 100 ms beside the engine, so the loop is busy
+    // well over 90% of the time yet still turns (its reports get out).
+    writeFileSync(
+      file,
+      "setInterval(() => { const end = performance.now() + 95; while (performance.now() < end); }, 100).unref()\nexport default () => ({ path: '/' })\n",
+    )
+    const c = coordinator()
+    await c.start()
+    const local = await startLocalAgents({ connect: c.endpoint, count: 1 })
+    onTestFinished(() => local.close())
+    const flagged: string[] = []
+    c.events.on('coordinator:agent:overloaded', (a) => flagged.push(a.agentId))
+    const result = await c.run({
+      scenario: { kind: 'module', module: file, target: target.url },
+      rate: 100,
+      durationMs: 1500,
+    })
+    expect(flagged).toEqual(local.agentIds)
+    expect(result.agents[0]).toMatchObject({ agentId: local.agentIds[0], overloaded: true })
+    expect(result.agents[0]?.maxCpu).toBeGreaterThan(0.9)
   })
 
   it('an agent without the token is refused and runs nothing', async () => {

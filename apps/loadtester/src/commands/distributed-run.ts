@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import {
+  type AgentLoss,
   type AgentShare,
   buildReport,
   checkThresholds,
@@ -24,10 +25,12 @@ import { ProgressLine } from '../progress.js'
 
 /** The flags `run` gains for distributed tests. */
 export interface DistributedFlags {
-  threads?: number
+  /** `true`: `--threads` without a number, one per core. */
+  threads?: number | true
   listen?: string
   agents?: number
   token?: string
+  onAgentLost?: 'redistribute' | 'report'
   curveKeys?: string
   curveAllow?: string[]
 }
@@ -42,8 +45,8 @@ const count = (name: string) => (v: string) => {
 export function distributedOptions(command: Command): Command {
   return command
     .option(
-      '--threads <n>',
-      'run on n local agent threads, one engine each (default with --listen and no --agents: one per core)',
+      '--threads [n]',
+      'local agent threads, one engine each (default: one per core; 0: one engine in this process, no agents)',
       count('--threads'),
     )
     .option(
@@ -52,6 +55,14 @@ export function distributedOptions(command: Command): Command {
     )
     .option('--agents <n>', 'remote agents to wait for before starting (with --listen)', count('--agents'))
     .option('--token <secret>', 'shared secret the agents must hold (or env DRIPDROP_LOAD_TOKEN)')
+    .addOption(
+      new Option(
+        '--on-agent-lost <what>',
+        "an agent lost mid-run: 'redistribute' its share over the others from the next second, or only 'report' it",
+      )
+        .choices(['redistribute', 'report'])
+        .default('redistribute'),
+    )
     .addOption(
       new Option(
         '--curve-keys <dir[/name]>',
@@ -99,6 +110,8 @@ export async function runOnAgents(
   }
   const agents = f.agents ?? 0
   if (agents > 0 && f.listen === undefined) return fail('--agents needs --listen (where they connect)')
+  if (f.threads === 0 && agents === 0)
+    return fail('--listen with --threads 0 needs --agents (who runs the test?)')
   let result: DistributedResult
   try {
     // --curve-keys / --curve-allow, else DRIPDROP_CURVE_* (one reader for every dripdrop CLI).
@@ -106,13 +119,17 @@ export async function runOnAgents(
     result = await runDistributed(
       options,
       {
-        threads: f.threads ?? (agents === 0 ? availableParallelism() : 0),
+        threads:
+          f.threads === true
+            ? availableParallelism()
+            : (f.threads ?? (agents === 0 ? availableParallelism() : 0)),
         listen: f.listen ?? 'tcp://127.0.0.1:*',
         agents,
         token: f.token ?? process.env.DRIPDROP_LOAD_TOKEN,
         ...(curve === undefined ? {} : { curve }),
         file,
         quiet: f.quiet === true,
+        onAgentLost: f.onAgentLost ?? 'redistribute',
       },
       io.stderr,
     )
@@ -141,7 +158,13 @@ export async function runOnAgents(
   const verdicts = checkThresholds(report, f.threshold, (which, p) =>
     (which === 'latency' ? result.totals.latency : result.totals.service).getValueAtPercentile(p),
   )
-  const json = { ...report, agents: result.agents, lostRate: result.lostRate, thresholds: verdicts }
+  const json = {
+    ...report,
+    agents: result.agents,
+    losses: result.losses,
+    lostRate: result.lostRate,
+    thresholds: verdicts,
+  }
   try {
     if (f.report !== undefined) await writeFile(f.report, `${JSON.stringify(json, null, 2)}\n`)
     if (f.html !== undefined) await writeFile(f.html, htmlReport(report))
@@ -149,13 +172,34 @@ export async function runOnAgents(
     return fail(`cannot write the report: ${(err as Error).message}`)
   }
   if (f.json) io.stdout.write(`${JSON.stringify(json)}\n`)
-  else io.stdout.write(summaryText(report, verdicts) + agentsText(result.agents, result.lostRate))
+  else
+    io.stdout.write(
+      summaryText(report, verdicts) +
+        agentsText(result.agents, result.lostRate, result.losses, result.startMs),
+    )
   const broken = verdicts.filter((v) => !v.ok)
   if (broken.length > 0) {
     io.stderr.write(`thresholds broken: ${broken.map((b) => b.threshold.expression).join(', ')}\n`)
     return 1
   }
   return 0
+}
+
+/**
+ * Whether `run` spreads the test over agents. Asked for with `--threads`, `--listen` or `--agents`; by default
+ * too, one agent thread per core, so one command uses the whole machine, unless the machine has one core or
+ * the run needs what agents cannot do yet (a `--ca`, a TypeScript scenario module, which agents import without
+ * tsx). `--threads 0` runs one engine in this process.
+ */
+export function wantsAgents(
+  f: DistributedFlags,
+  file: string | undefined,
+  options: LoadEngineOptions,
+): boolean {
+  if (f.listen !== undefined || (f.agents ?? 0) > 0) return true
+  if (f.threads !== undefined) return f.threads !== 0
+  const tsModule = file !== undefined && /\.[mc]?ts$/i.test(file)
+  return availableParallelism() > 1 && options.ca === undefined && !tsModule
 }
 
 /** How `run` spreads a test: local agent threads, remote agents, or both. */
@@ -172,6 +216,7 @@ interface Spread {
   /** The scenario file, for module scenarios (each agent imports it). */
   file: string | undefined
   quiet: boolean
+  onAgentLost: 'redistribute' | 'report'
 }
 
 /** The scenario as it crosses to agents: static requests as data, a module by its path. */
@@ -255,9 +300,10 @@ export async function runDistributed(
     coordinator.events.on('coordinator:progress', ({ point }) =>
       progress?.update(point, point.startMs + point.durationMs - startAt),
     )
-    coordinator.events.on('coordinator:agent:lost', (a) =>
-      stderr.write(`\nagent ${a.agentId} (${a.hostname}) lost: its share is missing from the results\n`),
-    )
+    coordinator.events.on('coordinator:agent:share', (loss) => {
+      progress?.lost(loss.agentId)
+      stderr.write(`\n${lossText(loss, startAt)}\n`)
+    })
     coordinator.events.on('coordinator:agent:overloaded', (a) =>
       stderr.write(`\nagent ${a.agentId} (${a.hostname}) above 90% CPU: its latencies are suspect\n`),
     )
@@ -271,6 +317,7 @@ export async function runDistributed(
       minAgents: d.agents + d.threads,
       agentsTimeoutMs: d.agents > 0 ? 600_000 : 10_000,
       durationMs,
+      onAgentLost: d.onAgentLost,
       ...pick(options),
     })
     process.off('SIGINT', onSigint)
@@ -288,20 +335,45 @@ function pick(o: LoadEngineOptions) {
   return out
 }
 
-/** The agents table under the summary: share, CPU, and every loss or overload said out loud. */
-export function agentsText(agents: readonly AgentShare[], lostRate: number): string {
+/** One lost agent in a sentence: who, when, and what became of its share (the gap unsent included). */
+export function lossText(loss: AgentLoss, startMs: number): string {
+  const t = (ms: number): string => `+${((ms - startMs) / 1000).toFixed(1)}s`
+  const share =
+    loss.rate === undefined ? `${loss.connections ?? 0} connections` : `${loss.rate.toFixed(1)} req/s`
+  const gap =
+    loss.gapScheduled === undefined
+      ? `nothing reported from ${t(loss.gapStartMs)} to ${t(loss.gapEndMs)}`
+      : `${loss.gapScheduled} scheduled requests unaccounted for from ${t(loss.gapStartMs)} to ${t(loss.gapEndMs)}`
+  return loss.redistributed
+    ? `agent ${loss.agentId} (${loss.hostname}) LOST (last heard ${t(loss.lastSeenMs)}): its share (${share}) redistributed to ${loss.to.length} agent(s) from ${t(loss.redistributedAtMs ?? 0)}; ${gap}`
+    : `agent ${loss.agentId} (${loss.hostname}) LOST (last heard ${t(loss.lastSeenMs)}): its share (${share}) is missing from the results; ${gap}`
+}
+
+/** The agents table under the summary: share, CPU, and every loss, redistribution or overload said out loud. */
+export function agentsText(
+  agents: readonly AgentShare[],
+  lostRate: number,
+  losses: readonly AgentLoss[] = [],
+  startMs = 0,
+): string {
   const lines = ['', `  agents ${agents.length}`]
   for (const a of agents) {
     const share = a.rate !== undefined ? `${a.rate.toFixed(1)} req/s` : `${a.connections} conns`
+    const added = (a.added ?? []).map(
+      (p) =>
+        `+${p.rate === undefined ? `${p.connections} conns` : `${p.rate.toFixed(1)} req/s`} of ${p.fromAgentId} from +${((p.startMs - startMs) / 1000).toFixed(0)}s`,
+    )
     const flags = [
       a.lost ? `LOST at ${new Date(a.lostAtMs ?? 0).toISOString()}` : '',
       a.overloaded ? 'OVERLOADED (CPU > 90%: figures suspect)' : '',
       a.error === undefined ? '' : `FAILED: ${a.error}`,
+      ...added,
     ].filter((x) => x !== '')
     lines.push(
       `    ${a.agentId.padEnd(14)} ${a.kind.padEnd(7)} ${a.hostname.slice(0, 20).padEnd(20)} share ${share.padEnd(14)} responses ${String(a.responses).padEnd(9)} cpu max ${(a.maxCpu * 100).toFixed(0)}%  ${flags.join('  ')}`,
     )
   }
+  for (const loss of losses) lines.push(`  ${lossText(loss, startMs)}`)
   if (lostRate > 0)
     lines.push(`  WARNING: ${lostRate.toFixed(1)} req/s of the schedule was lost with its agents`)
   return `${lines.join('\n')}\n`

@@ -19,7 +19,7 @@ import {
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { parseDuration } from '../duration.js'
 import { ProgressLine } from '../progress.js'
-import { type DistributedFlags, distributedOptions, runOnAgents } from './distributed-run.js'
+import { type DistributedFlags, distributedOptions, runOnAgents, wantsAgents } from './distributed-run.js'
 
 /** Exit codes of `dripdrop-load run`. */
 export const EXIT = {
@@ -225,8 +225,7 @@ async function run(
     ...(f.insecure ? { rejectUnauthorized: false } : {}),
     ...(f.seed === undefined ? {} : { seed: f.seed }),
   }
-  if (f.threads !== undefined || f.listen !== undefined || f.agents !== undefined)
-    return runOnAgents(file, f, scenario, options, io)
+  if (wantsAgents(f, file, options)) return runOnAgents(file, f, scenario, options, io)
   let engine: LoadEngine
   try {
     engine = new LoadEngine(options)

@@ -21,7 +21,8 @@ export function uiPage(ws: string): string {
   .stats b { display: block; font-size: 22px }
   table { border-collapse: collapse; width: 100%; font-size: 13px }
   td, th { text-align: left; padding: 4px 8px; border-bottom: 1px solid #eceff2 }
-  .bad { color: #cf222e; font-weight: 600 } .ok { color: #1f883d }
+  .bad { color: #cf222e; font-weight: 600 } .ok { color: #1f883d } .moved { color: #9a6700; font-weight: 600 }
+  #losses { margin: 8px 0 0; padding-left: 18px; color: #cf222e; font-size: 13px }
   h2 { font-size: 14px; margin: 0 0 8px }
 </style></head>
 <body>
@@ -43,7 +44,8 @@ export function uiPage(ws: string): string {
 <section><h2>Latency from intended send (ms)</h2><div id="chart-latency"></div></section>
 <section style="grid-column: 1 / 3"><h2>Agents</h2>
 <table><thead><tr><th>agent</th><th>kind</th><th>host</th><th>status</th><th>CPU</th><th>health</th></tr></thead>
-<tbody id="agents"></tbody></table></section>
+<tbody id="agents"></tbody></table>
+<ul id="losses"></ul></section>
 </main>
 <script src="/uplot.js"></script>
 <script type="module">
@@ -58,18 +60,32 @@ const latChart = new uPlot(opts([
   { label: 'p50', stroke: '#1f883d', width: 2 }, { label: 'p90', stroke: '#bf8700', width: 2 }, { label: 'p99', stroke: '#cf222e', width: 2 },
 ]), [[], [], [], []], $('chart-latency'))
 const ms = (us) => (us / 1000).toFixed(us < 10000 ? 2 : 1) + ' ms'
-function reset() { for (const k in data) data[k] = []; total = 0; errors = 0; draw() }
+function reset() { for (const k in data) data[k] = []; total = 0; errors = 0; t0 = 0; $('losses').innerHTML = ''; draw() }
 function draw() {
   rateChart.setData([data.t, data.rate]); latChart.setData([data.t, data.p50, data.p90, data.p99])
   $('s-total').textContent = total; $('s-errors').textContent = errors
 }
 function agents(list) {
   $('agents').innerHTML = list.map((a) => {
-    const health = a.status === 'lost' ? '<span class="bad">lost</span>' : a.overloaded ? '<span class="bad">CPU &gt; 90%: figures suspect</span>' : '<span class="ok">healthy</span>'
-    return '<tr><td>' + a.agentId + '</td><td>' + a.kind + '</td><td>' + a.hostname + '</td><td>' + a.status + '</td><td>' + Math.round(a.cpu * 100) + '%</td><td>' + health + '</td></tr>'
+    const health = a.status === 'lost' ? '<span class="bad">LOST</span>' : a.overloaded ? '<span class="bad">CPU &gt; 90%: figures suspect</span>' : '<span class="ok">healthy</span>'
+    return '<tr class="' + esc(a.status) + '"><td>' + esc(a.agentId) + '</td><td>' + esc(a.kind) + '</td><td>' + esc(a.hostname) + '</td><td>' + esc(a.status) + '</td><td>' + Math.round(a.cpu * 100) + '%</td><td>' + health + '</td></tr>'
   }).join('')
 }
+const esc = (v) => String(v).replace(/[&<>"']/g, (c) => '&#' + c.charCodeAt(0) + ';')
+let t0 = 0
+const rel = (ms) => t0 === 0 ? '' : ' at +' + ((ms - t0) / 1000).toFixed(1) + ' s'
+function loss(l) {
+  const share = l.rate !== undefined ? l.rate.toFixed(1) + ' req/s' : l.connections + ' connections'
+  const fate = l.redistributed ? 'its share (' + share + ') redistributed to ' + l.to.map(esc).join(', ') + rel(l.redistributedAtMs) : 'its share (' + share + ') is MISSING from the results'
+  const gap = l.gapScheduled === undefined ? '' : '; ' + l.gapScheduled + ' scheduled requests unaccounted for in the gap'
+  const li = document.createElement('li')
+  li.className = 'loss'
+  li.innerHTML = 'agent <b>' + esc(l.agentId) + '</b> (' + esc(l.hostname) + ') lost' + rel(l.lastSeenMs) + ': ' + fate + gap
+  $('losses').appendChild(li)
+  document.body.dataset.losses = $('losses').children.length
+}
 function point(p) {
+  if (t0 === 0) t0 = p.startMs - p.index * 1000
   data.t.push(p.index + 1); data.rate.push(p.rate)
   data.p50.push(p.latency.p50 / 1000); data.p90.push(p.latency.p90 / 1000); data.p99.push(p.latency.p99 / 1000)
   total += p.responses; errors += p.errors
@@ -79,10 +95,11 @@ function point(p) {
 }
 function status(running) { $('status').textContent = running ? 'running' : 'idle'; $('status').className = running ? 'running' : '' }
 dd.on('ui.agents', agents)
+dd.on('ui.loss', loss)
 dd.on('ui.point', (b) => { point(b.point); agents(b.agents); status(true) })
-dd.on('ui.end', (b) => { status(false); $('message').textContent = b.error ? 'failed: ' + b.error : 'done: ' + b.responses + ' responses, p99 ' + ms(b.p99) + (b.lostRate > 0 ? ', LOST ' + b.lostRate + ' req/s with its agents' : ''); document.body.dataset.ended = '1' })
+dd.on('ui.end', (b) => { status(false); $('message').textContent = b.error ? 'failed: ' + b.error : 'done: ' + b.responses + ' responses, p99 ' + ms(b.p99) + (b.lostRate > 0 ? ', LOST ' + b.lostRate + ' req/s with its agents' : '') + (b.losses && b.losses.some((l) => l.redistributed) ? ', shares of lost agents redistributed' : ''); document.body.dataset.ended = '1' })
 const state = (await dd.request('run.state', null, { timeoutMs: 5000 })).body
-agents(state.agents); status(state.running); for (const p of state.points) point(p)
+agents(state.agents); status(state.running); for (const p of state.points) point(p); for (const l of state.losses) loss(l)
 $('form').addEventListener('submit', async (e) => {
   e.preventDefault(); reset(); document.body.dataset.ended = ''
   const r = (await dd.request('run.start', { url: $('url').value, rate: Number($('rate').value), durationMs: Number($('duration').value) * 1000 }, { timeoutMs: 5000 })).body

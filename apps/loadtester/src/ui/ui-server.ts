@@ -5,6 +5,7 @@ import { httpTransport, wsTransport } from '@dripdrop/bridges'
 import { Node, type Route } from '@dripdrop/core'
 import {
   type AgentInfo,
+  type AgentLoss,
   Coordinator,
   type DistributedResult,
   type LocalAgents,
@@ -53,6 +54,7 @@ export class UiServer {
   readonly #o: UiServerOptions
   #local: LocalAgents | undefined
   #points: SeriesPoint[] = []
+  #losses: AgentLoss[] = []
   #last: Record<string, unknown> | undefined
   #startPromise: Promise<void> | undefined
   #closePromise: Promise<void> | undefined
@@ -83,6 +85,10 @@ export class UiServer {
     c.events.on('coordinator:agent:join', agents)
     c.events.on('coordinator:agent:lost', agents)
     c.events.on('coordinator:agent:overloaded', agents)
+    c.events.on('coordinator:agent:share', (loss) => {
+      this.#losses.push(loss)
+      this.#broadcast('ui.loss', loss)
+    })
     c.events.on('coordinator:progress', ({ point, agents: list }) => {
       this.#points.push(point)
       this.#broadcast('ui.point', { point, agents: list })
@@ -130,6 +136,7 @@ export class UiServer {
       running: this.coordinator.running,
       agents: this.coordinator.agents,
       points: this.#points,
+      losses: this.#losses,
       last: this.#last ?? null,
       ws: this.#live.endpoints[0] ?? '',
     }
@@ -155,6 +162,7 @@ export class UiServer {
     if (!(Number.isInteger(durationMs) && durationMs > 0 && durationMs <= 86_400_000))
       return { started: false, reason: 'durationMs must be a positive integer' }
     this.#points = []
+    this.#losses = []
     this.#last = undefined
     const run = this.coordinator.run({
       scenario: { kind: 'requests', requests: [{ url: url.href }] },
@@ -214,6 +222,7 @@ function summary(r: DistributedResult) {
     p99: pct(99),
     durationMs: r.durationMs,
     agents: r.agents,
+    losses: r.losses,
     lostRate: r.lostRate,
   }
 }

@@ -65,8 +65,9 @@ export class Agent {
   #state: EngineState = 'idle'
   #welcomed = false
   #connects = 0
-  #engine: LoadEngine | undefined
-  #jobId = ''
+  /** The job running now: its engines (part 0, the `job.start` share, and any part added by `job.add`). */
+  #job: RunningJob | undefined
+  #lastCpu = { at: 0, value: 0 }
   #statusTimer: NodeJS.Timeout | undefined
   #startPromise: Promise<void> | undefined
   #closePromise: Promise<void> | undefined
@@ -110,9 +111,10 @@ export class Agent {
       )
     })
     this.#route.on('job.start', ({ body }) => this.#onJob(body))
+    this.#route.on('job.add', ({ body }) => this.#onPart(body))
     this.#route.on('job.stop', ({ body }) => {
-      if ((body as { jobId?: unknown })?.jobId === this.#jobId)
-        void this.#engine?.close({ timeoutMs: this.#o.drainMs })
+      const job = this.#job
+      if (job !== undefined && (body as { jobId?: unknown })?.jobId === job.id) this.#stopJob(job)
     })
     // Reconnected (coordinator restarted): say hello again so it knows us.
     this.#node.events.on('route:connect', () => {
@@ -148,7 +150,11 @@ export class Agent {
     this.#closePromise ??= (async () => {
       this.#state = 'closing'
       clearInterval(this.#statusTimer)
-      await this.#engine?.close({ timeoutMs: this.#o.drainMs })
+      const job = this.#job
+      if (job !== undefined) {
+        this.#stopJob(job)
+        await job.ended
+      }
       await this.#node.close()
       this.#state = 'closed'
     })()
@@ -158,7 +164,8 @@ export class Agent {
   /** Stops at once; returns the requests abandoned or dropped. */
   destroy(): number {
     clearInterval(this.#statusTimer)
-    const n = this.#engine?.destroy() ?? 0
+    let n = 0
+    for (const engine of this.#job?.engines ?? []) n += engine.destroy()
     this.#node.destroy()
     this.#state = 'closed'
     return n
@@ -187,8 +194,18 @@ export class Agent {
     })
   }
 
+  /**
+   * The CPU figure of the last ~second. Status reports and every part's interval ask for it; sampling on each
+   * ask would measure the few ms since the previous one, so a sample younger than half a period is reused.
+   */
+  #cpuNow(): number {
+    const now = performance.now()
+    if (now - this.#lastCpu.at >= 500) this.#lastCpu = { at: now, value: this.#cpu.sample() }
+    return this.#lastCpu.value
+  }
+
   #status(): void {
-    this.#send('agent.status', { agentId: this.agentId, cpu: this.#cpu.sample(), jobId: this.#jobId })
+    this.#send('agent.status', { agentId: this.agentId, cpu: this.#cpuNow(), jobId: this.#job?.id ?? '' })
   }
 
   #onWelcome(body: unknown): void {
@@ -218,54 +235,123 @@ export class Agent {
   async #onJob(body: unknown): Promise<void> {
     const bad = invalidReason('job.start', body)
     if (bad !== undefined) return this.#invalid(`job.start: ${bad}`)
-    const job = body as JobShare
-    if (!this.#welcomed || !verify(this.#o.token, `job:${this.#nonce}:${job.jobId}`, job.auth)) {
+    const share = body as JobShare
+    const end = (error: string): void =>
+      this.#send('job.end', { agentId: this.agentId, jobId: share.jobId, abandoned: 0, error })
+    if (!this.#welcomed || !verify(this.#o.token, `job:${this.#nonce}:${share.jobId}`, share.auth)) {
       this.stats.refused++
-      this.#error(new AgentAuthError(`job ${job.jobId}: not from a coordinator holding the token; refused`))
+      this.#error(new AgentAuthError(`job ${share.jobId}: not from a coordinator holding the token; refused`))
       // Said back so the coordinator reports the refusal instead of waiting for this share.
-      return this.#send('job.end', {
-        agentId: this.agentId,
-        jobId: job.jobId,
-        abandoned: 0,
-        error: 'refused: token check failed',
-      })
+      return end('refused: token check failed')
     }
-    if (this.#engine !== undefined && this.#engine.state !== 'closed') {
-      return this.#send('job.end', {
-        agentId: this.agentId,
-        jobId: job.jobId,
-        abandoned: 0,
-        error: 'busy with another job',
-      })
-    }
+    if (this.#job !== undefined) return end('busy with another job')
     let engine: LoadEngine
     try {
-      engine = new LoadEngine(await engineOptions(job))
+      engine = new LoadEngine(await engineOptions(share))
     } catch (err) {
-      return this.#send('job.end', {
-        agentId: this.agentId,
-        jobId: job.jobId,
-        abandoned: 0,
-        error: (err as Error)?.message ?? String(err),
-      })
+      return end((err as Error)?.message ?? String(err))
     }
-    this.#engine = engine
-    this.#jobId = job.jobId
+    if (this.#job !== undefined) {
+      engine.destroy()
+      return end('busy with another job')
+    }
+    let ended!: () => void
+    const job: RunningJob = {
+      id: share.jobId,
+      engines: new Set(),
+      abandoned: 0,
+      stopped: false,
+      ended: new Promise<void>((resolve) => {
+        ended = resolve
+      }),
+      end: () => ended(),
+    }
+    this.#job = job
     this.stats.jobs++
-    this.#cpu.sample()
-    engine.events.on('engine:interval', (delta) =>
-      this.#send('job.interval', { agentId: this.agentId, jobId: job.jobId, cpu: this.#cpu.sample(), delta }),
-    )
+    this.#cpuNow()
     try {
-      this.events.emit('agent:job:start', { jobId: job.jobId })
+      this.events.emit('agent:job:start', { jobId: job.id })
     } catch {}
-    const result = await engine.run()
-    this.#jobId = ''
-    this.#send('job.end', { agentId: this.agentId, jobId: job.jobId, abandoned: result.abandoned })
-    try {
-      this.events.emit('agent:job:end', { jobId: job.jobId, abandoned: result.abandoned })
-    } catch {}
+    this.#runPart(job, engine, 0, 0)
   }
+
+  /** `job.add`: a lost agent's share moved here, run beside this job's other parts from its own `startAt`. */
+  async #onPart(body: unknown): Promise<void> {
+    const bad = invalidReason('job.add', body)
+    if (bad !== undefined) return this.#invalid(`job.add: ${bad}`)
+    const share = body as JobShare & { part: number; firstIndex: number }
+    if (
+      !this.#welcomed ||
+      !verify(this.#o.token, `job:${this.#nonce}:${share.jobId}:${share.part}`, share.auth)
+    ) {
+      this.stats.refused++
+      return this.#error(
+        new AgentAuthError(
+          `job ${share.jobId} part ${share.part}: not from a coordinator holding the token; refused`,
+        ),
+      )
+    }
+    const job = this.#job
+    // A part for a job that ended (or was stopped) here runs nothing: the coordinator hears job.end and counts it.
+    if (job === undefined || job.id !== share.jobId || job.stopped)
+      return this.#invalid(`job.add for job ${share.jobId}, which is not running here`)
+    if (job.engines.size >= MAX_PARTS) return this.#invalid(`job.add: more than ${MAX_PARTS} parts`)
+    let engine: LoadEngine
+    try {
+      engine = new LoadEngine(await engineOptions(share))
+    } catch (err) {
+      return this.#error(err as Error)
+    }
+    if (this.#job !== job || job.stopped) {
+      engine.destroy()
+      return
+    }
+    this.#runPart(job, engine, share.part, share.firstIndex)
+  }
+
+  #runPart(job: RunningJob, engine: LoadEngine, part: number, firstIndex: number): void {
+    job.engines.add(engine)
+    engine.events.on('engine:interval', (delta) => {
+      const d = firstIndex === 0 ? delta : { ...delta, index: delta.index + firstIndex }
+      this.#send('job.interval', {
+        agentId: this.agentId,
+        jobId: job.id,
+        ...(part === 0 ? {} : { part }),
+        cpu: this.#cpuNow(),
+        delta: d,
+      })
+    })
+    void engine.run().then((result) => {
+      job.abandoned += result.abandoned
+      job.engines.delete(engine)
+      // The job ends when its last part has drained (parts end with the run, so all end together).
+      if (job.engines.size > 0) return
+      if (this.#job === job) this.#job = undefined
+      this.#send('job.end', { agentId: this.agentId, jobId: job.id, abandoned: job.abandoned })
+      job.end()
+      try {
+        this.events.emit('agent:job:end', { jobId: job.id, abandoned: job.abandoned })
+      } catch {}
+    })
+  }
+
+  #stopJob(job: RunningJob): void {
+    job.stopped = true
+    for (const engine of job.engines) void engine.close({ timeoutMs: this.#o.drainMs })
+  }
+}
+
+/** Parts one job may have on one agent (its own share and the shares of lost agents moved onto it). */
+const MAX_PARTS = 64
+
+interface RunningJob {
+  id: string
+  engines: Set<LoadEngine>
+  abandoned: number
+  /** `job.stop` or `close()` came: no part is added any more. */
+  stopped: boolean
+  ended: Promise<void>
+  end(): void
 }
 
 /** Builds an engine's options from a job share (a module scenario is imported from its path). */

@@ -3,10 +3,18 @@ import { Node, type Route } from '@dripdrop/core'
 import { type CurveOptions, zmqTransport } from '@dripdrop/zmq'
 import type { EngineState } from '../engine/load-engine.js'
 import { AgentAuthError, AgentProtocolError, NoAgentsError } from '../errors.js'
-import { StatsAccumulator } from '../stats/interval.js'
-import { type SeriesPoint, seriesPoint } from '../stats/series.js'
+import { emptyInterval, StatsAccumulator } from '../stats/interval.js'
+import { pointOf, type SeriesPoint, seriesPoint } from '../stats/series.js'
 import { proof, randomId, verify } from './auth.js'
 import { curveOption, watchHandshakes } from './curve.js'
+import {
+  arrivalsBetween,
+  planFrom,
+  type RatePlan,
+  rateAt as rateAtPlan,
+  ratePlan,
+  scalePlan,
+} from './share-plan.js'
 import {
   type EndMessage,
   type HelloMessage,
@@ -68,6 +76,13 @@ export interface DistributedRunOptions {
   maxRequests?: number
   rejectUnauthorized?: boolean
   seed?: number
+  /**
+   * What happens to the share of an agent lost mid-run. `'redistribute'`: from the next second boundary of the
+   * common clock, the surviving agents take it over (each an equal part of its rate, or of its connections),
+   * and the result says who was lost, when, what moved where, and what went unsent in the gap. `'report'`: the
+   * share is left missing and only reported (`lostRate`). @default 'redistribute'
+   */
+  onAgentLost?: 'redistribute' | 'report'
   /** Run only once this many agents are connected (waits up to `agentsTimeoutMs`). @default 1 */
   minAgents?: number
   /** @default 10000 (ms) */
@@ -85,12 +100,58 @@ export interface AgentShare {
   /** Highest CPU fraction it reported. */
   maxCpu: number
   overloaded: boolean
-  /** Lost mid-run: its share after `lostAtMs` is missing from the totals (and said so in the summary). */
+  /**
+   * Lost mid-run (silent past `heartbeatTimeoutMs`). Its share after `lostAtMs` (its last message) is in
+   * {@link DistributedResult.losses}: moved to the other agents, or missing from the totals.
+   */
   lost: boolean
   lostAtMs?: number
+  /** Shares of lost agents this agent took over during the run (`job.add` parts). */
+  added?: AddedPart[]
   /** Job failed to start on the agent. */
   error?: string
   responses: number
+}
+
+/** A lost agent's share (or a part of it) taken over by another agent. */
+export interface AddedPart {
+  /** The lost agent whose share this is. */
+  fromAgentId: string
+  /** Epoch ms at which this agent started it (a second boundary of the run's clock). */
+  startMs: number
+  /** Its rate at that time, req/s (open model). */
+  rate?: number
+  /** Its connections (closed model). */
+  connections?: number
+}
+
+/** One agent lost mid-run: when, what it was to do, and what became of its share. */
+export interface AgentLoss {
+  agentId: string
+  hostname: string
+  /** Epoch ms of its last message. */
+  lastSeenMs: number
+  /** Epoch ms at which the coordinator declared it lost (`heartbeatTimeoutMs` after `lastSeenMs`). */
+  detectedMs: number
+  /** Its rate (req/s, open model) when it was lost, parts it had taken over included. */
+  rate?: number
+  /** Its connections (closed model), parts it had taken over included. */
+  connections?: number
+  /** Whether its share was moved onto the surviving agents (`onAgentLost: 'redistribute'` and someone left). */
+  redistributed: boolean
+  /** Epoch ms from which the survivors run its share (a second boundary of the run's clock). */
+  redistributedAtMs?: number
+  /** The agents that took it over. */
+  to: string[]
+  /**
+   * Epoch ms from which its traffic is unaccounted for: the end of the last interval it reported (the run's
+   * start if none). Requests it may have sent after that are in no total.
+   */
+  gapStartMs: number
+  /** Until when: the redistribution, or the end of the run when its share was not moved. */
+  gapEndMs: number
+  /** Open model: requests its schedule called for in the gap, which no agent reported (rounded). */
+  gapScheduled?: number
 }
 
 /** A finished distributed run: the exact merge of every agent's deltas. */
@@ -103,14 +164,21 @@ export interface DistributedResult {
   series: SeriesPoint[]
   abandoned: number
   agents: AgentShare[]
-  /** Rate the lost agents were to send for the rest of the run (req/s, open model); 0 when none was lost. */
+  /**
+   * Rate (req/s, open model) that lost agents were to send and that no other agent took over, for the rest of
+   * the run: 0 when none was lost or every lost share was redistributed.
+   */
   lostRate: number
+  /** Every agent lost mid-run, in the order they were found lost. */
+  losses: AgentLoss[]
 }
 
 /** Events of a coordinator. */
 export interface CoordinatorEventMap {
   'coordinator:agent:join': AgentInfo
   'coordinator:agent:lost': AgentInfo
+  /** A lost agent's share: moved onto the survivors (`redistributed: true`) or left missing. */
+  'coordinator:agent:share': AgentLoss
   'coordinator:agent:overloaded': AgentInfo
   'coordinator:run:start': { jobId: string; startAt: number; agents: string[] }
   /** One interval merged across the agents that reported it. */
@@ -122,6 +190,8 @@ export interface CoordinatorEventMap {
 interface Peer extends AgentInfo {
   from: unknown
   nonce: string
+  /** When a lost agent that still talked was last told to stop, epoch ms. */
+  lastStopMs: number
 }
 
 interface Job {
@@ -129,8 +199,26 @@ interface Job {
   model: 'open' | 'closed'
   startAt: number
   durationMs: number
+  options: DistributedRunOptions
+  /** Open model: the whole run's schedule. */
+  plan: RatePlan | undefined
   shares: Map<string, AgentShare>
   pending: Set<string>
+  /** Open model: each running agent's fraction of the run's schedule, now (parts included). */
+  fraction: Map<string, number>
+  /** Closed model: each running agent's connections, now (parts included). */
+  connections: Map<string, number>
+  /** Requests each agent reported sent (for `maxRequests` when its share moves). */
+  sent: Map<string, number>
+  /** `maxRequests` of each agent's share, parts included, when the run has one. */
+  maxRequests: Map<string, number>
+  /** Reporters expected for each second: `agentId#part` → first interval index it reports. */
+  reporters: Map<string, number>
+  /** Highest interval index each agent reported, -1 before any. */
+  lastIndex: Map<string, number>
+  /** Parts added so far (a part number is unique within the job). */
+  parts: number
+  losses: AgentLoss[]
   totals: StatsAccumulator
   byIndex: Map<number, { acc: StatsAccumulator; from: Set<string> }>
   emitted: Set<number>
@@ -259,14 +347,32 @@ export class Coordinator {
   /** Runs one distributed test across the live agents and resolves with the merged result. */
   async run(options: DistributedRunOptions): Promise<DistributedResult> {
     if (this.#job !== undefined) throw new TypeError('a run is already in progress')
+    if (
+      options.onAgentLost !== undefined &&
+      options.onAgentLost !== 'redistribute' &&
+      options.onAgentLost !== 'report'
+    )
+      throw new TypeError(
+        `options.onAgentLost must be 'redistribute' or 'report', got ${String(options.onAgentLost)}`,
+      )
     await this.start()
     await this.waitForAgents(options.minAgents ?? 1, options.agentsTimeoutMs ?? 10_000)
-    const peers = [...this.#peers.values()].filter((p) => p.status === 'idle')
-    if (peers.length === 0) throw new NoAgentsError('no idle agent to run the test')
+    const idle = [...this.#peers.values()].filter((p) => p.status === 'idle')
+    if (idle.length === 0) throw new NoAgentsError('no idle agent to run the test')
     const open = options.rate !== undefined || options.stages !== undefined
     const durationMs = options.stages?.reduce((s, st) => s + st.durationMs, 0) ?? options.durationMs ?? 10_000
+    const totalConnections = options.connections ?? (open ? 100 * idle.length : 10)
+    // No agent gets an empty share: with fewer connections (closed model) or requests (maxRequests) than
+    // agents, only that many agents take part.
+    const peers = idle.slice(
+      0,
+      Math.max(
+        1,
+        Math.min(idle.length, open ? idle.length : totalConnections, options.maxRequests ?? idle.length),
+      ),
+    )
     const n = peers.length
-    const conns = split(options.connections ?? (open ? 100 * n : 10), n)
+    const conns = split(totalConnections, n)
     const maxReq = options.maxRequests === undefined ? undefined : split(options.maxRequests, n)
     const startAt = Date.now() + this.#o.startDelayMs
     const jobId = randomId(6)
@@ -279,8 +385,18 @@ export class Coordinator {
       model: open ? 'open' : 'closed',
       startAt,
       durationMs,
+      options,
+      plan: open ? ratePlan({ ...options, durationMs }) : undefined,
       shares: new Map(),
       pending: new Set(),
+      fraction: new Map(),
+      connections: new Map(),
+      sent: new Map(),
+      maxRequests: new Map(),
+      reporters: new Map(),
+      lastIndex: new Map(),
+      parts: 0,
+      losses: [],
       totals: new StatsAccumulator(),
       byIndex: new Map(),
       emitted: new Set(),
@@ -290,7 +406,6 @@ export class Coordinator {
     this.#job = job
     peers.forEach((p, i) => {
       const connections = conns[i] as number
-      if (!open && connections === 0) return
       const share: JobShare = {
         jobId,
         auth: proof(this.#o.token, `job:${p.nonce}:${jobId}`),
@@ -312,6 +427,12 @@ export class Coordinator {
       p.maxCpu = 0
       p.overloaded = false
       job.pending.add(p.agentId)
+      job.reporters.set(`${p.agentId}#0`, 0)
+      job.lastIndex.set(p.agentId, -1)
+      job.sent.set(p.agentId, 0)
+      if (open) job.fraction.set(p.agentId, 1 / n)
+      else job.connections.set(p.agentId, share.connections as number)
+      if (share.maxRequests !== undefined) job.maxRequests.set(p.agentId, share.maxRequests)
       job.shares.set(p.agentId, {
         agentId: p.agentId,
         hostname: p.hostname,
@@ -331,12 +452,19 @@ export class Coordinator {
     for (const p of this.#peers.values()) if (p.status === 'running') p.status = 'idle'
     // Whatever interval was still waiting for a lost agent is emitted now.
     for (const index of [...job.byIndex.keys()].sort((a, b) => a - b)) this.#emitIndex(job, index)
-    const series = [...job.byIndex.entries()]
-      .sort(([a], [b]) => a - b)
-      .map(([, v]) => seriesPoint(v.acc.toInterval(0)))
-      .map((p, i) => ({ ...p, index: i }))
+    // One point per second of the common clock, none skipped: a second nobody reported is an empty point.
+    const last = Math.max(-1, ...job.byIndex.keys())
+    const series: SeriesPoint[] = []
+    for (let index = 0; index <= last; index++) {
+      const slot = job.byIndex.get(index)
+      series.push(
+        slot === undefined
+          ? seriesPoint(emptyInterval(index, startAt + index * 1000, 0))
+          : accPoint(slot.acc, index),
+      )
+    }
     let lostRate = 0
-    for (const s of job.shares.values()) if (s.lost && s.rate !== undefined) lostRate += s.rate
+    for (const loss of job.losses) if (!loss.redistributed && loss.rate !== undefined) lostRate += loss.rate
     const result: DistributedResult = {
       model: job.model,
       startMs: startAt,
@@ -347,6 +475,7 @@ export class Coordinator {
       abandoned: job.abandoned,
       agents: [...job.shares.values()],
       lostRate,
+      losses: job.losses,
     }
     this.#emit('coordinator:run:end', result)
     return result
@@ -452,6 +581,7 @@ export class Coordinator {
       lastSeenMs: Date.now(),
       from,
       nonce: h.nonce,
+      lastStopMs: 0,
     }
     this.#peers.set(h.agentId, peer)
     this.#sendTo(peer, 'agent.welcome', { auth: proof(this.#o.token, `coordinator:${h.nonce}`) })
@@ -464,7 +594,15 @@ export class Coordinator {
       this.#invalid(`message from unknown agent ${agentId}`)
       return undefined
     }
-    if (p.status === 'lost') return undefined
+    if (p.status === 'lost') {
+      // Lost, yet talking (it was paused or cut off, not dead): its share may run elsewhere now, so it stops.
+      const job = this.#job
+      if (job?.shares.has(agentId) && Date.now() - p.lastStopMs > 1000) {
+        p.lastStopMs = Date.now()
+        this.#sendTo(p, 'job.stop', { jobId: job.id })
+      }
+      return undefined
+    }
     p.lastSeenMs = Date.now()
     return p
   }
@@ -492,8 +630,10 @@ export class Coordinator {
     const p = this.#peer(m.agentId)
     const job = this.#job
     if (p === undefined) return
-    if (job === undefined || job.id !== m.jobId || !job.pending.has(m.agentId)) {
-      this.#invalid(`job.interval for job ${m.jobId} that is not running on agent ${m.agentId}`)
+    const part = m.part ?? 0
+    const reporter = `${m.agentId}#${part}`
+    if (job === undefined || job.id !== m.jobId || !job.reporters.has(reporter)) {
+      this.#invalid(`job.interval for job ${m.jobId} part ${part} that is not running on agent ${m.agentId}`)
       return
     }
     // One slot per interval of the run: an index outside it would grow the map without bound.
@@ -505,16 +645,33 @@ export class Coordinator {
     this.#cpu(p, m.cpu)
     // Decoded on its own first, so a bad histogram is refused whole, never half added.
     const checked = new StatsAccumulator().add(m.delta)
-    job.totals.add(checked.toInterval(m.delta.index))
+    // Added as live histograms: decoded once per message, never re-encoded.
+    const live = {
+      counters: checked.counters,
+      latency: checked.latency,
+      service: checked.service,
+      lag: checked.lag,
+      names: checked.names,
+    }
+    job.totals.addLive(live, m.delta.startMs, m.delta.durationMs)
     const share = job.shares.get(m.agentId)
     if (share !== undefined) share.responses += m.delta.counters.responses
+    job.sent.set(m.agentId, (job.sent.get(m.agentId) ?? 0) + m.delta.counters.sent)
+    job.lastIndex.set(m.agentId, Math.max(job.lastIndex.get(m.agentId) ?? -1, m.delta.index))
     let slot = job.byIndex.get(m.delta.index)
     if (slot === undefined)
       job.byIndex.set(m.delta.index, (slot = { acc: new StatsAccumulator(), from: new Set() }))
-    slot.acc.add(checked.toInterval(m.delta.index))
-    slot.from.add(m.agentId)
-    // Emit each second once every running agent has reported it.
-    if ([...job.pending].every((id) => slot.from.has(id))) this.#emitIndex(job, m.delta.index)
+    slot.acc.addLive(live, m.delta.startMs, m.delta.durationMs)
+    slot.from.add(reporter)
+    this.#emitIfComplete(job, m.delta.index)
+  }
+
+  /** Emits a second once every part running in it (on an agent still running) has reported it. */
+  #emitIfComplete(job: Job, index: number): void {
+    const slot = job.byIndex.get(index)
+    if (slot === undefined || job.emitted.has(index)) return
+    for (const [reporter, first] of job.reporters) if (first <= index && !slot.from.has(reporter)) return
+    this.#emitIndex(job, index)
   }
 
   #emitIndex(job: Job, index: number): void {
@@ -522,7 +679,7 @@ export class Coordinator {
     const slot = job.byIndex.get(index)
     if (slot === undefined) return
     job.emitted.add(index)
-    const point = seriesPoint(slot.acc.toInterval(index))
+    const point = accPoint(slot.acc, index)
     this.#emit('coordinator:progress', { point, agents: this.agents })
   }
 
@@ -531,6 +688,7 @@ export class Coordinator {
     const job = this.#job
     if (p === undefined || job === undefined || job.id !== m.jobId || !job.pending.has(m.agentId)) return
     job.pending.delete(m.agentId)
+    this.#forget(job, m.agentId)
     job.abandoned += m.abandoned
     p.status = 'idle'
     const share = job.shares.get(m.agentId)
@@ -544,24 +702,165 @@ export class Coordinator {
       if (p.status === 'lost' || now - p.lastSeenMs <= this.#o.heartbeatTimeoutMs) continue
       p.status = 'lost'
       const job = this.#job
+      this.#emit('coordinator:agent:lost', info(p))
       if (job?.pending.delete(p.agentId)) {
-        const share = job.shares.get(p.agentId)
-        if (share) {
-          share.lost = true
-          share.lostAtMs = p.lastSeenMs
-        }
+        this.#lose(job, p, now)
         if (job.pending.size === 0) job.done()
       }
-      this.#emit('coordinator:agent:lost', info(p))
     }
   }
+
+  /** Stops expecting an agent's intervals; seconds that waited only for it are emitted. */
+  #forget(job: Job, agentId: string): void {
+    for (const reporter of [...job.reporters.keys()])
+      if (reporter.startsWith(`${agentId}#`)) job.reporters.delete(reporter)
+    for (const index of [...job.byIndex.keys()].sort((a, b) => a - b)) this.#emitIfComplete(job, index)
+  }
+
+  /** An agent of the running job was lost: record it, and move its share onto the survivors unless told not to. */
+  #lose(job: Job, p: Peer, now: number): void {
+    this.#forget(job, p.agentId)
+    const share = job.shares.get(p.agentId)
+    if (share !== undefined) {
+      share.lost = true
+      share.lostAtMs = p.lastSeenMs
+    }
+    const fraction = job.fraction.get(p.agentId) ?? 0
+    const connections = job.connections.get(p.agentId) ?? 0
+    job.fraction.delete(p.agentId)
+    job.connections.delete(p.agentId)
+    const gapStart = job.startAt + ((job.lastIndex.get(p.agentId) ?? -1) + 1) * 1000
+    const end = job.startAt + job.durationMs
+    // The next second boundary of the common clock that leaves the survivors time to get the message.
+    const boundary =
+      job.startAt + Math.max(0, Math.ceil((now + REDISTRIBUTE_LEAD_MS - job.startAt) / 1000)) * 1000
+    const survivors = [...job.pending]
+      .map((id) => this.#peers.get(id))
+      .filter((q): q is Peer => q !== undefined && q.status === 'running')
+      .filter((q) => job.shares.get(q.agentId)?.error === undefined)
+    const moving =
+      (job.options.onAgentLost ?? 'redistribute') === 'redistribute' &&
+      survivors.length > 0 &&
+      boundary < end &&
+      (job.model === 'open' ? fraction > 0 : connections > 0)
+    const gapEnd = Math.max(gapStart, moving ? boundary : end)
+    const loss: AgentLoss = {
+      agentId: p.agentId,
+      hostname: p.hostname,
+      lastSeenMs: p.lastSeenMs,
+      detectedMs: now,
+      ...(job.plan === undefined ? { connections } : { rate: fraction * rateNow(job, p.lastSeenMs) }),
+      redistributed: moving,
+      to: [],
+      gapStartMs: gapStart,
+      gapEndMs: gapEnd,
+      ...(job.plan === undefined
+        ? {}
+        : {
+            gapScheduled: Math.round(
+              fraction * arrivalsBetween(job.plan, gapStart - job.startAt, gapEnd - job.startAt),
+            ),
+          }),
+    }
+    if (moving) {
+      loss.redistributedAtMs = boundary
+      const from = boundary - job.startAt
+      const firstIndex = from / 1000
+      const conns = split(connections, survivors.length)
+      const maxLeft =
+        job.maxRequests.get(p.agentId) === undefined
+          ? undefined
+          : split(
+              Math.max(0, (job.maxRequests.get(p.agentId) ?? 0) - (job.sent.get(p.agentId) ?? 0)),
+              survivors.length,
+            )
+      survivors.forEach((q, i) => {
+        const partConnections = conns[i] as number
+        if (job.plan === undefined && partConnections === 0) return
+        if (maxLeft !== undefined && (maxLeft[i] as number) === 0) return
+        const part = ++job.parts
+        const k = fraction / survivors.length
+        const plan = job.plan === undefined ? undefined : scalePlan(planFrom(job.plan, from), k)
+        const o = job.options
+        const add: JobShare = {
+          jobId: job.id,
+          auth: proof(this.#o.token, `job:${q.nonce}:${job.id}:${part}`),
+          scenario: o.scenario,
+          durationMs: job.durationMs - from,
+          startAt: boundary,
+          part,
+          firstIndex,
+          ...(plan === undefined
+            ? { connections: partConnections }
+            : {
+                stages: plan.stages,
+                startRate: plan.startRate,
+                // The open model's in-flight cap, in proportion to the rate taken over.
+                connections: Math.max(1, Math.ceil((o.connections ?? 100 * job.shares.size) * k)),
+              }),
+          ...(maxLeft === undefined ? {} : { maxRequests: maxLeft[i] as number }),
+          ...pick(o, ['target', 'arrivals', 'pipelining', 'timeoutMs', 'rejectUnauthorized']),
+          ...(o.seed === undefined ? {} : { seed: (o.seed + 7919 * part) >>> 0 }),
+        }
+        if (job.plan !== undefined) job.fraction.set(q.agentId, (job.fraction.get(q.agentId) ?? 0) + k)
+        else job.connections.set(q.agentId, (job.connections.get(q.agentId) ?? 0) + partConnections)
+        if (maxLeft !== undefined)
+          job.maxRequests.set(q.agentId, (job.maxRequests.get(q.agentId) ?? 0) + (maxLeft[i] as number))
+        // Expected from its first second on, so the merged seconds wait for it like for any share.
+        job.reporters.set(`${q.agentId}#${part}`, firstIndex)
+        const taker = job.shares.get(q.agentId)
+        if (taker !== undefined)
+          (taker.added ??= []).push({
+            fromAgentId: p.agentId,
+            startMs: boundary,
+            ...(plan === undefined ? { connections: partConnections } : { rate: plan.startRate }),
+          })
+        loss.to.push(q.agentId)
+        this.#sendTo(q, 'job.add', add)
+      })
+      loss.redistributed = loss.to.length > 0
+      if (!loss.redistributed) {
+        delete loss.redistributedAtMs
+        loss.gapEndMs = Math.max(gapStart, end)
+        if (job.plan !== undefined)
+          loss.gapScheduled = Math.round(
+            fraction * arrivalsBetween(job.plan, gapStart - job.startAt, end - job.startAt),
+          )
+      }
+    }
+    job.losses.push(loss)
+    this.#emit('coordinator:agent:share', loss)
+  }
+}
+
+/** How far ahead of a second boundary a redistribution must be decided for the survivors to start on it, ms. */
+const REDISTRIBUTE_LEAD_MS = 300
+
+/** The whole run's rate at epoch ms `at` (clamped to the run), req/s (open model). */
+function rateNow(job: Job, at: number): number {
+  if (job.plan === undefined) return 0
+  return rateAtPlan(job.plan, Math.min(Math.max(0, at - job.startAt), job.durationMs - 1))
+}
+
+/** One merged second as a series point, from its live histograms (no encode/decode round trip). */
+function accPoint(acc: StatsAccumulator, index: number): SeriesPoint {
+  const startMs = Number.isFinite(acc.startMs) ? acc.startMs : 0
+  return pointOf(
+    index,
+    startMs,
+    Math.max(0, acc.endMs - startMs),
+    acc.counters,
+    acc.latency,
+    acc.service,
+    acc.lag,
+  )
 }
 
 /** Agents known at once (lost ones are forgotten first when full). */
 const MAX_AGENTS = 4096
 
 function info(p: Peer): AgentInfo {
-  const { from: _from, nonce: _nonce, ...rest } = p
+  const { from: _from, nonce: _nonce, lastStopMs: _stop, ...rest } = p
   return { ...rest }
 }
 

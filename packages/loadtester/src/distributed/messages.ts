@@ -44,6 +44,13 @@ export interface JobShare {
   maxRequests?: number
   rejectUnauthorized?: boolean
   seed?: number
+  /**
+   * `job.add` only: the number of this added part of the job (1, 2, …; the `job.start` share is part 0). A part
+   * is a lost agent's share moved onto this agent from `startAt`, a second boundary of the common clock.
+   */
+  part?: number
+  /** `job.add` only: the run's interval index at this part's `startAt`; the agent adds it to the part's indices. */
+  firstIndex?: number
 }
 
 /**
@@ -88,11 +95,14 @@ export interface StatusMessage {
   jobId: string
 }
 
-/** agent → coordinator, every engine interval of a job. */
+/** agent → coordinator, every engine interval of a job (one per part the agent runs). */
 export interface IntervalMessage {
   agentId: string
   jobId: string
+  /** Which part of the job the delta is from (0: the `job.start` share; absent means 0). */
+  part?: number
   cpu: number
+  /** Indexed on the run's common clock (a part's own indices plus its `firstIndex`). */
   delta: IntervalStats
 }
 
@@ -119,6 +129,7 @@ export interface MessageMap {
   'agent.welcome': WelcomeMessage
   'agent.refused': { reason: string }
   'job.start': JobShare
+  'job.add': JobShare
   'job.stop': { jobId: string }
 }
 
@@ -148,6 +159,8 @@ export function invalidReason(name: string, body: unknown): string | undefined {
       for (const h of ['latency', 'service', 'lag'] as const)
         if (!str(d[h], 4_000_000)) return `delta.${h} must be an encoded histogram`
       if (!isObj(d.names)) return 'delta.names must be an object'
+      if (body.part !== undefined && !(Number.isInteger(body.part) && (body.part as number) >= 0))
+        return 'part must be an integer >= 0'
       return undefined
     }
     case 'job.end':
@@ -160,6 +173,17 @@ export function invalidReason(name: string, body: unknown): string | undefined {
       return str(body.jobId, 64) && str(body.auth, 128) && isObj(body.scenario) && num(body.startAt)
         ? undefined
         : 'jobId, auth, scenario, startAt are required'
+    case 'job.add':
+      return str(body.jobId, 64) &&
+        str(body.auth, 128) &&
+        isObj(body.scenario) &&
+        num(body.startAt) &&
+        Number.isInteger(body.part) &&
+        (body.part as number) > 0 &&
+        Number.isInteger(body.firstIndex) &&
+        (body.firstIndex as number) >= 0
+        ? undefined
+        : 'jobId, auth, scenario, startAt, part > 0 and firstIndex >= 0 are required'
     case 'job.stop':
       return str(body.jobId, 64) ? undefined : 'jobId is required'
     case 'agent.refused':
