@@ -35,6 +35,29 @@ function countAbove(encoded: string, us: number): number {
 }
 
 describe('LoadEngine, open model', () => {
+  it('a scenario function slower than the schedule does not hold the event loop: timers run during the run', async () => {
+    const target = await startTarget()
+    // 3 ms of busy work per request at 1,000 req/s: the schedule is always behind. The engine must still yield
+    // between wake-ups so heartbeats and reports (here: a 20 ms interval timer) keep running.
+    const slow: Scenario = {
+      kind: 'module',
+      factory: () => {
+        const until = performance.now() + 3
+        while (performance.now() < until);
+        return { path: '/' }
+      },
+    }
+    const e = engine({ target: target.url, scenario: slow, rate: 1000, durationMs: 1000, intervalMs: 250 })
+    let ticks = 0
+    const timer = setInterval(() => ticks++, 20)
+    const r = await e.run()
+    clearInterval(timer)
+    // Without yielding, the whole 1 s schedule runs in one wake-up and the timer fires ~0 times before it ends.
+    expect(ticks).toBeGreaterThanOrEqual(5)
+    const c = r.totals.counters
+    expect(c.sent + c.notSent).toBe(1000)
+  })
+
   it('schedules exactly rate × duration requests and sends them (counts, not wall time)', async () => {
     const target = await startTarget()
     const e = engine({ target: target.url, scenario: GET, rate: 200, durationMs: 2000, intervalMs: 500 })

@@ -44,6 +44,7 @@ interface RunFlags {
   duration: number
   connections?: number
   pipelining: number
+  client: 'auto' | 'undici' | 'fast'
   timeout: number
   highWaterMark?: number
   maxRequests?: number
@@ -129,6 +130,11 @@ export function runCommand(io: {
     )
     .option('-p, --pipelining <n>', 'HTTP/1.1 requests pipelined per connection', int('--pipelining'), 1)
     .addOption(
+      new Option('--client <kind>', 'HTTP client: fast (plain-http static requests), undici, or auto')
+        .choices(['auto', 'undici', 'fast'])
+        .default('auto'),
+    )
+    .addOption(
       new Option('--timeout <time>', 'per-request timeout (no headers or body progress)')
         .argParser(duration('--timeout'))
         .default(10_000, '10s'),
@@ -212,6 +218,7 @@ async function run(
     scenario,
     durationMs: f.duration,
     pipelining: f.pipelining,
+    client: f.client,
     timeoutMs: f.timeout,
     ...(f.target === undefined ? {} : { target: f.target }),
     ...(f.rate === undefined ? {} : { rate: f.rate }),

@@ -37,6 +37,8 @@ export interface JobShare {
   /** This agent's connections (closed model: its loops; open model: its cap). */
   connections?: number
   pipelining?: number
+  /** Which HTTP client the agent's engine uses (`LoadEngineOptions.client`). */
+  client?: 'auto' | 'undici' | 'fast'
   durationMs: number
   /** Epoch ms at which every agent starts. */
   startAt: number
@@ -66,6 +68,7 @@ export const JOB_ENGINE_KEYS = [
   'arrivals',
   'connections',
   'pipelining',
+  'client',
   'timeoutMs',
   'maxRequests',
   'rejectUnauthorized',
