@@ -345,6 +345,8 @@ describe('examples/control-app on 3 hosts (network namespaces)', () => {
           'worker-2 and aggregator-1 home on c',
           () => runningOn('worker-2', 'c') && runningOn('aggregator-1', 'c'),
         )
+        const before = priced()
+        await until('orders priced on c again', () => priced() > before, 20_000)
         const served = load.accepted
         await until('orders after the rebalance', () => load.accepted > served + 50)
       })
