@@ -73,6 +73,7 @@ function setUp(): string | undefined {
 }
 
 function tearDown(): void {
+  const t = Date.now()
   for (const child of agents.values()) child.kill('SIGKILL')
   // The agents' children run in their own process groups: kill what still runs in the namespaces.
   for (const h of HOSTS) {
@@ -92,6 +93,7 @@ function tearDown(): void {
   ip('link', 'del', BRIDGE)
   for (const h of HOSTS) ip('link', 'del', VETH_ROOT[h])
   rmSync(dir, { recursive: true, force: true })
+  console.log(`teardown ${Date.now() - t} ms`)
 }
 
 function startAgent(h: Host, control: string): ChildProcess {
