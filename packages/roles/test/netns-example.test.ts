@@ -281,6 +281,28 @@ describe('examples/control-app on 3 hosts (network namespaces)', () => {
           .catch(() => {})
         return listening
       })
+      // The same 10 orders as example-three-ways.test.ts (--inproc, processes on one host), the same total.
+      await until('both workers started', () =>
+        ['b', 'c'].every((h) => {
+          const f = join(logDir(h as Host), `worker-${h === 'b' ? 1 : 2}.log`)
+          return existsSync(f) && readFileSync(f, 'utf8').includes('{"instance":')
+        }),
+      )
+      for (let qty = 1; qty <= 10; qty++) {
+        const res = await fetch(`${load.url}/orders`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ qty }),
+          signal: AbortSignal.timeout(5000),
+        })
+        expect(res.status).toBe(200)
+        await res.arrayBuffer()
+      }
+      await until(
+        'the same total as in one process',
+        () => readFileSync(join(logDir('c'), 'aggregator-1.log'), 'utf8').includes(' err orders 10 revenue 522.50\n'),
+      )
+      phases.push('the 10 orders of example-three-ways.test.ts: orders 10 revenue 522.50, as --inproc and as processes')
       // 0. Warm-up: every worker connected to the gateway and the aggregator, orders priced.
       const warm = await phase('warm-up', () => until('orders priced', () => priced() >= 50, 20_000).then(() => {}))
       expect(warm.priced).toBeGreaterThan(0)
