@@ -33,7 +33,11 @@ function start(file: string, args: string[]): { child: ChildProcess; out: () => 
   return { child, out: () => out }
 }
 
-async function until<T>(what: string, f: () => Promise<T | undefined | false> | T | undefined | false, ms = 20_000): Promise<T> {
+async function until<T>(
+  what: string,
+  f: () => Promise<T | undefined | false> | T | undefined | false,
+  ms = 20_000,
+): Promise<T> {
   const end = Date.now() + ms
   for (;;) {
     const v = await f()
@@ -46,7 +50,9 @@ async function until<T>(what: string, f: () => Promise<T | undefined | false> | 
 describe('dripdrop-control and dripdrop agent, as processes', () => {
   it('--agents-curve-allow: the listed agent is served, the unlisted one refused; logs --follow shows new lines', async () => {
     const keys = (name: string, out: string) =>
-      execFileSync(process.execPath, [DRIPDROP, 'keys', 'generate', '--out', out, '--name', name], { cwd: REPO })
+      execFileSync(process.execPath, [DRIPDROP, 'keys', 'generate', '--out', out, '--name', name], {
+        cwd: REPO,
+      })
     keys('server', join(dir, 'server'))
     keys('a', join(dir, 'a'))
     keys('b', join(dir, 'b'))
@@ -67,19 +73,32 @@ describe('dripdrop-control and dripdrop agent, as processes', () => {
     )
     const api = `http://127.0.0.1:${port + 1}`
     const control = start(CONTROL, [
-      '--topology', topology,
-      '--agents', `tcp://127.0.0.1:${port}`,
-      '--agents-curve-keys', join(dir, 'server', 'server'),
-      '--agents-curve-allow', join(dir, 'allow'),
-      '--http', api,
-      '--ws', `ws://127.0.0.1:${port + 2}`,
-      '--collector', `tcp://127.0.0.1:${port + 3}`,
-      '--token', TOKEN,
+      '--topology',
+      topology,
+      '--agents',
+      `tcp://127.0.0.1:${port}`,
+      '--agents-curve-keys',
+      join(dir, 'server', 'server'),
+      '--agents-curve-allow',
+      join(dir, 'allow'),
+      '--http',
+      api,
+      '--ws',
+      `ws://127.0.0.1:${port + 2}`,
+      '--collector',
+      `tcp://127.0.0.1:${port + 3}`,
+      '--token',
+      TOKEN,
     ])
     const roles = async () => {
       try {
         const res = await fetch(`${api}/api/roles`, { headers: { authorization: `Bearer ${TOKEN}` } })
-        return res.ok ? ((await res.json()) as { hosts: { host: string; state: string }[]; instances: { instance: string; host: string; state: string }[] }) : undefined
+        return res.ok
+          ? ((await res.json()) as {
+              hosts: { host: string; state: string }[]
+              instances: { instance: string; host: string; state: string }[]
+            })
+          : undefined
       } catch {
         return undefined
       }
@@ -87,15 +106,30 @@ describe('dripdrop-control and dripdrop agent, as processes', () => {
     await until(`the control server up (${control.out()})`, roles)
     const agent = (h: string) =>
       start(DRIPDROP, [
-        'agent', '--control', `tcp://127.0.0.1:${port}`, '--host', h, '--log-dir', join(dir, `logs-${h}`),
-        '--curve-keys', join(dir, h, h), '--curve-server-key', join(dir, 'server', 'server.pub'),
+        'agent',
+        '--control',
+        `tcp://127.0.0.1:${port}`,
+        '--host',
+        h,
+        '--log-dir',
+        join(dir, `logs-${h}`),
+        '--curve-keys',
+        join(dir, h, h),
+        '--curve-server-key',
+        join(dir, 'server', 'server.pub'),
       ])
     agent('a')
     const b = agent('b')
-    const st = await until('svc-1 running on a', async () => {
-      const s = await roles()
-      return s?.instances.some((i) => i.instance === 'svc-1' && i.host === 'a' && i.state === 'running') ? s : undefined
-    }, 30_000)
+    const st = await until(
+      'svc-1 running on a',
+      async () => {
+        const s = await roles()
+        return s?.instances.some((i) => i.instance === 'svc-1' && i.host === 'a' && i.state === 'running')
+          ? s
+          : undefined
+      },
+      30_000,
+    )
     // b's key is not listed: it never registers (a few seconds more, to be sure), svc-2 never runs.
     await new Promise((r) => setTimeout(r, 3000))
     const after = (await roles())!
@@ -108,8 +142,13 @@ describe('dripdrop-control and dripdrop agent, as processes', () => {
     const follow = start(DRIPDROP, ['logs', 'svc-1', '--follow', '--server', api, '--token', TOKEN])
     await until(`the follow printed the tail (${follow.out()})`, () => follow.out().includes('up svc-1'))
     const before = follow.out().split('up svc-1').length
-    execFileSync(process.execPath, [DRIPDROP, 'restart', 'svc-1', '--server', api, '--token', TOKEN], { cwd: REPO })
-    await until(`a new "up svc-1" line while following (${follow.out()})`, () => follow.out().split('up svc-1').length > before)
+    execFileSync(process.execPath, [DRIPDROP, 'restart', 'svc-1', '--server', api, '--token', TOKEN], {
+      cwd: REPO,
+    })
+    await until(
+      `a new "up svc-1" line while following (${follow.out()})`,
+      () => follow.out().split('up svc-1').length > before,
+    )
     follow.child.kill('SIGINT')
   }, 60_000)
 })

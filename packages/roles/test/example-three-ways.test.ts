@@ -44,7 +44,12 @@ describe('examples/control-app three ways, same orders, same result', () => {
 
   it('dripdrop start: one process per instance on this host', async () => {
     const { child, lines, exit } = spawnNode(BIN, {
-      args: ['start', 'examples/roles/topology.yaml', '--log-dir', resolve(ROOT, '.dripdrop/three-ways-logs')],
+      args: [
+        'start',
+        'examples/roles/topology.yaml',
+        '--log-dir',
+        resolve(ROOT, '.dripdrop/three-ways-logs'),
+      ],
       cwd: ROOT,
     })
     const up = new Set<string>()

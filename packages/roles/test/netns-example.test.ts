@@ -73,7 +73,6 @@ function setUp(): string | undefined {
 }
 
 function tearDown(): void {
-  const t = Date.now()
   for (const child of agents.values()) child.kill('SIGKILL')
   // The agents' children run in their own process groups: kill what still runs in the namespaces.
   for (const h of HOSTS) {
@@ -93,13 +92,25 @@ function tearDown(): void {
   ip('link', 'del', BRIDGE)
   for (const h of HOSTS) ip('link', 'del', VETH_ROOT[h])
   rmSync(dir, { recursive: true, force: true })
-  console.log(`teardown ${Date.now() - t} ms`)
 }
 
 function startAgent(h: Host, control: string): ChildProcess {
   const child = spawn(
     'ip',
-    ['netns', 'exec', NS[h], process.execPath, BIN, 'agent', '--control', control, '--host', h, '--log-dir', logDir(h)],
+    [
+      'netns',
+      'exec',
+      NS[h],
+      process.execPath,
+      BIN,
+      'agent',
+      '--control',
+      control,
+      '--host',
+      h,
+      '--log-dir',
+      logDir(h),
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT },
   )
   let out = ''
@@ -250,12 +261,11 @@ describe('examples/control-app on 3 hosts (network namespaces)', () => {
         () => st().instances.length === 4 && st().instances.every((i) => i.state === 'running'),
         30_000,
       )
-      expect(st().instances.map((i) => `${i.instance}@${i.host}`).sort()).toEqual([
-        'aggregator-1@c',
-        'gateway-1@a',
-        'worker-1@b',
-        'worker-2@c',
-      ])
+      expect(
+        st()
+          .instances.map((i) => `${i.instance}@${i.host}`)
+          .sort(),
+      ).toEqual(['aggregator-1@c', 'gateway-1@a', 'worker-1@b', 'worker-2@c'])
       const load = new Load(`http://${IP.a}:7480`)
       const gatewayPid = inst('gateway-1')!.pid
       let listening = false
@@ -269,7 +279,9 @@ describe('examples/control-app on 3 hosts (network namespaces)', () => {
         await load.stop()
         const p = await settled(load.accepted)
         const r = { accepted: load.accepted - a0, failed: load.failed - f0, priced: p - p0 }
-        phases.push(`${name}: ${r.accepted} accepted, ${r.priced} priced, ${r.accepted - r.priced} lost, ${r.failed} HTTP failures`)
+        phases.push(
+          `${name}: ${r.accepted} accepted, ${r.priced} priced, ${r.accepted - r.priced} lost, ${r.failed} HTTP failures`,
+        )
         return r
       }
 
@@ -298,13 +310,18 @@ describe('examples/control-app on 3 hosts (network namespaces)', () => {
         expect(res.status).toBe(200)
         await res.arrayBuffer()
       }
-      await until(
-        'the same total as in one process',
-        () => readFileSync(join(logDir('c'), 'aggregator-1.log'), 'utf8').includes(' err orders 10 revenue 522.50\n'),
+      await until('the same total as in one process', () =>
+        readFileSync(join(logDir('c'), 'aggregator-1.log'), 'utf8').includes(
+          ' err orders 10 revenue 522.50\n',
+        ),
       )
-      phases.push('the 10 orders of example-three-ways.test.ts: orders 10 revenue 522.50, as --inproc and as processes')
+      phases.push(
+        'the 10 orders of example-three-ways.test.ts: orders 10 revenue 522.50, as --inproc and as processes',
+      )
       // 0. Warm-up: every worker connected to the gateway and the aggregator, orders priced.
-      const warm = await phase('warm-up', () => until('orders priced', () => priced() >= 50, 20_000).then(() => {}))
+      const warm = await phase('warm-up', () =>
+        until('orders priced', () => priced() >= 50, 20_000).then(() => {}),
+      )
       expect(warm.priced).toBeGreaterThan(0)
 
       // 1. SIGKILL worker-1 (on b): restarted by b's agent; the gateway keeps answering with the same pid.
@@ -384,7 +401,8 @@ describe('examples/control-app on 3 hosts (network namespaces)', () => {
       for (const i of controller.status().instances) {
         const lines: string[] = []
         try {
-          for await (const l of controller.logs(i.instance, { lines: 30 })) lines.push(`${l.stream} ${l.line}`)
+          for await (const l of controller.logs(i.instance, { lines: 30 }))
+            lines.push(`${l.stream} ${l.line}`)
         } catch (e) {
           lines.push(String(e))
         }
