@@ -38,5 +38,9 @@ setInterval(
 process.on('SIGTERM', () =>
   Promise.resolve(reporter?.close())
     .then(() => node.close())
-    .then(() => process.exit(0)),
+    .then(() => {
+      // The final total, so that a stopped (moved) aggregator's count is complete in its log.
+      process.stderr.write(`orders ${orders} revenue ${revenue.toFixed(2)}\n`)
+      process.exit(0)
+    }),
 )
