@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { spawnNode, tempDir } from './helpers.js'
+import { exampleTopology, spawnNode, tempDir } from './helpers.js'
 
 const ROOT = resolve(import.meta.dirname, '../../..')
 const BIN = resolve(import.meta.dirname, '../dist/cli/dripdrop.js')
@@ -60,8 +60,9 @@ describe('dripdrop', () => {
 
   it('start examples/roles/topology.yaml: the app serves, a SIGKILLed worker comes back, Ctrl-C stops all', async () => {
     const logDir = tempDir()
+    const example = await exampleTopology()
     const { child, lines, exit, stderr } = spawnNode(BIN, {
-      args: ['start', 'examples/roles/topology.yaml', '--log-dir', logDir],
+      args: ['start', example.file, '--log-dir', logDir],
       cwd: ROOT,
     })
     const ups = new Map<string, number>()
@@ -76,7 +77,7 @@ describe('dripdrop', () => {
       if (gw) gateway = JSON.parse(gw[1]).http
     }
     expect([...ups.keys()].sort()).toEqual(['aggregator-1', 'gateway-1', 'worker-1', 'worker-2'])
-    expect(gateway).toBe('http://127.0.0.1:7480')
+    expect(gateway).toBe(example.http)
     // Workers connect to the gateway and the aggregator: orders get priced (the aggregator prints its total).
     const statuses: number[] = []
     for (let i = 0; i < 10; i++) statuses.push(await order(gateway as string, 2))
@@ -114,8 +115,9 @@ describe('dripdrop', () => {
   }, 120_000)
 
   it('start --inproc runs the same entries in one process over inproc:// addresses', async () => {
+    const example = await exampleTopology()
     const { child, lines, exit, stderr } = spawnNode(BIN, {
-      args: ['start', 'examples/roles/topology.yaml', '--inproc'],
+      args: ['start', example.file, '--inproc'],
       cwd: ROOT,
     })
     const seen: string[] = []
@@ -126,10 +128,10 @@ describe('dripdrop', () => {
     }
     expect(seen).toContainEqual('{"in":"inproc://shop-aggregator-in","instance":"aggregator-1"}')
     expect(seen).toContainEqual(
-      '{"http":"http://127.0.0.1:7480","work":"inproc://shop-gateway-work","instance":"gateway-1"}',
+      `{"http":"${example.http}","work":"inproc://shop-gateway-work","instance":"gateway-1"}`,
     )
     expect(seen).toContainEqual('{"instance":"worker-2"}')
-    for (let i = 0; i < 5; i++) expect(await order('http://127.0.0.1:7480', 2)).toBe(200)
+    for (let i = 0; i < 5; i++) expect(await order(example.http, 2)).toBe(200)
     // The aggregator prints its total on stderr, in this same process.
     for (let i = 0; i < 100 && !/orders 5 revenue 95\.00/.test(stderr()); i++)
       await new Promise((r) => setTimeout(r, 200))

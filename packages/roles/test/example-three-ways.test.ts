@@ -1,11 +1,11 @@
 // The same example app (examples/control-app's entries) run by changing only the topology / the way it starts:
 // `dripdrop start --inproc` (one process) and `dripdrop start` (one process per instance on this host) get the
-// same 10 orders and price them the same (`orders 10 revenue 522.50` at the aggregator). The third way, 3 hosts
+// same 10 orders and price them the same (the example's topology, on free ports: helpers.exampleTopology) (`orders 10 revenue 522.50` at the aggregator). The third way, 3 hosts
 // through examples/roles/topology-3hosts.yaml, is netns-example.test.ts (root only), which sends these same
 // orders first and checks the same total.
 import { resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { spawnNode } from './helpers.js'
+import { exampleTopology, spawnNode } from './helpers.js'
 
 const ROOT = resolve(import.meta.dirname, '../../..')
 const BIN = resolve(import.meta.dirname, '../dist/cli/dripdrop.js')
@@ -30,12 +30,13 @@ async function sendOrders(url: string): Promise<number[]> {
 
 describe('examples/control-app three ways, same orders, same result', () => {
   it('dripdrop start --inproc: one process', async () => {
+    const example = await exampleTopology()
     const { child, lines, exit, stderr } = spawnNode(BIN, {
-      args: ['start', 'examples/roles/topology.yaml', '--inproc'],
+      args: ['start', example.file, '--inproc'],
       cwd: ROOT,
     })
     await lines.until((l) => / start +shop in one process/.test(l), 30_000)
-    expect(await sendOrders('http://127.0.0.1:7480')).toEqual(Array(10).fill(200))
+    expect(await sendOrders(example.http)).toEqual(Array(10).fill(200))
     for (let i = 0; i < 100 && !stderr().includes(PRICED); i++) await new Promise((r) => setTimeout(r, 200))
     expect(stderr()).toContain(PRICED)
     child.kill('SIGINT')
@@ -43,13 +44,9 @@ describe('examples/control-app three ways, same orders, same result', () => {
   }, 40_000)
 
   it('dripdrop start: one process per instance on this host', async () => {
+    const example = await exampleTopology()
     const { child, lines, exit } = spawnNode(BIN, {
-      args: [
-        'start',
-        'examples/roles/topology.yaml',
-        '--log-dir',
-        resolve(ROOT, '.dripdrop/three-ways-logs'),
-      ],
+      args: ['start', example.file, '--log-dir', resolve(ROOT, '.dripdrop/three-ways-logs')],
       cwd: ROOT,
     })
     const up = new Set<string>()
@@ -58,7 +55,7 @@ describe('examples/control-app three ways, same orders, same result', () => {
       if (m) up.add(m[1])
       return up.size === 4
     }, 30_000)
-    expect(await sendOrders('http://127.0.0.1:7480')).toEqual(Array(10).fill(200))
+    expect(await sendOrders(example.http)).toEqual(Array(10).fill(200))
     await lines.until((l) => l.endsWith(`| ${PRICED}`), 20_000)
     child.kill('SIGINT')
     expect(await exit).toEqual({ code: 0, signal: null })

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { type AddressInfo, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { onTestFinished } from 'vitest'
@@ -140,4 +141,29 @@ export function record(supervisor: Supervisor): string[] {
   supervisor.on('instance:restart', (e) => seen.push(`restart ${e.instance} ${e.delayMs}`))
   supervisor.on('instance:failed', (e) => seen.push(`failed ${e.instance} ${e.restarts}`))
   return seen
+}
+
+/**
+ * examples/roles/topology.yaml with free ports: a copy in a temp dir, entries made absolute, the example's
+ * fixed ports (7480 http, 7481 work, 7482 in) replaced by ports the OS has just handed out, so the tests that run
+ * the example app never race each other (or a `pnpm start`) for the same ports.
+ */
+export async function exampleTopology(): Promise<{ file: string; http: string }> {
+  const text = readFileSync(resolve(import.meta.dirname, '../../../examples/roles/topology.yaml'), 'utf8')
+  const ports: number[] = []
+  for (let i = 0; i < 3; i++) {
+    const server = createServer()
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok))
+    ports.push((server.address() as AddressInfo).port)
+    await new Promise((ok) => server.close(ok))
+  }
+  const entries = resolve(import.meta.dirname, '../../../examples/control-app')
+  const copy = text
+    .replaceAll('../control-app/', `${entries}/`)
+    .replaceAll(':7480', `:${ports[0]}`)
+    .replaceAll(':7481', `:${ports[1]}`)
+    .replaceAll(':7482', `:${ports[2]}`)
+  const file = join(tempDir('dd-roles-topology-'), 'topology.yaml')
+  writeFileSync(file, copy)
+  return { file, http: `http://127.0.0.1:${ports[0]}` }
 }
