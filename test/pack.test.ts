@@ -97,8 +97,13 @@ console.log(JSON.stringify([zmqTransport().schemes, httpTransport().schemes, wsT
     // The worker CLI is installed as a bin.
     expect(readdirSync(join(app, 'node_modules/.bin'))).toContain('dripdrop-worker')
     // And so are the roles CLI (`dripdrop start|agent|export|keys…`) and zmq's own key command.
-    expect(readdirSync(join(app, 'node_modules/.bin'))).toEqual(expect.arrayContaining(['dripdrop', 'dripdrop-keys']))
-    const help = execFileSync(join(app, 'node_modules/.bin/dripdrop'), ['--help'], { encoding: 'utf8', timeout: 30_000 })
+    expect(readdirSync(join(app, 'node_modules/.bin'))).toEqual(
+      expect.arrayContaining(['dripdrop', 'dripdrop-keys']),
+    )
+    const help = execFileSync(join(app, 'node_modules/.bin/dripdrop'), ['--help'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    })
     expect(help).toMatch(/start/)
 
     // The published types typecheck in a consumer's strict project without skipLibCheck: every type a .d.ts
