@@ -10,135 +10,22 @@
 //  3. after the failover: no order lost (the guarantee of docs/deploying.md § Failover);
 //  4. link back, rebalance home, orders priced on c again.
 // Needs root and iproute2; reported as skipped with its reason otherwise.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RoleController } from '../src/controller/controller.js'
 import { loadTopology } from '../src/topology/load.js'
+import { type Host, HOSTS, ThreeHosts, until } from './support/three-hosts.js'
 
 const ROOT = resolve(import.meta.dirname, '../../..')
 const BIN = resolve(import.meta.dirname, '../dist/cli/dripdrop.js')
-const tag = ((process.pid + 5000) % 10000).toString()
-const net = `10.198.${process.pid % 250}`
-const HOSTS = ['a', 'b', 'c'] as const
-type Host = (typeof HOSTS)[number]
-const NS: Record<Host, string> = { a: `dde-a-${tag}`, b: `dde-b-${tag}`, c: `dde-c-${tag}` }
-const VETH_ROOT: Record<Host, string> = { a: `ddea${tag}`, b: `ddeb${tag}`, c: `ddec${tag}` }
-const VETH_NS: Record<Host, string> = { a: `ddea${tag}n`, b: `ddeb${tag}n`, c: `ddec${tag}n` }
-const IP: Record<Host, string> = { a: `${net}.2`, b: `${net}.3`, c: `${net}.4` }
-const BRIDGE = `ddebr${tag}`
-const CONTROL_IP = `${net}.1`
-const dir = mkdtempSync(join(tmpdir(), 'dd-netns-ex-'))
-const agents = new Map<Host, ChildProcess>()
-const logDir = (h: Host) => join(dir, `logs-${h}`)
-
-function ip(...args: string[]): string | undefined {
-  try {
-    execFileSync('ip', args, { stdio: 'pipe' })
-    return undefined
-  } catch (err) {
-    const e = err as { stderr?: Buffer; message: string }
-    return e.stderr?.toString().trim() || e.message
-  }
-}
-
-function setUp(): string | undefined {
-  if (process.getuid?.() !== 0) return 'needs root (ip netns)'
-  const denied = ip('netns', 'add', NS.a)
-  if (denied) return `ip netns add is not permitted here: ${denied}`
-  const steps: string[][] = [
-    ['netns', 'add', NS.b],
-    ['netns', 'add', NS.c],
-    ['link', 'add', BRIDGE, 'type', 'bridge'],
-    ['addr', 'add', `${CONTROL_IP}/24`, 'dev', BRIDGE],
-    ['link', 'set', BRIDGE, 'up'],
-  ]
-  for (const h of HOSTS)
-    steps.push(
-      ['link', 'add', VETH_ROOT[h], 'type', 'veth', 'peer', 'name', VETH_NS[h]],
-      ['link', 'set', VETH_NS[h], 'netns', NS[h]],
-      ['link', 'set', VETH_ROOT[h], 'master', BRIDGE],
-      ['link', 'set', VETH_ROOT[h], 'up'],
-      ['-n', NS[h], 'addr', 'add', `${IP[h]}/24`, 'dev', VETH_NS[h]],
-      ['-n', NS[h], 'link', 'set', VETH_NS[h], 'up'],
-      ['-n', NS[h], 'link', 'set', 'lo', 'up'],
-    )
-  for (const step of steps) {
-    const failed = ip(...step)
-    if (failed) return `ip ${step.join(' ')} failed: ${failed}`
-  }
-  return undefined
-}
-
-function tearDown(): void {
-  for (const child of agents.values()) child.kill('SIGKILL')
-  // The agents' children run in their own process groups: kill what still runs in the namespaces.
-  for (const h of HOSTS) {
-    try {
-      const pids = execFileSync('ip', ['netns', 'pids', NS[h]], { stdio: 'pipe' })
-        .toString()
-        .split(/\s+/)
-        .filter(Boolean)
-      for (const pid of pids) {
-        try {
-          process.kill(Number(pid), 'SIGKILL')
-        } catch {}
-      }
-    } catch {}
-    ip('netns', 'del', NS[h])
-  }
-  ip('link', 'del', BRIDGE)
-  for (const h of HOSTS) ip('link', 'del', VETH_ROOT[h])
-  rmSync(dir, { recursive: true, force: true })
-}
-
-function startAgent(h: Host, control: string): ChildProcess {
-  const child = spawn(
-    'ip',
-    [
-      'netns',
-      'exec',
-      NS[h],
-      process.execPath,
-      BIN,
-      'agent',
-      '--control',
-      control,
-      '--host',
-      h,
-      '--log-dir',
-      logDir(h),
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT },
-  )
-  let out = ''
-  child.stdout!.on('data', (d) => {
-    out += d
-  })
-  child.stderr!.on('data', (d) => {
-    out += d
-  })
-  child.on('exit', (code, signal) => {
-    if (code !== 0 && signal !== 'SIGKILL' && signal !== 'SIGTERM')
-      console.error(`agent ${h} exited ${code ?? signal}:\n${out}`)
-  })
-  agents.set(h, child)
-  return child
-}
-
+const hosts = new ThreeHosts({ prefix: 'dde', subnet: '10.198', tagOffset: 5000 })
+const { IP, CONTROL_IP } = hosts
+const logDir = (h: Host) => hosts.logDir(h)
+const setUp = () => hosts.setUp()
+const tearDown = () => hosts.tearDown()
+const startAgent = (h: Host, control: string) => hosts.startAgent(h, control, [BIN, 'agent'], ROOT)
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-async function until<T>(what: string, f: () => T | undefined | false, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = f()
-    if (v !== undefined && v !== false) return v
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await sleep(25)
-  }
-}
 
 /**
  * Orders priced, over every aggregator process that ever ran on any host: each run of `aggregator-*.log`
@@ -347,7 +234,7 @@ describe('examples/control-app on 3 hosts (network namespaces)', () => {
       const loss = await phase('host c lost', async () => {
         await until('some orders', () => load.accepted > 0)
         const downAt = Date.now()
-        expect(ip('link', 'set', VETH_ROOT.c, 'down')).toBeUndefined()
+        expect(hosts.link('c', 'down')).toBeUndefined()
         await until(
           'worker-2 and aggregator-1 running on b',
           () => runningOn('worker-2', 'b') && runningOn('aggregator-1', 'b'),
@@ -373,7 +260,7 @@ describe('examples/control-app on 3 hosts (network namespaces)', () => {
       expect(after.priced).toBe(after.accepted)
 
       // 4. c comes back: rejoins empty; rebalance moves worker-2 and aggregator-1 home; orders priced there.
-      expect(ip('link', 'set', VETH_ROOT.c, 'up')).toBeUndefined()
+      expect(hosts.link('c', 'up')).toBeUndefined()
       await until('c back', () => st().hosts.find((h) => h.host === 'c')?.state === 'up', 30_000)
       expect(st().hosts.find((h) => h.host === 'c')!.instances).toEqual([])
       const home = await phase('rebalance back to c', async () => {

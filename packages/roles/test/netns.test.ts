@@ -7,132 +7,21 @@
 //     served. Requests lost during the move are counted (and stated in docs/deploying.md § Failover).
 //  3. Bring c back: it rejoins empty (its leftovers stopped); rebalance moves its instances home.
 // Needs root and iproute2; reported as skipped with its reason otherwise.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RoleController } from '../src/controller/controller.js'
 import { loadTopology } from '../src/topology/load.js'
 import type { Topology } from '../src/topology/types.js'
+import { type Host, HOSTS, ThreeHosts, until } from './support/three-hosts.js'
 
 const FIX = resolve(import.meta.dirname, 'fixtures/netns')
-const tag = (process.pid % 10000).toString()
-const net = `10.199.${process.pid % 250}`
-const HOSTS = ['a', 'b', 'c'] as const
-type Host = (typeof HOSTS)[number]
-const NS: Record<Host, string> = { a: `ddr-a-${tag}`, b: `ddr-b-${tag}`, c: `ddr-c-${tag}` }
-const VETH_ROOT: Record<Host, string> = { a: `ddra${tag}`, b: `ddrb${tag}`, c: `ddrc${tag}` }
-const VETH_NS: Record<Host, string> = { a: `ddra${tag}n`, b: `ddrb${tag}n`, c: `ddrc${tag}n` }
-const IP: Record<Host, string> = { a: `${net}.2`, b: `${net}.3`, c: `${net}.4` }
-const BRIDGE = `ddrbr${tag}`
-const CONTROL_IP = `${net}.1`
-const dir = mkdtempSync(join(tmpdir(), 'dd-netns-'))
-const agents = new Map<Host, ChildProcess>()
-
-function ip(...args: string[]): string | undefined {
-  try {
-    execFileSync('ip', args, { stdio: 'pipe' })
-    return undefined
-  } catch (err) {
-    const e = err as { stderr?: Buffer; message: string }
-    return e.stderr?.toString().trim() || e.message
-  }
-}
-
-function setUp(): string | undefined {
-  if (process.getuid?.() !== 0) return 'needs root (ip netns)'
-  const denied = ip('netns', 'add', NS.a)
-  if (denied) return `ip netns add is not permitted here: ${denied}`
-  const steps: string[][] = [
-    ['netns', 'add', NS.b],
-    ['netns', 'add', NS.c],
-    ['link', 'add', BRIDGE, 'type', 'bridge'],
-    ['addr', 'add', `${CONTROL_IP}/24`, 'dev', BRIDGE],
-    ['link', 'set', BRIDGE, 'up'],
-  ]
-  for (const h of HOSTS)
-    steps.push(
-      ['link', 'add', VETH_ROOT[h], 'type', 'veth', 'peer', 'name', VETH_NS[h]],
-      ['link', 'set', VETH_NS[h], 'netns', NS[h]],
-      ['link', 'set', VETH_ROOT[h], 'master', BRIDGE],
-      ['link', 'set', VETH_ROOT[h], 'up'],
-      ['-n', NS[h], 'addr', 'add', `${IP[h]}/24`, 'dev', VETH_NS[h]],
-      ['-n', NS[h], 'link', 'set', VETH_NS[h], 'up'],
-      ['-n', NS[h], 'link', 'set', 'lo', 'up'],
-    )
-  for (const step of steps) {
-    const failed = ip(...step)
-    if (failed) return `ip ${step.join(' ')} failed: ${failed}`
-  }
-  return undefined
-}
-
-function tearDown(): void {
-  for (const child of agents.values()) child.kill('SIGKILL')
-  // The agents' children run in their own process groups: kill what still runs in the namespaces.
-  for (const h of HOSTS) {
-    try {
-      const pids = execFileSync('ip', ['netns', 'pids', NS[h]], { stdio: 'pipe' })
-        .toString()
-        .split(/\s+/)
-        .filter(Boolean)
-      for (const pid of pids) {
-        try {
-          process.kill(Number(pid), 'SIGKILL')
-        } catch {}
-      }
-    } catch {}
-    ip('netns', 'del', NS[h])
-  }
-  ip('link', 'del', BRIDGE)
-  rmSync(dir, { recursive: true, force: true })
-}
-
-function startAgent(h: Host, control: string): ChildProcess {
-  const child = spawn(
-    'ip',
-    [
-      'netns',
-      'exec',
-      NS[h],
-      process.execPath,
-      '--import',
-      'tsx',
-      join(FIX, 'agent.ts'),
-      '--control',
-      control,
-      '--host',
-      h,
-      '--log-dir',
-      join(dir, `logs-${h}`),
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  )
-  let out = ''
-  child.stdout!.on('data', (d) => {
-    out += d
-  })
-  child.stderr!.on('data', (d) => {
-    out += d
-  })
-  child.on('exit', (code, signal) => {
-    if (code !== 0 && signal !== 'SIGKILL' && signal !== 'SIGTERM')
-      console.error(`agent ${h} exited ${code ?? signal}:\n${out}`)
-  })
-  agents.set(h, child)
-  return child
-}
-
-async function until<T>(what: string, f: () => T | undefined | false, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = f()
-    if (v !== undefined && v !== false) return v
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 25))
-  }
-}
+const hosts = new ThreeHosts({ prefix: 'ddr', subnet: '10.199' })
+const { IP, CONTROL_IP } = hosts
+const setUp = () => hosts.setUp()
+const tearDown = () => hosts.tearDown()
+const startAgent = (h: Host, control: string) =>
+  hosts.startAgent(h, control, ['--import', 'tsx', join(FIX, 'agent.ts')])
 
 /** Resolves once the instance's log has a line containing `text` (polled through the controller). */
 async function printed(controller: RoleController, instance: string, text: string): Promise<void> {
@@ -198,7 +87,7 @@ describe('3 hosts as network namespaces', () => {
       ctx.skip(`netns test skipped: ${skipped}`)
       return
     }
-    const file = join(FIX, `topology-3hosts.${tag}.yaml`)
+    const file = join(FIX, `topology-3hosts.${process.pid}.yaml`)
     writeFileSync(
       file,
       readFileSync(join(FIX, 'topology-3hosts.yaml'), 'utf8')
@@ -283,7 +172,7 @@ describe('3 hosts as network namespaces', () => {
       const beforeLoss = load.snapshot()
       const byWorkerBefore = new Map(load.byWorker)
       const downAt = Date.now()
-      expect(ip('link', 'set', VETH_ROOT.c, 'down')).toBeUndefined()
+      expect(hosts.link('c', 'down')).toBeUndefined()
       await until(
         'worker-2 and aggregator-1 running on b',
         () => runningOn('worker-2', 'b') && runningOn('aggregator-1', 'b'),
@@ -304,7 +193,7 @@ describe('3 hosts as network namespaces', () => {
       expect(load.failed).toBe(settled.failed)
 
       // 3. c comes back: it rejoins empty; rebalance moves its instances home.
-      expect(ip('link', 'set', VETH_ROOT.c, 'up')).toBeUndefined()
+      expect(hosts.link('c', 'up')).toBeUndefined()
       await until('c back', () => st().hosts.find((h) => h.host === 'c')?.state === 'up', 30_000)
       expect(st().hosts.find((h) => h.host === 'c')!.instances).toEqual([])
       const moves = controller.rebalance()
